@@ -1,0 +1,16 @@
+import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { SecretCipher } from '../crypto/cipher.ts';
+import type { EventBus } from '../events/bus.ts';
+import type { KeyLifecycle } from '../keys/lifecycle.ts';
+import type { Logger } from '../logger.ts';
+import type { GatewayState } from '../state/gateway-state.ts';
+
+/** What the admin services need; passed in so tests can build them over a temp database. */
+export interface AdminDeps {
+  prisma: PrismaClient;
+  state: GatewayState;
+  events: EventBus;
+  cipher: SecretCipher;
+  lifecycle: KeyLifecycle;
+  log: Logger;
+}

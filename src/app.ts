@@ -1,0 +1,62 @@
+import { H3, defineWebSocketHandler, fromNodeHandler } from 'h3';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Hooks } from 'crossws';
+import type { KeyrelayYoga } from './graphql/yoga.ts';
+
+export interface AppParts {
+  yoga: KeyrelayYoga;
+  wsHooks: Partial<Hooks>;
+  proxy: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  readiness: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
+  metrics?: () => Promise<{ contentType: string; body: string }>;
+  graphqlMaxBodyBytes: number;
+}
+
+/** Builds the h3 app from its parts; it does not listen (main and the tests do). */
+export function createApp(parts: AppParts): H3 {
+  const app = new H3({
+    onError: (error) => {
+      const status = (error as { status?: number }).status ?? 500;
+      return new Response(JSON.stringify({ error: { code: status === 404 ? 'NOT_FOUND' : 'ERROR', message: status === 404 ? 'not found' : 'internal error' } }), {
+        status,
+        headers: { 'content-type': 'application/json' },
+      });
+    },
+  });
+
+  app.get('/healthz', () => ({ status: 'ok' }));
+  app.get('/readyz', async () => {
+    const result = await parts.readiness();
+    return new Response(JSON.stringify({ status: result.ready ? 'ready' : 'not ready', checks: result.checks }), {
+      status: result.ready ? 200 : 503,
+      headers: { 'content-type': 'application/json' },
+    });
+  });
+  if (parts.metrics) {
+    const metrics = parts.metrics;
+    app.get('/metrics', async () => {
+      const { contentType, body } = await metrics();
+      return new Response(body, { headers: { 'content-type': contentType } });
+    });
+  }
+
+  // The proxy is mounted as a Node handler: raw req/res and undici streaming
+  // into the response, without web Request/Response on the hot path.
+  const proxy = fromNodeHandler(parts.proxy as unknown as Parameters<typeof fromNodeHandler>[0]);
+  app.all('/proxy/**', proxy);
+
+  app.all(
+    '/graphql',
+    defineWebSocketHandler(parts.wsHooks, (event) => {
+      const length = Number(event.req.headers.get('content-length') ?? 0);
+      if (length > parts.graphqlMaxBodyBytes) {
+        return new Response(JSON.stringify({ errors: [{ message: 'request body too large', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }), {
+          status: 413,
+          headers: { 'content-type': 'application/json' },
+        });
+      }
+      return parts.yoga.fetch(event.req);
+    }),
+  );
+  return app;
+}

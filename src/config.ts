@@ -1,0 +1,85 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { DatabaseUrlError, parseDatabaseUrl, type DatabaseTarget } from './db/database-url.ts';
+
+/** A bad setting; main prints `message` as one line and exits non-zero. */
+export class ConfigError extends Error {
+  constructor(readonly variable: string, reason: string) {
+    super(`invalid ${variable}: ${reason}`);
+  }
+}
+
+const int = (min: number, max: number) => z.coerce.number().int(`must be a whole number`).min(min).max(max);
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+// Every setting, its default and its check. README's configuration table follows this list.
+const schema = {
+  PORT: int(0, 65535).default(8000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  KEYRELAY_DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z.string().min(1).optional(),
+  KEYRELAY_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  KEYRELAY_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  KEYRELAY_GRAPHIQL: bool.optional(),
+  KEYRELAY_INTROSPECTION: bool.optional(),
+  KEYRELAY_ALLOWED_ORIGINS: z.string().default(''),
+  KEYRELAY_TRUST_PROXY: bool.default(false),
+  KEYRELAY_LOG_FLUSH_MS: int(10, 60_000).default(250),
+  KEYRELAY_LOG_QUEUE_MAX: int(100, 10_000_000).default(50_000),
+  KEYRELAY_SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+  KEYRELAY_RETENTION_DAYS: int(1, 3650).default(30),
+  KEYRELAY_TIMEZONE: z.string().default('UTC'),
+  KEYRELAY_JOBS: bool.default(true),
+  KEYRELAY_QUOTA_RESET_CRON: z.string().default('0 0 * * *'),
+  KEYRELAY_KEY_REENABLE_INTERVAL: z.string().default('10m'),
+  KEYRELAY_LOG_CLEANUP_CRON: z.string().default('0 2 * * *'),
+  KEYRELAY_JOB_TIMEOUT_MS: int(1000, 86_400_000).default(600_000),
+  KEYRELAY_MAX_REQUEST_BODY_BYTES: int(1024, 1024 * 1024 * 1024).default(100 * 1024 * 1024),
+  KEYRELAY_GRAPHQL_MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
+};
+
+type Raw = { [K in keyof typeof schema]: z.infer<(typeof schema)[K]> };
+
+export interface Config extends Raw {
+  dataDir: string;
+  database: DatabaseTarget;
+  production: boolean;
+  graphiql: boolean;
+  introspection: boolean;
+  allowedOrigins: string[];
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw = {} as Record<string, unknown>;
+  for (const [name, check] of Object.entries(schema)) {
+    const value = env[name] === '' ? undefined : env[name];
+    const parsed = (check as z.ZodType).safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new ConfigError(name, `${issue?.message ?? 'bad value'} (got ${JSON.stringify(value)})`);
+    }
+    raw[name] = parsed.data;
+  }
+  const c = raw as Raw;
+  const dataDir = resolve(c.KEYRELAY_DATA_DIR);
+  let database: DatabaseTarget;
+  try {
+    database = parseDatabaseUrl(c.DATABASE_URL ?? `file:${resolve(dataDir, 'keyrelay.db')}`);
+  } catch (error) {
+    if (error instanceof DatabaseUrlError) throw new ConfigError('DATABASE_URL', error.message);
+    throw error;
+  }
+  const production = c.NODE_ENV === 'production';
+  return {
+    ...c,
+    dataDir,
+    database,
+    production,
+    graphiql: c.KEYRELAY_GRAPHIQL ?? !production,
+    introspection: c.KEYRELAY_INTROSPECTION ?? !production,
+    allowedOrigins: c.KEYRELAY_ALLOWED_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+  };
+}

@@ -1,0 +1,98 @@
+import type Database from 'better-sqlite3';
+import type pg from 'pg';
+
+export type Provider = 'sqlite' | 'postgres';
+export type SqlValue = string | number | bigint | boolean | Date | null | Buffer;
+export interface SqlStatement {
+  sql: string;
+  params: SqlValue[];
+}
+
+/**
+ * Raw SQL through the same connection Prisma uses, for the few places where
+ * a Prisma call per row would cost more than the request itself (request log
+ * and counter batches). SQL is written with `?` placeholders and double-quoted
+ * identifiers; the driver adapts both to the provider.
+ */
+export interface SqlDriver {
+  readonly provider: Provider;
+  query<T = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<T[]>;
+  execute(sql: string, params?: SqlValue[]): Promise<number>;
+  /** Runs the statements in one transaction: all of them or none. */
+  transaction(statements: SqlStatement[]): Promise<void>;
+  /** A DateTime column value as this provider stores it. */
+  time(ms: number): SqlValue;
+}
+
+export function createSqliteDriver(db: Database.Database): SqlDriver {
+  const cache = new Map<string, Database.Statement>();
+  const prepare = (sql: string) => {
+    let stmt = cache.get(sql);
+    if (!stmt) {
+      stmt = db.prepare(sql);
+      if (cache.size > 200) cache.clear();
+      cache.set(sql, stmt);
+    }
+    return stmt;
+  };
+  const bind = (params: SqlValue[]) => params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p instanceof Date ? p.getTime() : p));
+  const runAll = db.transaction((statements: SqlStatement[]) => {
+    for (const s of statements) prepare(s.sql).run(bind(s.params));
+  });
+  return {
+    provider: 'sqlite',
+    async query<T>(sql: string, params: SqlValue[] = []) {
+      return prepare(sql).all(bind(params)) as T[];
+    },
+    async execute(sql, params = []) {
+      return prepare(sql).run(bind(params)).changes;
+    },
+    async transaction(statements) {
+      // Prisma shares this connection; a batch must never land inside one of
+      // its interactive transactions (a rollback there would take it along).
+      while (db.inTransaction) await new Promise((r) => setTimeout(r, 2));
+      runAll.immediate(statements);
+    },
+    time: (ms) => ms,
+  };
+}
+
+export function createPostgresDriver(pool: pg.Pool): SqlDriver {
+  const toPg = (sql: string) => {
+    let n = 0;
+    return sql.replace(/\?/g, () => `$${++n}`);
+  };
+  const cache = new Map<string, string>();
+  const text = (sql: string) => {
+    let t = cache.get(sql);
+    if (t === undefined) {
+      t = toPg(sql);
+      if (cache.size > 200) cache.clear();
+      cache.set(sql, t);
+    }
+    return t;
+  };
+  return {
+    provider: 'postgres',
+    async query<T>(sql: string, params: SqlValue[] = []) {
+      return (await pool.query(text(sql), params)).rows as T[];
+    },
+    async execute(sql, params = []) {
+      return (await pool.query(text(sql), params)).rowCount ?? 0;
+    },
+    async transaction(statements) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        for (const s of statements) await client.query(text(s.sql), s.params);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    time: (ms) => new Date(ms),
+  };
+}

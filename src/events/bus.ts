@@ -1,0 +1,81 @@
+import { createPubSub, type PubSub } from 'graphql-yoga';
+import type { Actor, KeyStatus } from '../state/types.ts';
+
+/** What a dashboard learns about a key state change; never the secret. */
+export interface KeyStateChange {
+  keyId: string;
+  upstreamId: string;
+  keyName: string;
+  fingerprint: string;
+  from: KeyStatus;
+  to: KeyStatus;
+  reason: string | null;
+  actor: Actor;
+  ruleId: string | null;
+  requestId: string | null;
+  model: string | null;
+  disabledUntil: number | null;
+  at: number;
+}
+
+/** A stored request log row, as published after the batch writer stored it. */
+export interface RequestLogged {
+  id: number;
+  createdAt: number;
+  requestId: string;
+  upstreamId: string | null;
+  keyId: string | null;
+  accessTokenId: string | null;
+  method: string;
+  path: string;
+  status: number;
+  outcome: string;
+  latencyMs: number;
+  overheadMs: number;
+  attempts: number;
+  bytesIn: number;
+  bytesOut: number;
+  clientIp: string | null;
+  error: string | null;
+  model: string | null;
+  stream: boolean;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  totalTokens: number | null;
+  matchedRules: string | null;
+  requestBody: string | null;
+  responseBody: string | null;
+  bodyTruncated: boolean;
+}
+
+export interface AlertRaised {
+  ruleId: string;
+  ruleName: string;
+  keyId: string;
+  upstreamId: string;
+  requestId: string | null;
+  message: string;
+  at: number;
+}
+
+/** Something in the configuration changed; the state reloads what is named. */
+export type ConfigChanged =
+  | { kind: 'upstream'; id: string }
+  | { kind: 'key'; id: string; upstreamId: string }
+  | { kind: 'rules' }
+  | { kind: 'tokens' }
+  | { kind: 'all' };
+
+// Topics are named entity:event; every publisher and subscriber goes through this bus.
+export type EventMap = {
+  'requestLog:created': [RequestLogged];
+  'apiKey:stateChanged': [KeyStateChange];
+  'alert:raised': [AlertRaised];
+  'config:changed': [ConfigChanged];
+};
+
+export type EventBus = PubSub<EventMap>;
+
+export function createEventBus(): EventBus {
+  return createPubSub<EventMap>();
+}

@@ -1,0 +1,115 @@
+import { serve } from 'crossws/server';
+import type { Server } from 'srvx';
+import type { Hooks } from 'crossws';
+import type { Config } from './config.ts';
+import { createApp } from './app.ts';
+import { createAdminServices, type AdminServices } from './admin/services.ts';
+import { setupAdminAuth } from './auth/admin-auth.ts';
+import { createCipher } from './crypto/cipher.ts';
+import { loadMasterKey } from './crypto/master-key.ts';
+import { checkMasterKey } from './crypto/master-key-check.ts';
+import { openDatabase, type Db } from './db/client.ts';
+import { listMigrations } from './db/migrate.ts';
+import { createEventBus, type EventBus } from './events/bus.ts';
+import { createGraphQLServer } from './graphql/yoga.ts';
+import { createGraphQLWsHooks } from './graphql/ws.ts';
+import { KeyLifecycle } from './keys/lifecycle.ts';
+import type { Logger } from './logger.ts';
+import { createProxyHandler } from './proxy/route.ts';
+import { GatewayState } from './state/gateway-state.ts';
+
+export interface Gateway {
+  url: string;
+  db: Db;
+  state: GatewayState;
+  events: EventBus;
+  services: AdminServices;
+  lifecycle: KeyLifecycle;
+  /** Set only on the first start without KEYRELAY_ADMIN_TOKEN; main prints it once. */
+  generatedAdminToken: string | null;
+  close(): Promise<void>;
+}
+
+/**
+ * Boot order: database (migrate) -> master key -> admin auth -> state ->
+ * lifecycle -> admin API -> server. Every dependency is built here and passed
+ * down, so tests start a whole gateway on a temp database in one call.
+ */
+export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
+  const db = await openDatabase(config.database);
+  const cleanups: Array<() => Promise<void> | void> = [() => db.close()];
+  try {
+    const applied = await db.migrate((line) => log.debug({ engine: line }, 'schema engine'));
+    log.info({ provider: db.target.provider, applied }, applied.length ? 'applied migrations' : 'database schema up to date');
+
+    const master = loadMasterKey(config.KEYRELAY_SECRET, config.dataDir);
+    if (master.origin === 'generated') log.warn({ file: master.file }, 'generated a new master key file; back it up: stored keys cannot be read without it');
+    else log.info({ origin: master.origin, file: master.file }, 'master key loaded');
+    const cipher = createCipher(master.key);
+    await checkMasterKey(db.prisma, cipher);
+
+    const { auth, generated } = await setupAdminAuth(db.prisma, config.KEYRELAY_ADMIN_TOKEN);
+
+    const state = new GatewayState(db.prisma, cipher);
+    await state.loadAll();
+    const events = createEventBus();
+    const lifecycle = new KeyLifecycle({ prisma: db.prisma, state, events, log });
+    lifecycle.restoreTimers();
+    cleanups.push(() => lifecycle.stop());
+
+    const services = createAdminServices({ prisma: db.prisma, state, events, cipher, lifecycle, log });
+    const yoga = createGraphQLServer({ services, auth, log, graphiql: config.graphiql, introspection: config.introspection, production: config.production });
+    const wsHooks = createGraphQLWsHooks(yoga, auth, config.allowedOrigins) as unknown as Partial<Hooks>;
+    const migrationCount = (await listMigrations(db.target.provider)).length;
+
+    const app = createApp({
+      yoga,
+      wsHooks,
+      proxy: createProxyHandler({ state }),
+      graphqlMaxBodyBytes: config.KEYRELAY_GRAPHQL_MAX_BODY_BYTES,
+      readiness: async () => {
+        try {
+          const rows = await db.sql.query<{ n: number | bigint }>(
+            'SELECT COUNT(*) AS n FROM "_prisma_migrations" WHERE "finished_at" IS NOT NULL AND "rolled_back_at" IS NULL',
+          );
+          const applied = Number(rows[0]?.n ?? 0);
+          const migrations = applied >= migrationCount ? 'ok' : `${migrationCount - applied} pending`;
+          return { ready: migrations === 'ok', checks: { database: 'ok', migrations } };
+        } catch {
+          return { ready: false, checks: { database: 'unreachable', migrations: 'unknown' } };
+        }
+      },
+    });
+
+    const server: Server = serve({
+      fetch: app.fetch,
+      port: config.PORT,
+      hostname: config.HOST,
+      silent: true,
+      gracefulShutdown: false,
+      websocket: { resolve: async (req: Request) => ((await app.fetch(req)) as Response & { crossws?: object }).crossws ?? {}, options: { node: { serverOptions: { maxPayload: 1024 * 1024 } } } } as never,
+    });
+    await server.ready();
+    const address = server.node?.server?.address();
+    const port = address && typeof address === 'object' ? address.port : config.PORT;
+    const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    cleanups.push(() => server.close(true));
+
+    return {
+      url,
+      db,
+      state,
+      events,
+      services,
+      lifecycle,
+      generatedAdminToken: generated,
+      async close() {
+        for (const cleanup of cleanups.reverse()) await cleanup();
+      },
+    };
+  } catch (error) {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    throw error;
+  }
+}

@@ -1,0 +1,37 @@
+import { builder } from '../builder.ts';
+
+export const RequestLogType = builder.prismaObject('RequestLog', {
+  description: 'One client request through the proxy. Secrets are redacted before a row is written.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    requestId: t.exposeString('requestId'),
+    method: t.exposeString('method'),
+    path: t.exposeString('path'),
+    status: t.exposeInt('status'),
+    outcome: t.exposeString('outcome'),
+    latencyMs: t.exposeInt('latencyMs'),
+    overheadMs: t.exposeFloat('overheadMs'),
+    attempts: t.exposeInt('attempts'),
+    bytesIn: t.exposeInt('bytesIn'),
+    bytesOut: t.exposeInt('bytesOut'),
+    clientIp: t.exposeString('clientIp', { nullable: true }),
+    error: t.exposeString('error', { nullable: true }),
+    model: t.exposeString('model', { nullable: true }),
+    stream: t.exposeBoolean('stream'),
+    promptTokens: t.exposeInt('promptTokens', { nullable: true }),
+    completionTokens: t.exposeInt('completionTokens', { nullable: true }),
+    totalTokens: t.exposeInt('totalTokens', { nullable: true }),
+    matchedRules: t.field({
+      type: ['ID'],
+      select: { matchedRules: true },
+      resolve: (log) => (log.matchedRules ? log.matchedRules.split(',') : []),
+    }),
+    requestBody: t.exposeString('requestBody', { nullable: true }),
+    responseBody: t.exposeString('responseBody', { nullable: true }),
+    bodyTruncated: t.exposeBoolean('bodyTruncated'),
+    upstream: t.relation('upstream', { nullable: true }),
+    key: t.relation('key', { nullable: true }),
+    accessToken: t.relation('accessToken', { nullable: true }),
+  }),
+});

@@ -1,0 +1,60 @@
+import type { ExecutionArgs } from 'graphql';
+import { makeHooks } from 'graphql-ws/use/crossws';
+import { bearerToken, type AdminAuth } from '../auth/admin-auth.ts';
+import type { KeyrelayYoga } from './yoga.ts';
+
+type Enveloped = ReturnType<KeyrelayYoga['getEnveloped']>;
+
+/** Browsers send Origin on WebSocket upgrades; a page on another site must not reach the admin API (CSWSH). */
+export function originAllowed(request: Pick<Request, 'headers' | 'url'>, allowed: string[]): boolean {
+  const origin = request.headers.get('origin');
+  if (!origin) return true; // not a browser: the admin token still has to be right
+  if (allowed.includes('*') || allowed.includes(origin)) return true;
+  try {
+    return new URL(origin).host === (request.headers.get('host') ?? new URL(request.url).host);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * graphql-ws over crossws on /graphql. Operations run through Yoga's envelop
+ * (getEnveloped in onSubscribe), so auth, graphql-armor limits and error
+ * masking are the same as over HTTP and SSE.
+ */
+export function createGraphQLWsHooks(yoga: KeyrelayYoga, auth: AdminAuth, allowedOrigins: string[]) {
+  const hooks = makeHooks<Record<string, unknown>>({
+    connectionInitWaitTimeout: 3000,
+    // false closes the socket with 4403 Forbidden
+    onConnect: (ctx) => {
+      const params = ctx.connectionParams ?? {};
+      const header = (params.authorization ?? params.Authorization) as string | undefined;
+      const token = typeof params.token === 'string' ? params.token : bearerToken(header);
+      return auth.verify(token);
+    },
+    execute: (args) => (args.rootValue as Enveloped).execute(args),
+    subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
+    onSubscribe: async (ctx, _id, payload) => {
+      const enveloped = yoga.getEnveloped({ ...ctx, params: payload });
+      const document = enveloped.parse(payload.query);
+      const args: ExecutionArgs = {
+        schema: enveloped.schema,
+        operationName: payload.operationName,
+        document,
+        variableValues: payload.variables,
+        contextValue: await enveloped.contextFactory(),
+        rootValue: enveloped,
+      };
+      const errors = enveloped.validate(args.schema, args.document);
+      if (errors.length) return errors;
+      return args;
+    },
+  });
+  return {
+    ...hooks,
+    upgrade(request: Request) {
+      if (!originAllowed(request, allowedOrigins)) throw new Response('origin not allowed', { status: 403 });
+      return hooks.upgrade(request);
+    },
+  };
+}

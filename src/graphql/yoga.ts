@@ -1,0 +1,56 @@
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { NoSchemaIntrospectionCustomRule } from 'graphql';
+import type { AdminAuth } from '../auth/admin-auth.ts';
+import type { AdminServices } from '../admin/services.ts';
+import type { Logger } from '../logger.ts';
+import { useAdminAuth } from './auth-plugin.ts';
+import type { GraphQLContext } from './context.ts';
+import { maskError } from './errors.ts';
+import { getSchema } from './schema.ts';
+
+export interface GraphQLOptions {
+  services: AdminServices;
+  auth: AdminAuth;
+  log: Logger;
+  graphiql: boolean;
+  introspection: boolean;
+  production: boolean;
+}
+
+export type KeyrelayYoga = YogaServerInstance<Record<string, unknown>, GraphQLContext>;
+
+/** Limits that apply on every transport (HTTP, SSE and WebSocket share this envelop). */
+export const ARMOR = {
+  maxDepth: { n: 10 },
+  costLimit: { maxCost: 5000 },
+  maxAliases: { n: 15 },
+  maxTokens: { n: 2000 },
+  maxDirectives: { n: 50 },
+};
+
+export function createGraphQLServer(opts: GraphQLOptions): KeyrelayYoga {
+  return createYoga<Record<string, unknown>, GraphQLContext>({
+    schema: getSchema(),
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: opts.graphiql
+      ? { title: 'keyrelay admin', headers: JSON.stringify({ Authorization: 'Bearer <paste your admin token>' }, null, 2) }
+      : false,
+    maskedErrors: { maskError, isDev: !opts.production },
+    context: () => ({ services: opts.services }),
+    // h3 does not recognise Yoga's ponyfilled Response; hand it the native classes.
+    fetchAPI: { Request, Response, Headers, ReadableStream, fetch, URL, TextEncoder, TextDecoder, FormData, Blob, File } as never,
+    logging: {
+      debug: (...args) => opts.log.debug({ detail: args.map(String) }, 'graphql'),
+      info: (...args) => opts.log.info({ detail: args.map(String) }, 'graphql'),
+      warn: (...args) => opts.log.warn({ detail: args.map(String) }, 'graphql'),
+      error: (...args) => opts.log.error({ err: args.find((a) => a instanceof Error), detail: args.filter((a) => !(a instanceof Error)).map(String) }, 'graphql error'),
+    },
+    plugins: [
+      useAdminAuth(opts.auth, opts.graphiql),
+      EnvelopArmorPlugin({ ...ARMOR, blockFieldSuggestion: { enabled: opts.production } }),
+      ...(opts.introspection ? [] : [{ onValidate: ({ addValidationRule }: { addValidationRule: (rule: unknown) => void }) => addValidationRule(NoSchemaIntrospectionCustomRule) }]),
+    ] as never,
+  });
+}

@@ -1,0 +1,146 @@
+import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { SecretCipher } from '../crypto/cipher.ts';
+import { KeyPool } from '../proxy/key-pool.ts';
+import { compileRule, type CompiledRule } from '../rules/evaluate.ts';
+import { toAccessTokenState, toKeyState, toRuleDefinition, toUpstreamConfig } from './map-rows.ts';
+import type { AccessTokenState, ApiKeyState, UpstreamConfig } from './types.ts';
+
+export interface UpstreamRuntime {
+  config: UpstreamConfig;
+  keys: Map<string, ApiKeyState>;
+  pool: KeyPool;
+  /** This upstream's rules and the global ones, in priority order. */
+  rules: CompiledRule[];
+  /** Bumped on every reload so caches built from the config (dispatchers) know to rebuild. */
+  version: number;
+}
+
+/**
+ * The in-memory view the hot path reads: upstreams, their keys and rules, and
+ * access tokens. Loaded at boot; the admin API and the key lifecycle call the
+ * reload methods after they change the database, so nothing on the hot path
+ * waits for it.
+ */
+export class GatewayState {
+  readonly upstreamsByName = new Map<string, UpstreamRuntime>();
+  readonly upstreamsById = new Map<string, UpstreamRuntime>();
+  readonly keys = new Map<string, ApiKeyState>();
+  readonly tokensByHash = new Map<string, AccessTokenState>();
+  readonly tokensById = new Map<string, AccessTokenState>();
+  private globalRules: CompiledRule[] = [];
+  private rulesByUpstream = new Map<string, CompiledRule[]>();
+  private versionCounter = 0;
+
+  constructor(private readonly prisma: PrismaClient, private readonly cipher: SecretCipher) {}
+
+  async loadAll(): Promise<void> {
+    await this.reloadRules();
+    const upstreams = await this.prisma.upstream.findMany({ include: { keys: { include: { modelCooldowns: true } } } });
+    for (const row of upstreams) this.installUpstream(toUpstreamConfig(row), row.keys.map((k) => toKeyState(k, this.cipher)));
+    await this.reloadTokens();
+  }
+
+  async reloadUpstream(id: string): Promise<void> {
+    const row = await this.prisma.upstream.findUnique({ where: { id }, include: { keys: { include: { modelCooldowns: true } } } });
+    if (!row) return this.removeUpstream(id);
+    const previous = this.upstreamsById.get(id);
+    const keys = row.keys.map((k) => {
+      const fresh = toKeyState(k, this.cipher);
+      // This instance counts usage in memory ahead of the batched writes; keep its count.
+      const known = previous?.keys.get(k.id);
+      if (known) fresh.used = Math.max(fresh.used, known.used);
+      return fresh;
+    });
+    this.installUpstream(toUpstreamConfig(row), keys);
+  }
+
+  removeUpstream(id: string): void {
+    const runtime = this.upstreamsById.get(id);
+    if (!runtime) return;
+    for (const keyId of runtime.keys.keys()) this.keys.delete(keyId);
+    this.upstreamsById.delete(id);
+    this.upstreamsByName.delete(runtime.config.name);
+    this.rulesByUpstream.delete(id);
+  }
+
+  /** Re-reads one key. `takeUsedFromDb` for changes that rewrite the count (a quota reset). */
+  async reloadKey(id: string, opts: { takeUsedFromDb?: boolean } = {}): Promise<ApiKeyState | null> {
+    const row = await this.prisma.apiKey.findUnique({ where: { id }, include: { modelCooldowns: true } });
+    if (!row) {
+      this.removeKey(id);
+      return null;
+    }
+    const runtime = this.upstreamsById.get(row.upstreamId);
+    if (!runtime) return null;
+    const fresh = toKeyState(row, this.cipher);
+    const known = this.keys.get(id);
+    if (known) {
+      if (!opts.takeUsedFromDb) fresh.used = Math.max(fresh.used, known.used);
+      // Mutate in place: in-flight requests hold a reference to this object.
+      Object.assign(known, fresh);
+      runtime.pool.refresh(id);
+      return known;
+    }
+    this.keys.set(id, fresh);
+    runtime.keys.set(id, fresh);
+    runtime.pool.upsert(fresh);
+    return fresh;
+  }
+
+  removeKey(id: string): void {
+    const key = this.keys.get(id);
+    if (!key) return;
+    this.keys.delete(id);
+    const runtime = this.upstreamsById.get(key.upstreamId);
+    runtime?.keys.delete(id);
+    runtime?.pool.remove(id);
+  }
+
+  async reloadRules(): Promise<void> {
+    const rows = await this.prisma.rule.findMany({ where: { enabled: true } });
+    const compiled = rows.map((r) => compileRule(toRuleDefinition(r)));
+    this.globalRules = compiled.filter((r) => r.def.upstreamId === null);
+    this.rulesByUpstream = new Map();
+    for (const rule of compiled) {
+      if (rule.def.upstreamId === null) continue;
+      const list = this.rulesByUpstream.get(rule.def.upstreamId) ?? [];
+      list.push(rule);
+      this.rulesByUpstream.set(rule.def.upstreamId, list);
+    }
+    for (const runtime of this.upstreamsById.values()) runtime.rules = this.rulesFor(runtime.config.id);
+  }
+
+  async reloadTokens(): Promise<void> {
+    const rows = await this.prisma.accessToken.findMany();
+    this.tokensByHash.clear();
+    this.tokensById.clear();
+    for (const row of rows) {
+      const token = toAccessTokenState(row);
+      this.tokensByHash.set(token.tokenHash, token);
+      this.tokensById.set(token.id, token);
+    }
+  }
+
+  private rulesFor(upstreamId: string): CompiledRule[] {
+    return [...this.globalRules, ...(this.rulesByUpstream.get(upstreamId) ?? [])].sort(
+      (a, b) => a.def.priority - b.def.priority || a.def.name.localeCompare(b.def.name),
+    );
+  }
+
+  private installUpstream(config: UpstreamConfig, keys: ApiKeyState[]): void {
+    const previous = this.upstreamsById.get(config.id);
+    if (previous) this.removeUpstream(config.id);
+    const pool = new KeyPool(config.strategy);
+    const runtime: UpstreamRuntime = { config, keys: new Map(), pool, rules: this.rulesFor(config.id), version: ++this.versionCounter };
+    for (const key of keys) {
+      // Keep the object identity of keys that in-flight requests may hold.
+      const known = previous?.keys.get(key.id);
+      const state = known ? Object.assign(known, key) : key;
+      runtime.keys.set(key.id, state);
+      this.keys.set(key.id, state);
+      pool.upsert(state);
+    }
+    this.upstreamsById.set(config.id, runtime);
+    this.upstreamsByName.set(config.name, runtime);
+  }
+}
