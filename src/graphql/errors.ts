@@ -7,11 +7,13 @@ import { DomainError } from '../errors.ts';
  * anything else is masked ("Unexpected error.") unless in development.
  */
 export function maskError(error: unknown, message: string, isDev?: boolean): Error {
-  const original = error instanceof GraphQLError ? error.originalError : error;
+  // Duck-typed: the executor may wrap errors with its own copy of GraphQLError.
+  const located = error as Partial<GraphQLError>;
+  const original = located.originalError ?? error;
   if (original instanceof DomainError) {
     return new GraphQLError(original.message, {
-      nodes: error instanceof GraphQLError ? error.nodes : undefined,
-      path: error instanceof GraphQLError ? error.path : undefined,
+      nodes: located.nodes,
+      path: located.path,
       extensions: { code: original.code, ...(original.field ? { field: original.field } : {}) },
     });
   }
