@@ -8,7 +8,7 @@ import { setupAdminAuth } from './auth/admin-auth.ts';
 import { createCipher } from './crypto/cipher.ts';
 import { loadMasterKey } from './crypto/master-key.ts';
 import { checkMasterKey } from './crypto/master-key-check.ts';
-import { openDatabase, type Db } from './db/client.ts';
+import { migrateDatabase, openDatabase, type Db } from './db/client.ts';
 import { listMigrations } from './db/migrate.ts';
 import { createEventBus, type EventBus } from './events/bus.ts';
 import { createGraphQLServer } from './graphql/yoga.ts';
@@ -36,11 +36,11 @@ export interface Gateway {
  * down, so tests start a whole gateway on a temp database in one call.
  */
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
+  const applied = await migrateDatabase(config.database, (line) => log.debug({ engine: line }, 'schema engine'));
+  log.info({ provider: config.database.provider, applied }, applied.length ? 'applied migrations' : 'database schema up to date');
   const db = await openDatabase(config.database);
   const cleanups: Array<() => Promise<void> | void> = [() => db.close()];
   try {
-    const applied = await db.migrate((line) => log.debug({ engine: line }, 'schema engine'));
-    log.info({ provider: db.target.provider, applied }, applied.length ? 'applied migrations' : 'database schema up to date');
 
     const master = loadMasterKey(config.KEYRELAY_SECRET, config.dataDir);
     if (master.origin === 'generated') log.warn({ file: master.file }, 'generated a new master key file; back it up: stored keys cannot be read without it');

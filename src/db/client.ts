@@ -18,12 +18,29 @@ export interface Db {
   /** Both generated clients share one model API; the SQLite one's types stand for both. */
   readonly prisma: PrismaClient;
   readonly sql: SqlDriver;
-  /** Applies pending migrations; returns the names applied. */
-  migrate(log?: (message: string) => void): Promise<string[]>;
   close(): Promise<void>;
 }
 
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Applies pending migrations; returns the names applied. Run it before
+ * openDatabase: on SQLite the schema engine takes the database for itself
+ * (exclusive locking), so no other connection may be open meanwhile.
+ */
+export async function migrateDatabase(target: DatabaseTarget, log?: (message: string) => void): Promise<string[]> {
+  if (target.provider === 'sqlite') {
+    if (target.file !== ':memory:') mkdirSync(dirname(target.file), { recursive: true });
+    return applyMigrations('sqlite', new PrismaBetterSqlite3({ url: target.file, timeout: SQLITE_BUSY_TIMEOUT_MS }, { timestampFormat: 'unixepoch-ms' }), log);
+  }
+  const pool = new pg.Pool({ connectionString: target.url, max: 2 });
+  pool.on('error', () => {});
+  try {
+    return await applyMigrations('postgres', new PrismaPg(pool), log);
+  } finally {
+    await pool.end();
+  }
+}
 
 export async function openDatabase(target: DatabaseTarget): Promise<Db> {
   return target.provider === 'sqlite' ? openSqlite(target) : openPostgres(target);
@@ -58,7 +75,6 @@ async function openSqlite(target: Extract<DatabaseTarget, { provider: 'sqlite' }
     target,
     prisma,
     sql: createSqliteDriver(db),
-    migrate: (log) => applyMigrations('sqlite', new PrismaBetterSqlite3({ url: target.file, timeout: SQLITE_BUSY_TIMEOUT_MS }, options), log),
     async close() {
       await prisma.$disconnect();
     },
@@ -75,14 +91,6 @@ async function openPostgres(target: Extract<DatabaseTarget, { provider: 'postgre
     target,
     prisma,
     sql: createPostgresDriver(pool),
-    migrate: async (log) => {
-      const migrationPool = new pg.Pool({ connectionString: target.url, max: 2 });
-      try {
-        return await applyMigrations('postgres', new PrismaPg(migrationPool), log);
-      } finally {
-        await migrationPool.end();
-      }
-    },
     async close() {
       await prisma.$disconnect();
       await pool.end();
