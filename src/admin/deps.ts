@@ -1,5 +1,6 @@
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { SecretCipher } from '../crypto/cipher.ts';
+import type { SqlDriver } from '../db/sql-driver.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { KeyLifecycle } from '../keys/lifecycle.ts';
 import type { Logger } from '../logger.ts';
@@ -8,6 +9,8 @@ import type { GatewayState } from '../state/gateway-state.ts';
 /** What the admin services need; passed in so tests can build them over a temp database. */
 export interface AdminDeps {
   prisma: PrismaClient;
+  /** Raw SQL on Prisma's own connection (SQLite) or pool (PostgreSQL): aggregates and bulk reads. */
+  sql: SqlDriver;
   state: GatewayState;
   events: EventBus;
   cipher: SecretCipher;
