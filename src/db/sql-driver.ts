@@ -3,6 +3,7 @@ import type pg from 'pg';
 
 export type Provider = 'sqlite' | 'postgres';
 export type SqlValue = string | number | bigint | boolean | Date | null | Buffer;
+export type SqlRow = Record<string, unknown>;
 export interface SqlStatement {
   sql: string;
   params: SqlValue[];
@@ -18,8 +19,11 @@ export interface SqlDriver {
   readonly provider: Provider;
   query<T = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<T[]>;
   execute(sql: string, params?: SqlValue[]): Promise<number>;
-  /** Runs the statements in one transaction: all of them or none. */
-  transaction(statements: SqlStatement[]): Promise<void>;
+  /**
+   * Runs the statements in one transaction: all of them or none. Resolves with
+   * each statement's rows (those with RETURNING; [] for the others).
+   */
+  transaction(statements: SqlStatement[]): Promise<SqlRow[][]>;
   /** A DateTime column value as this provider stores it. */
   time(ms: number): SqlValue;
 }
@@ -36,8 +40,19 @@ export function createSqliteDriver(db: Database.Database): SqlDriver {
     return stmt;
   };
   const bind = (params: SqlValue[]) => params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p instanceof Date ? p.getTime() : p));
+  const NO_ROWS: SqlRow[] = [];
   const runAll = db.transaction((statements: SqlStatement[]) => {
-    for (const s of statements) prepare(s.sql).run(bind(s.params));
+    const results: SqlRow[][] = [];
+    for (const s of statements) {
+      const stmt = prepare(s.sql);
+      // `reader`: the statement returns rows (RETURNING), which run() would discard.
+      if (stmt.reader) results.push(stmt.all(bind(s.params)) as SqlRow[]);
+      else {
+        stmt.run(bind(s.params));
+        results.push(NO_ROWS);
+      }
+    }
+    return results;
   });
   return {
     provider: 'sqlite',
@@ -51,7 +66,7 @@ export function createSqliteDriver(db: Database.Database): SqlDriver {
       // Prisma shares this connection; a batch must never land inside one of
       // its interactive transactions (a rollback there would take it along).
       while (db.inTransaction) await new Promise((r) => setTimeout(r, 2));
-      runAll.immediate(statements);
+      return runAll.immediate(statements);
     },
     time: (ms) => ms,
   };
@@ -84,8 +99,10 @@ export function createPostgresDriver(pool: pg.Pool): SqlDriver {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        for (const s of statements) await client.query(text(s.sql), s.params);
+        const results: SqlRow[][] = [];
+        for (const s of statements) results.push((await client.query(text(s.sql), s.params)).rows as SqlRow[]);
         await client.query('COMMIT');
+        return results;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});
         throw error;
