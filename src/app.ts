@@ -2,6 +2,7 @@ import { H3, defineWebSocketHandler, fromNodeHandler } from 'h3';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hooks } from 'crossws';
 import type { KeyrelayYoga } from './graphql/yoga.ts';
+import { GRAPHIQL_ASSET_PREFIX, readGraphiQLAsset } from './graphql/graphiql.ts';
 
 export interface AppParts {
   yoga: KeyrelayYoga;
@@ -22,6 +23,12 @@ export function createApp(parts: AppParts): H3 {
         headers: { 'content-type': 'application/json' },
       });
     },
+  });
+
+  app.get(`${GRAPHIQL_ASSET_PREFIX}**`, async (event) => {
+    const asset = await readGraphiQLAsset(event.url.pathname.slice(GRAPHIQL_ASSET_PREFIX.length));
+    if (!asset) return new Response('not found', { status: 404 });
+    return new Response(new Uint8Array(asset.body), { headers: { 'content-type': asset.contentType, 'cache-control': 'public, max-age=86400' } });
   });
 
   app.get('/healthz', () => ({ status: 'ok' }));

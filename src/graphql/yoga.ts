@@ -8,6 +8,7 @@ import { useAdminAuth } from './auth-plugin.ts';
 import type { GraphQLContext } from './context.ts';
 import { maskError } from './errors.ts';
 import { getSchema } from './schema.ts';
+import { renderLocalGraphiQL } from './graphiql.ts';
 
 export interface GraphQLOptions {
   services: AdminServices;
@@ -34,6 +35,7 @@ export function createGraphQLServer(opts: GraphQLOptions): KeyrelayYoga {
     schema: getSchema(),
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    renderGraphiQL: renderLocalGraphiQL,
     graphiql: opts.graphiql
       ? { title: 'keyrelay admin', headers: JSON.stringify({ Authorization: 'Bearer <paste your admin token>' }, null, 2) }
       : false,
