@@ -14,6 +14,10 @@ import { createEventBus, type EventBus } from './events/bus.ts';
 import { createGraphQLServer } from './graphql/yoga.ts';
 import { createGraphQLWsHooks } from './graphql/ws.ts';
 import { KeyLifecycle } from './keys/lifecycle.ts';
+import { createProbeReturnCheck } from './keys/probe-return.ts';
+import { nextQuotaResetAt } from './keys/quota-schedule.ts';
+import { createRuleRuntime, forgetDeletedKeys } from './rules/runtime.ts';
+import type { RuleRuntime } from './rules/runtime-types.ts';
 import type { Logger } from './logger.ts';
 import { createProxyHandler } from './proxy/route.ts';
 import { GatewayState } from './state/gateway-state.ts';
@@ -25,6 +29,8 @@ export interface Gateway {
   events: EventBus;
   services: AdminServices;
   lifecycle: KeyLifecycle;
+  /** Evaluates rules on upstream responses; the proxy calls it for every attempt. */
+  ruleRuntime: RuleRuntime;
   /** Set only on the first start without KEYRELAY_ADMIN_TOKEN; main prints it once. */
   generatedAdminToken: string | null;
   close(): Promise<void>;
@@ -53,9 +59,18 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const state = new GatewayState(db.prisma, cipher);
     await state.loadAll();
     const events = createEventBus();
-    const lifecycle = new KeyLifecycle({ prisma: db.prisma, state, events, log });
+    // Keys of upstreams with a health probe are probed before a timer returns them.
+    const lifecycle = new KeyLifecycle({ prisma: db.prisma, state, events, log, returnCheck: createProbeReturnCheck(state) });
     lifecycle.restoreTimers();
     cleanups.push(() => lifecycle.stop());
+    const ruleRuntime = createRuleRuntime({
+      lifecycle,
+      state,
+      events,
+      log,
+      quotaResetAt: (upstream, now) => nextQuotaResetAt(upstream, config.KEYRELAY_QUOTA_RESET_CRON, config.KEYRELAY_TIMEZONE, now),
+    });
+    cleanups.push(forgetDeletedKeys(events, state, ruleRuntime));
 
     const services = createAdminServices({ prisma: db.prisma, sql: db.sql, state, events, cipher, lifecycle, log });
     const yoga = createGraphQLServer({ services, auth, log, graphiql: config.graphiql, introspection: config.introspection, production: config.production });
@@ -103,6 +118,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       events,
       services,
       lifecycle,
+      ruleRuntime,
       generatedAdminToken: generated,
       async close() {
         for (const cleanup of cleanups.reverse()) await cleanup();

@@ -5,6 +5,7 @@ import './types/upstream.ts';
 import './types/api-key.ts';
 import './types/rule-condition.ts';
 import './types/rule.ts';
+import './types/rule-tools.ts';
 import './types/access-token.ts';
 import './types/request-log.ts';
 import './types/key-event.ts';

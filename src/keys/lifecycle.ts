@@ -5,6 +5,14 @@ import type { GatewayState } from '../state/gateway-state.ts';
 import type { Actor, ApiKeyState, KeyStatus } from '../state/types.ts';
 import { ReturnTimers } from './return-timers.ts';
 
+/**
+ * Asked before a return timer brings a DISABLED key back (the upstream has a
+ * health probe): null when no check applies (return at once), else a verdict;
+ * a failed check keeps the key DISABLED for `retryInMs` more, and that is an
+ * event too. Must not reject.
+ */
+export type ReturnCheck = (key: ApiKeyState) => Promise<{ ok: boolean; reason: string; retryInMs: number }> | null;
+
 export interface TransitionOptions {
   actor: Actor;
   reason?: string | null;
@@ -24,9 +32,10 @@ export interface TransitionOptions {
 export class KeyLifecycle {
   private writes: Promise<unknown> = Promise.resolve();
   private readonly timers: ReturnTimers;
+  private stopped = false;
 
   constructor(
-    private readonly deps: { prisma: PrismaClient; state: GatewayState; events: EventBus; log: Logger; now?: () => number },
+    private readonly deps: { prisma: PrismaClient; state: GatewayState; events: EventBus; log: Logger; now?: () => number; returnCheck?: ReturnCheck },
   ) {
     this.timers = new ReturnTimers((keyId, model) => this.timeIsUp(keyId, model));
   }
@@ -61,6 +70,22 @@ export class KeyLifecycle {
     return this.record(key, key.status, key.status, { ...opts, until }, model);
   }
 
+  /**
+   * Forgets a key's escalation history once it has been healthy again (the
+   * rule runtime decides when). Stored in order with the other changes, without
+   * a KeyEvent: the key's state does not change. Never rejects.
+   */
+  resetDisableCount(keyId: string): Promise<void> {
+    const key = this.deps.state.keys.get(keyId);
+    if (!key || key.disableCount === 0) return Promise.resolve();
+    key.disableCount = 0;
+    const write = () => this.deps.prisma.apiKey.updateMany({ where: { id: keyId }, data: { disableCount: 0 } });
+    this.writes = this.writes.then(write, write).catch((error: unknown) => {
+      this.deps.log.error({ err: error, keyId }, 'storing a key escalation reset failed');
+    });
+    return this.writes.then(() => undefined);
+  }
+
   /** Re-arms return timers after a restart; keys whose time has passed return now. */
   restoreTimers(): void {
     const now = this.now();
@@ -76,6 +101,7 @@ export class KeyLifecycle {
   }
 
   stop(): void {
+    this.stopped = true;
     this.timers.clear();
   }
 
@@ -93,7 +119,18 @@ export class KeyLifecycle {
     }
     if (key.status !== 'DISABLED' || key.disabledUntil === null) return;
     if (key.disabledUntil > now) return this.timers.schedule(keyId, null, key.disabledUntil - now);
-    void this.transition(keyId, 'ACTIVE', { actor: 'TIMER', reason: 'disable time over' });
+    const check = this.deps.returnCheck?.(key) ?? null;
+    // Failures are logged by the write chain; catch so none goes unhandled.
+    if (check === null) return void this.transition(keyId, 'ACTIVE', { actor: 'TIMER', reason: 'disable time over' }).catch(() => {});
+    const due = key.disabledUntil;
+    void check
+      .then((verdict) => {
+        // An admin or a rule may have changed the key while the probe ran: then theirs is the last word.
+        if (this.stopped || key.status !== 'DISABLED' || key.disabledUntil !== due) return;
+        if (verdict.ok) return this.transition(keyId, 'ACTIVE', { actor: 'TIMER', reason: 'disable time over; probe passed' });
+        return this.transition(keyId, 'DISABLED', { actor: 'TIMER', reason: `probe failed: ${verdict.reason}`, until: this.now() + verdict.retryInMs });
+      })
+      .catch((error: unknown) => this.deps.log.error({ err: error, keyId }, 'return check failed'));
   }
 
   private refreshPool(key: ApiKeyState): void {
