@@ -6,6 +6,8 @@ const config: CodegenConfig = {
   schema: 'schema.graphql',
   documents: ['test/**/*.ts', 'examples/**/*.ts', '!test/generated/**'],
   ignoreNoDocuments: true,
+  // NodeNext resolution needs extensions on relative imports.
+  emitLegacyCommonJSImports: false,
   generates: {
     'test/generated/': {
       preset: 'client',
