@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isSafeHeaderName, isSafeHeaderValue } from '../proxy/headers.ts';
+import { checkQuotaSchedule } from '../keys/quota-schedule.ts';
 import { AUTH_TYPES, BODY_LOGGING_MODES, KEY_STRATEGIES } from '../state/types.ts';
 
 const ms = (max: number) => z.number().int().min(1).max(max);
@@ -65,8 +66,25 @@ export const upstreamFields = {
   waitForKeyMs: z.number().int().min(0).max(600_000),
   injectStreamUsage: z.boolean(),
   probe: probe.nullish(),
-  quotaResetCron: z.string().min(1).max(200).nullish(),
-  quotaResetTimezone: z.string().min(1).max(100).nullish(),
+  // Checked when saved so a rule disabling "until the quota reset" never meets a schedule that cannot be read.
+  quotaResetCron: z
+    .string()
+    .min(1)
+    .max(200)
+    .superRefine((pattern, ctx) => {
+      const problem = checkQuotaSchedule(pattern, 'UTC');
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .nullish(),
+  quotaResetTimezone: z
+    .string()
+    .min(1)
+    .max(100)
+    .superRefine((zone, ctx) => {
+      const problem = checkQuotaSchedule('0 0 * * *', zone);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .nullish(),
 };
 
 export const createUpstreamSchema = z
