@@ -1,0 +1,27 @@
+// Configures a fresh keyrelay for the benchmark through its admin API:
+// one upstream, 10 keys, one rule, a client token. Returns the token.
+export async function setupKeyrelay(url, adminToken, baseUrl) {
+  const gql = async (query, variables) => {
+    const res = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const json = await res.json();
+    if (json.errors) throw new Error(`setup failed: ${JSON.stringify(json.errors)}`);
+    return json.data;
+  };
+  const { createUpstream } = await gql(
+    'mutation($input: CreateUpstreamInput!) { createUpstream(input: $input) { id } }',
+    { input: { name: 'bench', baseUrl, strategy: 'ROUND_ROBIN', auth: { type: 'BEARER' } } },
+  );
+  await gql('mutation($u: ID!, $keys: [NewKeyInput!]!) { addKeys(upstreamId: $u, keys: $keys) { id } }', {
+    u: createUpstream.id,
+    keys: Array.from({ length: 10 }, (_, i) => ({ value: `sk-bench-key-${String(i).padStart(4, '0')}-abcdefghijklmnop`, name: `k${i}` })),
+  });
+  await gql('mutation($input: CreateRuleInput!) { createRule(input: $input) { id } }', {
+    input: { upstreamId: createUpstream.id, name: 'cool down on 429', condition: { status: { equals: 429 } }, actions: ['DISABLE_KEY'], disableForSeconds: 60 },
+  });
+  const { createAccessToken } = await gql('mutation { createAccessToken(input: { name: "bench" }) { token } }');
+  return createAccessToken.token;
+}
