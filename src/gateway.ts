@@ -74,7 +74,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
 
     const services = createAdminServices({ prisma: db.prisma, sql: db.sql, state, events, cipher, lifecycle, log });
     const yoga = createGraphQLServer({ services, auth, log, graphiql: config.graphiql, introspection: config.introspection, production: config.production });
-    const wsHooks = createGraphQLWsHooks(yoga, auth, config.allowedOrigins) as unknown as Partial<Hooks>;
+    const wsHooks = createGraphQLWsHooks(yoga, auth, config.allowedOrigins, log) as unknown as Partial<Hooks>;
     const migrationCount = (await listMigrations(db.target.provider)).length;
 
     const app = createApp({

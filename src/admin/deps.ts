@@ -16,4 +16,6 @@ export interface AdminDeps {
   cipher: SecretCipher;
   lifecycle: KeyLifecycle;
   log: Logger;
+  /** The proxy's in-memory usage counts; a quota reset discards quota charged but not stored yet. */
+  usage?: { discardQuota(keyId: string): void };
 }

@@ -6,7 +6,7 @@ import type { RuleDefinition } from '../state/types.ts';
 
 export type RuleInput = Partial<Omit<RuleDefinition, 'id'>>;
 
-const DEFAULTS: Omit<RuleDefinition, 'id' | 'upstreamId' | 'name' | 'condition' | 'actions'> = {
+export const RULE_DEFAULTS: Omit<RuleDefinition, 'id' | 'upstreamId' | 'name' | 'condition' | 'actions'> = {
   threshold: 1,
   windowSeconds: 60,
   consecutive: false,
@@ -58,7 +58,7 @@ export function ruleAdmin(deps: AdminDeps) {
       if (input.name == null) throw new UserInputError('input.name: is required', 'input.name');
       if (input.condition == null) throw new UserInputError('input.condition: is required', 'input.condition');
       const def: RuleDefinition = {
-        ...DEFAULTS,
+        ...RULE_DEFAULTS,
         ...stripNulls(input),
         id: 'new',
         upstreamId: input.upstreamId ?? null,

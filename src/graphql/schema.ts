@@ -10,6 +10,11 @@ import './types/access-token.ts';
 import './types/request-log.ts';
 import './types/key-event.ts';
 import './types/subscriptions.ts';
+import './types/key-counts.ts';
+import './types/key-bulk.ts';
+import './types/key-transfer.ts';
+import './types/config-transfer.ts';
+import './types/stats.ts';
 
 let schema: GraphQLSchema | null = null;
 

@@ -1,9 +1,18 @@
 import type { ExecutionArgs } from 'graphql';
 import { makeHooks } from 'graphql-ws/use/crossws';
 import { bearerToken, type AdminAuth } from '../auth/admin-auth.ts';
+import type { Logger } from '../logger.ts';
+import { skipWhileBacklogged } from './bounded-iterator.ts';
 import type { KeyrelayYoga } from './yoga.ts';
 
 type Enveloped = ReturnType<KeyrelayYoga['getEnveloped']>;
+
+/** Unsent bytes a WebSocket may hold before subscription events for it are dropped. */
+export const WS_BACKLOG_LIMIT_BYTES = 4 * 1024 * 1024;
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
 
 /** Browsers send Origin on WebSocket upgrades; a page on another site must not reach the admin API (CSWSH). */
 export function originAllowed(request: Pick<Request, 'headers' | 'url'>, allowed: string[]): boolean {
@@ -22,7 +31,7 @@ export function originAllowed(request: Pick<Request, 'headers' | 'url'>, allowed
  * (getEnveloped in onSubscribe), so auth, graphql-armor limits and error
  * masking are the same as over HTTP and SSE.
  */
-export function createGraphQLWsHooks(yoga: KeyrelayYoga, auth: AdminAuth, allowedOrigins: string[]) {
+export function createGraphQLWsHooks(yoga: KeyrelayYoga, auth: AdminAuth, allowedOrigins: string[], log?: Logger) {
   const hooks = makeHooks<Record<string, unknown>>({
     connectionInitWaitTimeout: 3000,
     // false closes the socket with 4403 Forbidden
@@ -33,7 +42,17 @@ export function createGraphQLWsHooks(yoga: KeyrelayYoga, auth: AdminAuth, allowe
       return auth.verify(token);
     },
     execute: (args) => (args.rootValue as Enveloped).execute(args),
-    subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
+    // graphql-ws sends without waiting for the socket, so a stalled client would
+    // pile events up in the socket's buffer: past a backlog, drop and count them.
+    subscribe: async (args) => {
+      const result = await (args.rootValue as Enveloped).subscribe(args);
+      if (!isAsyncIterable(result)) return result;
+      const socket = (args.contextValue as { extra?: { socket?: { bufferedAmount?: number } } }).extra?.socket;
+      return skipWhileBacklogged(result, () => socket?.bufferedAmount ?? 0, WS_BACKLOG_LIMIT_BYTES, {
+        onFirstDrop: () => log?.warn({ backlogBytes: socket?.bufferedAmount }, 'slow WebSocket subscriber: dropping events'),
+        onClose: (dropped) => log?.warn({ dropped }, 'slow WebSocket subscriber closed; events were dropped'),
+      }) as never;
+    },
     onSubscribe: async (ctx, _id, payload) => {
       const enveloped = yoga.getEnveloped({ ...ctx, params: payload });
       const document = enveloped.parse(payload.query);

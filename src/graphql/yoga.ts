@@ -1,4 +1,5 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { NoSchemaIntrospectionCustomRule } from 'graphql';
 import type { AdminAuth } from '../auth/admin-auth.ts';
@@ -51,6 +52,9 @@ export function createGraphQLServer(opts: GraphQLOptions): KeyrelayYoga {
     },
     plugins: [
       useAdminAuth(opts.auth, opts.graphiql),
+      // A request a browser sends cross-site without a CORS preflight (GET, form or text/plain POST) must
+      // carry this header, which such a page cannot add. JSON POSTs are preflighted and pass.
+      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
       EnvelopArmorPlugin({ ...ARMOR, blockFieldSuggestion: { enabled: opts.production } }),
       ...(opts.introspection ? [] : [{ onValidate: ({ addValidationRule }: { addValidationRule: (rule: unknown) => void }) => addValidationRule(NoSchemaIntrospectionCustomRule) }]),
     ] as never,

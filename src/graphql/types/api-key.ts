@@ -1,5 +1,6 @@
 import { builder } from '../builder.ts';
-import { KeyStatusEnum } from './enums.ts';
+import { keyOrderBy, keyWhere } from '../../admin/key-query.ts';
+import { KeyOrderEnum, KeyStatusEnum } from './enums.ts';
 
 // There is deliberately no field that returns a key's secret.
 export const ApiKeyType = builder.prismaObject('ApiKey', {
@@ -52,14 +53,18 @@ builder.queryFields((t) => ({
   keys: t.prismaConnection({
     type: 'ApiKey',
     cursor: 'id',
-    args: { upstreamId: t.arg.id(), status: t.arg({ type: KeyStatusEnum }) },
+    maxSize: 1000,
+    args: {
+      upstreamId: t.arg.id(),
+      status: t.arg({ type: KeyStatusEnum }),
+      search: t.arg.string({ description: 'Case-insensitive text in the name or the fingerprint (its last 4 characters).' }),
+      orderBy: t.arg({ type: KeyOrderEnum, description: 'Default CREATED_ASC.' }),
+    },
     resolve: (query, _root, args, ctx) =>
       ctx.services.prisma.apiKey.findMany({
         ...query,
-        where: {
-          ...(args.upstreamId ? { upstreamId: String(args.upstreamId) } : {}),
-          ...(args.status ? { status: args.status } : {}),
-        },
+        where: keyWhere({ upstreamId: args.upstreamId?.toString(), status: args.status, search: args.search }, ctx.services.sql.provider),
+        orderBy: keyOrderBy(args.orderBy),
       }),
   }),
   key: t.prismaField({

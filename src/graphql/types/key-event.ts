@@ -20,3 +20,20 @@ export const KeyEventType = builder.prismaObject('KeyEvent', {
     rule: t.relation('rule', { nullable: true }),
   }),
 });
+
+builder.queryFields((t) => ({
+  keyEvents: t.prismaConnection({
+    type: 'KeyEvent',
+    cursor: 'id',
+    defaultSize: 50,
+    maxSize: 500,
+    description: 'The audit trail, newest first: one key, one upstream, or everything.',
+    args: { keyId: t.arg.id(), upstreamId: t.arg.id() },
+    resolve: (query, _root, args, ctx) =>
+      ctx.services.prisma.keyEvent.findMany({
+        ...query,
+        where: { ...(args.keyId ? { keyId: String(args.keyId) } : {}), ...(args.upstreamId ? { upstreamId: String(args.upstreamId) } : {}) },
+        orderBy: { id: 'desc' },
+      }),
+  }),
+}));

@@ -1,4 +1,5 @@
 import { builder } from '../builder.ts';
+import { requestLogWhere } from '../../admin/request-log-filter.ts';
 
 export const RequestLogType = builder.prismaObject('RequestLog', {
   description: 'One client request through the proxy. Secrets are redacted before a row is written.',
@@ -22,11 +23,8 @@ export const RequestLogType = builder.prismaObject('RequestLog', {
     promptTokens: t.exposeInt('promptTokens', { nullable: true }),
     completionTokens: t.exposeInt('completionTokens', { nullable: true }),
     totalTokens: t.exposeInt('totalTokens', { nullable: true }),
-    matchedRules: t.field({
-      type: ['ID'],
-      select: { matchedRules: true },
-      resolve: (log) => (log.matchedRules ? log.matchedRules.split(',') : []),
-    }),
+    // No `select`: scalars are always loaded, and a row published to requestLogged must not trigger a query for them.
+    matchedRules: t.field({ type: ['ID'], resolve: (log) => (log.matchedRules ? log.matchedRules.split(',') : []) }),
     requestBody: t.exposeString('requestBody', { nullable: true }),
     responseBody: t.exposeString('responseBody', { nullable: true }),
     bodyTruncated: t.exposeBoolean('bodyTruncated'),
@@ -35,3 +33,38 @@ export const RequestLogType = builder.prismaObject('RequestLog', {
     accessToken: t.relation('accessToken', { nullable: true }),
   }),
 });
+
+const RequestLogFilterInput = builder.inputType('RequestLogFilter', {
+  fields: (t) => ({
+    upstreamId: t.id(),
+    keyId: t.id(),
+    accessTokenId: t.id(),
+    statusMin: t.int({ description: 'Lowest status, inclusive.' }),
+    statusMax: t.int({ description: 'Highest status, inclusive.' }),
+    from: t.field({ type: 'DateTime', description: 'Earliest createdAt, inclusive.' }),
+    to: t.field({ type: 'DateTime', description: 'Latest createdAt, inclusive.' }),
+    matchedRuleId: t.id({ description: 'Only requests this rule matched.' }),
+    errorsOnly: t.boolean({ description: 'Only status >= 400 or a transport error.' }),
+    text: t.string({ description: 'Case-insensitive text in the path or the error.' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  requestLogs: t.prismaConnection({
+    type: 'RequestLog',
+    cursor: 'id',
+    defaultSize: 50,
+    maxSize: 500,
+    description: 'Request logs, newest first. Pages by id (keyset), so every page is an index range scan.',
+    args: { filter: t.arg({ type: RequestLogFilterInput }) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.services.prisma.requestLog.findMany({
+        ...query,
+        where: requestLogWhere(
+          args.filter && { ...args.filter, upstreamId: args.filter.upstreamId?.toString(), keyId: args.filter.keyId?.toString(), accessTokenId: args.filter.accessTokenId?.toString(), matchedRuleId: args.filter.matchedRuleId?.toString() },
+          ctx.services.sql.provider,
+        ),
+        orderBy: { id: 'desc' },
+      }),
+  }),
+}));

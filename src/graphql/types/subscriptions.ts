@@ -1,7 +1,27 @@
 import { pipe, filter } from 'graphql-yoga';
 import { builder } from '../builder.ts';
-import type { KeyStateChange } from '../../events/bus.ts';
+import type { GraphQLContext } from '../context.ts';
+import { boundedIterator } from '../bounded-iterator.ts';
+import type { KeyStateChange, RequestLogged } from '../../events/bus.ts';
+import type { RequestLog } from '../../generated/prisma/client.ts';
+import { isErrorLog } from '../../admin/request-log-filter.ts';
 import { ActorEnum, KeyStatusEnum } from './enums.ts';
+import { RequestLogType } from './request-log.ts';
+
+/** Events a subscriber may have queued before newer ones are dropped (and counted). */
+export const SUBSCRIPTION_BUFFER = 1000;
+
+function bounded<T>(source: AsyncIterable<T>, ctx: GraphQLContext, subscription: string) {
+  return boundedIterator(source, SUBSCRIPTION_BUFFER, {
+    onFirstDrop: () => ctx.services.log.warn({ subscription, buffer: SUBSCRIPTION_BUFFER }, 'slow subscriber: dropping events'),
+    onClose: (dropped) => ctx.services.log.warn({ subscription, dropped }, 'slow subscriber closed; events were dropped'),
+  });
+}
+
+/** The published row in the shape of a Prisma RequestLog row, so the object type's resolvers read it as one. */
+function toRow(event: RequestLogged): RequestLog {
+  return { ...event, createdAt: new Date(event.createdAt) };
+}
 
 export const KeyStateChangeType = builder.objectRef<KeyStateChange>('KeyStateChange').implement({
   description: 'A key changed state (or, with model set, was taken out for or returned to one model).',
@@ -36,10 +56,32 @@ builder.subscriptionFields((t) => ({
     type: KeyStateChangeType,
     args: { upstreamId: t.arg.id() },
     subscribe: (_root, args, ctx) =>
-      pipe(
-        ctx.services.events.subscribe('apiKey:stateChanged'),
-        filter((change: KeyStateChange) => !args.upstreamId || change.upstreamId === String(args.upstreamId)),
+      bounded(
+        pipe(
+          ctx.services.events.subscribe('apiKey:stateChanged'),
+          filter((change: KeyStateChange) => !args.upstreamId || change.upstreamId === String(args.upstreamId)),
+        ),
+        ctx,
+        'keyStateChanged',
       ),
     resolve: (change) => change,
+  }),
+  requestLogged: t.field({
+    type: RequestLogType,
+    description: 'Each request log row as it is stored; filtered by upstream, key and errors (status >= 400 or a transport error).',
+    args: { upstreamId: t.arg.id(), keyId: t.arg.id(), onlyErrors: t.arg.boolean() },
+    subscribe: (_root, args, ctx) => {
+      const upstreamId = args.upstreamId?.toString();
+      const keyId = args.keyId?.toString();
+      return bounded(
+        pipe(
+          ctx.services.events.subscribe('requestLog:created'),
+          filter((log: RequestLogged) => (!upstreamId || log.upstreamId === upstreamId) && (!keyId || log.keyId === keyId) && (!args.onlyErrors || isErrorLog(log))),
+        ),
+        ctx,
+        'requestLogged',
+      );
+    },
+    resolve: (log: RequestLogged) => toRow(log),
   }),
 }));

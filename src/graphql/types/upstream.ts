@@ -1,7 +1,10 @@
 import { builder } from '../builder.ts';
 import { parseJson } from '../../state/map-rows.ts';
 import type { UpstreamProbe } from '../../state/types.ts';
-import { AuthTypeEnum, BodyLoggingEnum, KeyStrategyEnum } from './enums.ts';
+import { countKeys } from '../../admin/key-counts.ts';
+import { keyOrderBy, keyWhere } from '../../admin/key-query.ts';
+import { AuthTypeEnum, BodyLoggingEnum, KeyOrderEnum, KeyStatusEnum, KeyStrategyEnum } from './enums.ts';
+import { KeyCountsType } from './key-counts.ts';
 
 const AuthRef = builder.objectRef<{ type: 'BEARER' | 'HEADER' | 'QUERY'; name: string | null }>('UpstreamAuth').implement({
   fields: (t) => ({
@@ -50,6 +53,20 @@ export const UpstreamType = builder.prismaObject('Upstream', {
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     rules: t.relation('rules', { query: { orderBy: [{ priority: 'asc' }, { name: 'asc' }] } }),
+    keyCounts: t.field({ type: KeyCountsType, resolve: (u, _args, ctx) => countKeys(ctx.services.state, u.id) }),
+    keys: t.relatedConnection('keys', {
+      cursor: 'id',
+      maxSize: 1000,
+      args: {
+        status: t.arg({ type: KeyStatusEnum }),
+        search: t.arg.string({ description: 'Case-insensitive text in the name or the fingerprint.' }),
+        orderBy: t.arg({ type: KeyOrderEnum, description: 'Default CREATED_ASC.' }),
+      },
+      query: (args, ctx) => ({
+        where: keyWhere({ status: args.status, search: args.search }, ctx.services.sql.provider),
+        orderBy: keyOrderBy(args.orderBy),
+      }),
+    }),
   }),
 });
 
