@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/index.ts';
+import type { RuleConditionInput } from '../generated/graphql.ts';
 import { PROVIDERS, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { gql, gqlOk } from '../support/graphql-client.ts';
 
@@ -95,7 +96,7 @@ describe.each(PROVIDERS)('rule presets and dry runs on %s', (provider) => {
     const rows = await prisma.requestLog.findMany({ where: { upstreamId }, orderBy: { id: 'asc' } });
     const id = (i: number) => String(rows[i].id);
 
-    const run = async (condition: unknown, last?: number) =>
+    const run = async (condition: RuleConditionInput, last?: number) =>
       (await gqlOk(t.url, TestRuleAgainstLogs, { condition, upstreamId, ...(last ? { last } : {}) })).testRuleAgainstLogs;
 
     expect(await run({ status: { equals: 429 } })).toEqual({ matchedLogIds: [id(1)], evaluated: 6, bodiesMissing: 0 });
