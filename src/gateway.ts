@@ -20,6 +20,14 @@ import { createRuleRuntime, forgetDeletedKeys } from './rules/runtime.ts';
 import type { RuleRuntime } from './rules/runtime-types.ts';
 import type { Logger } from './logger.ts';
 import { createProxyHandler } from './proxy/route.ts';
+import { Registry } from 'prom-client';
+import { QuotaGate } from './keys/quota.ts';
+import { UsageCounters } from './keys/usage-counters.ts';
+import { LogWriter } from './logs/log-writer.ts';
+import { createRedactor } from './logs/redact.ts';
+import { createProxyMetrics, metricsEndpoint } from './metrics/proxy-metrics.ts';
+import { RetryBudget } from './proxy/retry-budget.ts';
+import { sweepOnConfigChange, UpstreamTargets } from './proxy/upstream-targets.ts';
 import { GatewayState } from './state/gateway-state.ts';
 
 export interface Gateway {
@@ -31,6 +39,10 @@ export interface Gateway {
   lifecycle: KeyLifecycle;
   /** Evaluates rules on upstream responses; the proxy calls it for every attempt. */
   ruleRuntime: RuleRuntime;
+  /** The batched request-log (and usage) writer; flush() stores what is queued. */
+  logs: LogWriter;
+  /** Per-key usage counted by the proxy, not stored yet. */
+  usage: UsageCounters;
   /** Set only on the first start without KEYRELAY_ADMIN_TOKEN; main prints it once. */
   generatedAdminToken: string | null;
   close(): Promise<void>;
@@ -77,10 +89,40 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const wsHooks = createGraphQLWsHooks(yoga, auth, config.allowedOrigins, log) as unknown as Partial<Hooks>;
     const migrationCount = (await listMigrations(db.target.provider)).length;
 
+    // The proxy's parts. Cleanup (run in reverse, after the server closed):
+    // pools, then pending key changes, then the last log/usage batch, before the database closes.
+    const usage = new UsageCounters();
+    const logs = new LogWriter({ sql: db.sql, events, state, usage, redactor: createRedactor(), log, flushMs: config.KEYRELAY_LOG_FLUSH_MS, queueMax: config.KEYRELAY_LOG_QUEUE_MAX });
+    logs.start();
+    const targets = new UpstreamTargets();
+    const stopSweep = sweepOnConfigChange(events, state, targets);
+    cleanups.push(async () => {
+      stopSweep();
+      await targets.close();
+      await lifecycle.flushed();
+      await logs.close();
+    });
+    const registry = new Registry();
+    const proxy = createProxyHandler({
+      state,
+      targets,
+      rules: ruleRuntime,
+      quota: new QuotaGate({ state, lifecycle, usage, log }),
+      usage,
+      logs,
+      metrics: createProxyMetrics(registry, { state, logQueue: () => ({ depth: logs.depth, dropped: logs.dropped }) }),
+      budget: new RetryBudget(),
+      redactor: createRedactor(),
+      log,
+      maxRequestBodyBytes: config.KEYRELAY_MAX_REQUEST_BODY_BYTES,
+      trustProxy: config.KEYRELAY_TRUST_PROXY,
+    });
+
     const app = createApp({
       yoga,
       wsHooks,
-      proxy: createProxyHandler({ state }),
+      proxy,
+      metrics: metricsEndpoint(registry),
       graphqlMaxBodyBytes: config.KEYRELAY_GRAPHQL_MAX_BODY_BYTES,
       readiness: async () => {
         try {
@@ -119,6 +161,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       services,
       lifecycle,
       ruleRuntime,
+      logs,
+      usage,
       generatedAdminToken: generated,
       async close() {
         for (const cleanup of cleanups.reverse()) await cleanup();

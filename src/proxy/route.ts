@@ -1,27 +1,107 @@
+// ANY /proxy/{upstream}/{path}: the hot path, as a Node-style handler (raw
+// req/res under h3's fromNodeHandler). Everything it reads comes from the
+// in-memory state; everything it records (log row, usage, metrics) is queued
+// when the response is over. Order: upstream -> client token -> path ->
+// body -> model -> attempts (forward.ts).
+
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { GatewayState } from '../state/gateway-state.ts';
+import { withStreamUsage } from '../logs/usage.ts';
+import { createAuthenticator, type Authenticate } from './client-auth.ts';
+import { finishRequest } from './finish.ts';
+import { Forwarder, type Payload } from './forward.ts';
+import type { ProxyDeps } from './proxy-deps.ts';
+import { ProxyAbort } from './proxy-errors.ts';
+import { ProxyRequest } from './proxy-request.ts';
+import { readRequestBody } from './request-body.ts';
+import { parseRequest } from './request-model.ts';
+import { sendError } from './respond.ts';
+import { BadPathError, buildUpstreamPath } from './target-url.ts';
 
-export interface ProxyDeps {
-  state: GatewayState;
-}
+export type { ProxyDeps } from './proxy-deps.ts';
 
-/** Writes keyrelay's JSON error shape for proxy clients. */
-export function sendProxyError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
-  if (res.headersSent) return void res.destroy();
-  const body = JSON.stringify({ error: { code, message } });
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
-  res.end(body);
-}
+const PREFIX_LENGTH = '/proxy/'.length;
 
-/** ANY /proxy/{upstream}/{path}: a Node-style handler (raw req/res), the hot path. */
 export function createProxyHandler(deps: ProxyDeps) {
+  const authenticate = createAuthenticator(deps.state);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = req.url ?? '/';
-    const rest = url.slice('/proxy/'.length);
-    const end = rest.search(/[/?]/);
-    const name = decodeURIComponent(end === -1 ? rest : rest.slice(0, end));
-    const upstream = deps.state.upstreamsByName.get(name);
-    if (!upstream || !upstream.config.enabled) return sendProxyError(res, 404, 'UNKNOWN_UPSTREAM', `no enabled upstream named "${name}"`);
-    sendProxyError(res, 501, 'NOT_IMPLEMENTED', 'forwarding is not implemented yet');
+    const pr = new ProxyRequest(req, res, deps.log, deps.trustProxy);
+    res.on('close', () => {
+      if (!res.writableFinished) pr.clientClosed();
+    });
+    try {
+      await handle(deps, authenticate, pr, req);
+    } catch (error) {
+      if (error instanceof ProxyAbort && error.kind === 'client_closed') pr.clientClosed();
+      else {
+        pr.log.error({ err: error }, 'proxy request failed unexpectedly');
+        pr.outcome = 'upstream_error';
+        pr.error = 'internal error';
+        if (!pr.clientGone) sendError(pr, 500, 'INTERNAL', 'internal error');
+      }
+    } finally {
+      finishRequest(deps, pr);
+    }
   };
+}
+
+function reject(pr: ProxyRequest, status: number, code: string, message: string, extra: Record<string, string> | null = null): void {
+  pr.outcome = 'rejected';
+  pr.error = message;
+  pr.measureOverhead();
+  sendError(pr, status, code, message, extra);
+}
+
+async function handle(deps: ProxyDeps, authenticate: Authenticate, pr: ProxyRequest, req: IncomingMessage): Promise<void> {
+  const url = req.url ?? '/';
+  let nameEnd = PREFIX_LENGTH;
+  while (nameEnd < url.length && url.charCodeAt(nameEnd) !== 0x2f && url.charCodeAt(nameEnd) !== 0x3f) nameEnd++;
+  const rest = url.slice(nameEnd);
+  const queryAt = rest.indexOf('?');
+  const clientPath = queryAt === -1 ? rest : rest.slice(0, queryAt);
+  const search = queryAt === -1 ? '' : rest.slice(queryAt);
+  pr.path = rest.length === 0 || rest.charCodeAt(0) === 0x3f ? '/' + rest : rest;
+
+  const upstream = deps.state.upstreamsByName.get(url.slice(PREFIX_LENGTH, nameEnd));
+  if (upstream === undefined || !upstream.config.enabled) return reject(pr, 404, 'UNKNOWN_UPSTREAM', 'no enabled upstream by that name');
+  pr.upstream = upstream;
+
+  const auth = authenticate(req, search, upstream);
+  pr.token = auth.token;
+  pr.presented = auth.presented;
+  if (!auth.ok) return reject(pr, auth.status, auth.code, auth.message);
+
+  const target = deps.targets.get(upstream);
+  pr.target = target;
+  let upstreamPath: string;
+  try {
+    upstreamPath = buildUpstreamPath(target.basePath, clientPath, search, target.stripQuery);
+  } catch (error) {
+    if (error instanceof BadPathError) return reject(pr, 400, 'BAD_PATH', error.message);
+    throw error;
+  }
+  if (pr.method === 'CONNECT') return reject(pr, 405, 'METHOD_NOT_ALLOWED', 'CONNECT is not proxied');
+
+  const config = upstream.config;
+  const body = await readRequestBody(req, config.maxBufferedBodyBytes, deps.maxRequestBodyBytes, pr);
+  // The rest of an oversized body is never read, so the connection cannot be reused.
+  if (body === 'too_large') return reject(pr, 413, 'PAYLOAD_TOO_LARGE', 'request body too large', { connection: 'close' });
+  pr.body = body;
+
+  let payload: Payload = null;
+  let contentLength: number | null = null;
+  if (body.kind === 'buffered') {
+    let data = body.data;
+    const parsed = parseRequest(data, req.headers['content-type'], config.modelPath);
+    pr.model = parsed.model;
+    if (config.injectStreamUsage && (parsed.json as { stream?: unknown } | undefined)?.stream === true) {
+      const injected = withStreamUsage(data.toString('utf8'));
+      if (injected !== null) data = Buffer.from(injected, 'utf8');
+    }
+    payload = data;
+    contentLength = data.length;
+  } else if (body.kind === 'stream') {
+    payload = body.source;
+    contentLength = body.length;
+  }
+  await new Forwarder(deps, pr, req.rawHeaders, upstreamPath, payload, contentLength, body.kind !== 'stream').run();
 }

@@ -1,0 +1,89 @@
+// One client request as the proxy hands it to the log writer. Redaction is
+// deferred to the writer's flush (off the response path): the entry carries
+// the secrets to scrub, and those never leave the writer.
+
+import type { RequestLogged } from '../events/bus.ts';
+import type { TokenUsage } from '../state/types.ts';
+import type { Redactor } from './redact.ts';
+
+/** The request-log outcome values the proxy writes. */
+export type LogOutcome =
+  | 'ok'
+  /** The upstream answered with an error status that the client received (or 502 after retries). */
+  | 'upstream_error'
+  /** No upstream response at all: connection refused or reset, garbage on the wire. */
+  | 'upstream_unreachable'
+  | 'timeout'
+  | 'stream_interrupted'
+  | 'client_closed'
+  | 'no_key'
+  /** Refused before any upstream was contacted: 400, 401, 403, 404, 413. */
+  | 'rejected';
+
+export interface LogEntry {
+  createdAt: number;
+  requestId: string;
+  upstreamId: string | null;
+  keyId: string | null;
+  accessTokenId: string | null;
+  method: string;
+  /** The client's path and query under the upstream (not yet redacted). */
+  path: string;
+  status: number;
+  outcome: LogOutcome;
+  latencyMs: number;
+  overheadMs: number;
+  attempts: number;
+  bytesIn: number;
+  bytesOut: number;
+  clientIp: string | null;
+  error: string | null;
+  model: string | null;
+  stream: boolean;
+  usage: TokenUsage | null;
+  matchedRules: string | null;
+  requestBody: string | null;
+  responseBody: string | null;
+  bodyTruncated: boolean;
+  /** Pool keys used and the client's token: scrubbed from path, error and bodies. Never stored. */
+  secrets: string[];
+}
+
+const MAX_PATH_CHARS = 2048;
+const MAX_ERROR_CHARS = 1000;
+
+function clip(text: string, max: number): string {
+  return text.length > max ? text.slice(0, max) : text;
+}
+
+/** The row to store (without its id): every free-text column redacted. */
+export function toStoredRow(e: LogEntry, redactor: Redactor): Omit<RequestLogged, 'id'> {
+  const scrub = (text: string | null) => (text === null ? null : redactor.redact(text, e.secrets));
+  return {
+    createdAt: e.createdAt,
+    requestId: e.requestId,
+    upstreamId: e.upstreamId,
+    keyId: e.keyId,
+    accessTokenId: e.accessTokenId,
+    method: e.method,
+    path: clip(redactor.redact(redactor.redactUrl(e.path), e.secrets), MAX_PATH_CHARS),
+    status: e.status,
+    outcome: e.outcome,
+    latencyMs: Math.round(e.latencyMs),
+    overheadMs: Math.round(e.overheadMs * 1000) / 1000,
+    attempts: e.attempts,
+    bytesIn: e.bytesIn,
+    bytesOut: e.bytesOut,
+    clientIp: e.clientIp,
+    error: e.error === null ? null : clip(scrub(e.error) ?? '', MAX_ERROR_CHARS),
+    model: e.model === null ? null : clip(scrub(e.model) ?? '', 200),
+    stream: e.stream,
+    promptTokens: e.usage?.promptTokens ?? null,
+    completionTokens: e.usage?.completionTokens ?? null,
+    totalTokens: e.usage?.totalTokens ?? null,
+    matchedRules: e.matchedRules,
+    requestBody: scrub(e.requestBody),
+    responseBody: scrub(e.responseBody),
+    bodyTruncated: e.bodyTruncated,
+  };
+}

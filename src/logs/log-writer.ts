@@ -1,0 +1,145 @@
+// The batched request-log writer. The proxy calls enqueue() and returns at
+// once; every flushMs (and on close) the queued rows are redacted and stored
+// together with the usage counters in one transaction, then published as
+// `requestLog:created` with their ids. The queue is bounded: when the
+// database cannot keep up, the oldest rows are dropped (counted, warned),
+// never the usage counts, which live apart from the queue.
+
+import type { SqlDriver } from '../db/sql-driver.ts';
+import type { EventBus } from '../events/bus.ts';
+import type { UsageCounters, UsageSnapshot } from '../keys/usage-counters.ts';
+import { usageStatements } from '../keys/usage-counters.ts';
+import type { Logger } from '../logger.ts';
+import type { GatewayState } from '../state/gateway-state.ts';
+import { toStoredRow, type LogEntry } from './log-entry.ts';
+import { insertStatements, returnedIds, type StoredRow } from './log-sql.ts';
+import type { Redactor } from './redact.ts';
+
+export interface LogWriterDeps {
+  sql: SqlDriver;
+  events: EventBus;
+  state: GatewayState;
+  usage: UsageCounters;
+  redactor: Redactor;
+  log: Logger;
+  flushMs: number;
+  queueMax: number;
+}
+
+/** Rows per transaction; a longer queue is drained by back-to-back flushes. */
+const MAX_ROWS_PER_FLUSH = 5000;
+const WARN_EVERY_MS = 10_000;
+
+export class LogWriter {
+  private queue: LogEntry[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  /** After a failed batch: reference rows by subquery so a concurrent delete cannot fail it again. */
+  private safeMode = false;
+  private lastWarnAt = 0;
+  private closed = false;
+  /** Rows dropped because the queue was full. */
+  dropped = 0;
+  /** Failed flush attempts (each retried). */
+  failures = 0;
+
+  constructor(private readonly deps: LogWriterDeps) {}
+
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  start(): void {
+    if (this.timer !== null || this.closed) return;
+    this.timer = setInterval(() => void this.flush(), this.deps.flushMs);
+    this.timer.unref();
+  }
+
+  enqueue(entry: LogEntry): void {
+    this.queue.push(entry);
+    if (this.queue.length > this.deps.queueMax) this.dropOldest();
+  }
+
+  /** Stores what is queued (and the usage counters); resolves when done or failed (failures are retried later). */
+  flush(): Promise<void> {
+    if (this.flushing !== null) return this.flushing;
+    this.flushing = this.flushOnce().finally(() => {
+      this.flushing = null;
+    });
+    return this.flushing;
+  }
+
+  /** Stops the timer and stores everything left; gives up after a few failed tries (logged). */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    for (let tries = 0; tries < 5 && (this.queue.length > 0 || this.deps.usage.pending || this.flushing !== null); ) {
+      const failuresBefore = this.failures;
+      await this.flush();
+      if (this.failures > failuresBefore) tries++;
+    }
+    if (this.queue.length > 0 || this.deps.usage.pending) {
+      this.deps.log.error({ rows: this.queue.length }, 'request log and usage could not be stored before shutdown');
+    }
+  }
+
+  // Drops an eighth of the queue at once, so a full queue costs O(1) amortized per row.
+  private dropOldest(): void {
+    const n = Math.max(1, this.deps.queueMax >> 3);
+    this.queue.splice(0, n);
+    this.dropped += n;
+    this.warn({ dropped: this.dropped, queueMax: this.deps.queueMax }, 'request log queue full; dropped the oldest rows');
+  }
+
+  private warn(fields: Record<string, unknown>, message: string): void {
+    const now = Date.now();
+    if (now - this.lastWarnAt < WARN_EVERY_MS) return;
+    this.lastWarnAt = now;
+    this.deps.log.warn(fields, message);
+  }
+
+  private async flushOnce(): Promise<void> {
+    const entries = this.queue.length > MAX_ROWS_PER_FLUSH ? this.queue.splice(0, MAX_ROWS_PER_FLUSH) : this.queue;
+    if (entries === this.queue) this.queue = [];
+    const usage = this.deps.usage.drain();
+    if (entries.length === 0 && usage === null) return;
+    const { sql, redactor } = this.deps;
+    let rows: StoredRow[] = [];
+    try {
+      rows = entries.map((e) => this.detachDeleted(toStoredRow(e, redactor)));
+      const inserts = insertStatements(rows, sql, this.safeMode);
+      const statements = usage === null ? inserts : inserts.concat(usageStatements(usage, sql));
+      const results = await sql.transaction(statements);
+      this.safeMode = false;
+      const ids = returnedIds(results.slice(0, inserts.length));
+      for (let i = 0; i < rows.length; i++) this.deps.events.publish('requestLog:created', { id: ids[i], ...rows[i] });
+    } catch (error) {
+      this.failures++;
+      this.safeMode = true;
+      this.putBack(entries, usage);
+      this.warn({ err: error, rows: entries.length, queued: this.queue.length }, 'storing request logs failed; will retry');
+    }
+    if (this.queue.length > 0 && !this.closed && this.queue.length >= MAX_ROWS_PER_FLUSH) setImmediate(() => void this.flush());
+  }
+
+  private putBack(entries: LogEntry[], usage: UsageSnapshot | null): void {
+    if (usage !== null) this.deps.usage.restore(usage);
+    if (entries.length === 0) return;
+    this.queue = entries.concat(this.queue);
+    const over = this.queue.length - this.deps.queueMax;
+    if (over > 0) {
+      this.queue.splice(0, over);
+      this.dropped += over;
+    }
+  }
+
+  // A key, upstream or token deleted since the request must not fail the batch on a foreign key.
+  private detachDeleted(row: StoredRow): StoredRow {
+    const { state } = this.deps;
+    if (row.keyId !== null && !state.keys.has(row.keyId)) row.keyId = null;
+    if (row.upstreamId !== null && !state.upstreamsById.has(row.upstreamId)) row.upstreamId = null;
+    if (row.accessTokenId !== null && !state.tokensById.has(row.accessTokenId)) row.accessTokenId = null;
+    return row;
+  }
+}

@@ -1,0 +1,55 @@
+// Client access tokens. Only SHA-256 digests are stored and compared: the
+// presented token is hashed and looked up by digest, so no comparison ever
+// runs over a stored secret, and learning how far a digest matched says
+// nothing about any token (a timing-safe lookup by construction).
+
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { GatewayState, UpstreamRuntime } from '../state/gateway-state.ts';
+import type { AccessTokenState } from '../state/types.ts';
+import { readClientCredential } from './headers.ts';
+
+export type AuthResult =
+  | { ok: true; token: AccessTokenState | null; presented: string | null }
+  | { ok: false; status: 401 | 403; code: string; message: string; token: AccessTokenState | null; presented: string | null };
+
+const MAX_CACHED = 4096;
+
+export type Authenticate = (req: IncomingMessage, search: string, upstream: UpstreamRuntime) => AuthResult;
+
+export function createAuthenticator(state: GatewayState): Authenticate {
+  // Presented token -> digest, kept for valid tokens only (junk cannot fill it); bounded.
+  const digests = new Map<string, string>();
+  const digestOf = (presented: string): string => {
+    let digest = digests.get(presented);
+    if (digest === undefined) {
+      digest = createHash('sha256').update(presented).digest('hex');
+      if (state.tokensByHash.has(digest)) {
+        if (digests.size >= MAX_CACHED) digests.clear();
+        digests.set(presented, digest);
+      }
+    }
+    return digest;
+  };
+  return (req, search, upstream) => authenticate(req, search, upstream, state, digestOf);
+}
+
+function authenticate(req: IncomingMessage, search: string, upstream: UpstreamRuntime, state: GatewayState, digestOf: (presented: string) => string): AuthResult {
+  const presented = readClientCredential(req.headers, search);
+  const anonymous = upstream.config.allowAnonymous;
+  if (presented === null) {
+    if (anonymous) return { ok: true, token: null, presented: null };
+    return { ok: false, status: 401, code: 'UNAUTHENTICATED', message: 'an access token is required', token: null, presented };
+  }
+  const token = state.tokensByHash.get(digestOf(presented));
+  if (token === undefined) {
+    // On an open upstream a credential meant for someone else is not ours to judge; it is stripped anyway.
+    if (anonymous) return { ok: true, token: null, presented };
+    return { ok: false, status: 401, code: 'UNAUTHENTICATED', message: 'invalid access token', token: null, presented };
+  }
+  if (!token.enabled) return { ok: false, status: 401, code: 'UNAUTHENTICATED', message: 'access token revoked or disabled', token, presented };
+  if (token.upstreamIds.length > 0 && !token.upstreamIds.includes(upstream.config.id)) {
+    return { ok: false, status: 403, code: 'FORBIDDEN', message: 'this access token may not use this upstream', token, presented };
+  }
+  return { ok: true, token, presented };
+}

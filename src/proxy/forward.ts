@@ -1,0 +1,264 @@
+// The attempt loop for one client request: pick a key, reserve its quota,
+// send, and on a retryable outcome try again on another key, with full-jitter
+// backoff, inside one deadline and the retry budget, and never once a byte
+// has reached the client. Retryable: a connect failure (the upstream never
+// saw the request); a status in the upstream's retry list (never 400, 404,
+// 413, 422); a rule that took the key out; and, for idempotent methods only,
+// a headers timeout or a connection that broke before the response (a POST
+// may already be running, and billing, upstream: RELIABILITY F2, nginx's
+// non_idempotent rule).
+
+import type { Readable } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import type { ApiKeyState } from '../state/types.ts';
+import { Attempt, type AttemptEnd, type AttemptHooks } from './attempt.ts';
+import { parseRetryAfter, retryDelay } from './backoff.ts';
+import { appendQueryParam } from './target-url.ts';
+import { buildUpstreamHeaders } from './headers.ts';
+import { acquireKey } from './key-wait.ts';
+import type { ProxyDeps } from './proxy-deps.ts';
+import { classifyFailure, clientErrorFor, type Failure } from './proxy-errors.ts';
+import type { ProxyRequest } from './proxy-request.ts';
+import { commitHead, sendBuffered, sendError } from './respond.ts';
+import { finishStream, observeRules } from './stream-end.ts';
+
+/** Client credential headers, never forwarded (the pool key is injected instead). */
+const CLIENT_CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(['authorization', 'x-api-key', 'x-goog-api-key']);
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+/** Error bodies are buffered up to this much when the upstream logs less (rules read them). */
+const MIN_BUFFER_BYTES = 64 * 1024;
+
+export type Payload = Buffer | Readable | null;
+
+export class Forwarder implements AttemptHooks {
+  private exclude: Set<string> | null = null;
+  private retryForNext = false;
+  private retryForCurrent = false;
+  private readonly deadlineAt: number;
+  private readonly maxAttempts: number;
+  private readonly bufferCap: number;
+  private readonly idempotent: boolean;
+  /** The last attempt that produced a whole response, kept for when no retry follows. */
+  private lastResponse: Attempt | null = null;
+  private lastFailure: Failure | null = null;
+
+  constructor(
+    private readonly deps: ProxyDeps,
+    private readonly pr: ProxyRequest,
+    private readonly rawHeaders: readonly string[],
+    private readonly upstreamPath: string,
+    private readonly payload: Payload,
+    private readonly contentLength: number | null,
+    private readonly replayable: boolean,
+  ) {
+    const config = pr.upstream!.config;
+    this.deadlineAt = pr.t0 + config.deadlineMs;
+    this.maxAttempts = replayable ? 1 + config.maxRetries : 1;
+    this.bufferCap = Math.max(config.bodyLogMaxBytes, MIN_BUFFER_BYTES);
+    this.idempotent = IDEMPOTENT.has(pr.method);
+  }
+
+  async run(): Promise<void> {
+    const { budget } = this.deps;
+    budget.requestStarted();
+    try {
+      for (;;) {
+        const key = await this.nextKey();
+        if (key === null) return this.giveUp();
+        const end = await this.send(key);
+        if (!(await this.handle(end))) return;
+      }
+    } finally {
+      if (this.retryForNext) budget.releaseRetry();
+      if (this.retryForCurrent) budget.releaseRetry();
+      budget.requestFinished();
+    }
+  }
+
+  private async nextKey(): Promise<ApiKeyState | null> {
+    const pr = this.pr;
+    const upstream = pr.upstream!;
+    if (pr.clientGone) return null;
+    if (pr.attempts === 0) return acquireKey(this.deps, pr, upstream, this.deadlineAt);
+    const key = upstream.pool.pick(this.exclude, pr.model, Date.now());
+    // A connect failure is the host's, not the key's: with no fresh key left, a tried one may go again.
+    if (key === null && this.lastFailure?.kind === 'connect') return upstream.pool.pick(null, pr.model, Date.now());
+    return key;
+  }
+
+  private async send(key: ApiKeyState): Promise<{ attempt: Attempt; end: AttemptEnd }> {
+    const { deps, pr } = this;
+    const config = pr.upstream!.config;
+    deps.quota.reserve(key);
+    pr.attempts++;
+    pr.key = key;
+    pr.secrets.push(key.secret);
+    this.retryForCurrent = this.retryForNext;
+    this.retryForNext = false;
+    const attempt = new Attempt(key, pr.res, this, this.bufferCap, this.bufferCap);
+    pr.current = attempt;
+    try {
+      const headers = buildUpstreamHeaders(this.rawHeaders, {
+        clientIp: pr.clientIp ?? '',
+        proto: 'http',
+        stripNames: CLIENT_CREDENTIAL_HEADERS,
+        staticHeaders: config.headers,
+        auth: { type: config.authType, name: config.authName, secret: key.secret },
+        contentLength: this.contentLength,
+      });
+      const path = config.authType === 'QUERY' ? appendQueryParam(this.upstreamPath, config.authName ?? 'key', key.secret) : this.upstreamPath;
+      const remaining = Math.max(1, Math.floor(this.deadlineAt - performance.now()));
+      pr.target!.pool.dispatch(
+        { path, method: pr.method as 'GET', headers, body: this.payload, headersTimeout: Math.min(config.timeoutMs, remaining), bodyTimeout: config.bodyTimeoutMs },
+        attempt,
+      );
+    } catch (error) {
+      attempt.onResponseError(undefined, error as Error);
+    }
+    const end = await attempt.ended;
+    pr.current = null;
+    if (this.retryForCurrent) {
+      deps.budget.releaseRetry();
+      this.retryForCurrent = false;
+    }
+    pr.waitMs += (attempt.headersAt > 0 && end.kind === 'streamed' ? attempt.headersAt : attempt.endedAt || performance.now()) - attempt.dispatchedAt;
+    (this.exclude ??= new Set()).add(key.id);
+    this.settleQuota(attempt, end);
+    return { attempt, end };
+  }
+
+  private settleQuota(attempt: Attempt, end: AttemptEnd): void {
+    const failure = end.kind === 'failed' ? classifyFailure(end.error, attempt.started) : null;
+    if (!attempt.started || failure?.kind === 'connect') return this.deps.quota.refund(attempt.key);
+    const s = attempt.status;
+    const keyFault = s === 401 || s === 403 || s === 429 || s >= 500 ? `HTTP ${s}` : null;
+    this.deps.quota.settle(attempt.key, Date.now(), keyFault, this.pr.requestId);
+  }
+
+  /** Acts on an attempt's end; true when another attempt follows. */
+  private async handle({ attempt, end }: { attempt: Attempt; end: AttemptEnd }): Promise<boolean> {
+    const pr = this.pr;
+    switch (end.kind) {
+      case 'streamed':
+        finishStream(this.deps, pr, attempt, end.error);
+        return false;
+      case 'abandoned':
+        this.lastResponse = null;
+        this.lastFailure = null;
+        if (await this.backoff(attempt)) return true;
+        this.giveUp();
+        return false;
+      case 'buffered': {
+        const outcome = observeRules(this.deps, pr, attempt, attempt.body(), 'all');
+        const retryable = this.pr.target!.retryOn.has(attempt.status) || outcome.keyTakenOut;
+        this.lastResponse = attempt;
+        this.lastFailure = null;
+        if (retryable && this.reserveRetry() && (await this.backoff(attempt))) return true;
+        this.respondWith(attempt, retryable);
+        return false;
+      }
+      case 'failed': {
+        const failure = classifyFailure(end.error, attempt.started);
+        if (failure.kind === 'client_closed' || pr.clientGone) return false;
+        const retryable = failure.kind === 'connect' || (this.idempotent && (failure.kind === 'headers_timeout' || failure.kind === 'protocol'));
+        this.lastResponse = null;
+        this.lastFailure = failure;
+        pr.error = failure.detail;
+        if (retryable && this.reserveRetry() && (await this.backoff(attempt))) return true;
+        this.fail(failure);
+        return false;
+      }
+    }
+  }
+
+  /** Takes a retry slot if the request may still retry; the slot is held until that retry's attempt ends. */
+  private reserveRetry(): boolean {
+    if (this.retryForNext) return true;
+    const pr = this.pr;
+    if (pr.clientGone || pr.attempts >= this.maxAttempts || performance.now() >= this.deadlineAt) return false;
+    if (!this.deps.budget.tryAcquireRetry()) return false;
+    this.retryForNext = true;
+    return true;
+  }
+
+  /** Waits before the next attempt; false when the deadline leaves no room or the client left. */
+  private async backoff(attempt: Attempt): Promise<boolean> {
+    const pr = this.pr;
+    const config = pr.upstream!.config;
+    const retryAfter = attempt.status > 0 ? parseRetryAfter(attempt.headers['retry-after']) : null;
+    const remaining = this.deadlineAt - performance.now();
+    const delay = retryDelay(pr.attempts, config.retryBaseMs, config.retryMaxMs, retryAfter, config.retryMaxMs, remaining, this.deps.random);
+    if (delay === null || pr.clientGone) return false;
+    if (delay > 0) await pr.sleep(delay);
+    return !pr.clientGone;
+  }
+
+  /** No key for another attempt: answer with what the last one got. */
+  private giveUp(): void {
+    if (this.pr.clientGone) return;
+    if (this.lastResponse !== null) return this.respondWith(this.lastResponse, true);
+    if (this.lastFailure !== null) return this.fail(this.lastFailure);
+    if (this.pr.attempts > 0) {
+      // The last response was dropped for a retry that found no key.
+      this.pr.outcome = 'upstream_error';
+      return sendError(this.pr, 502, 'UPSTREAM_ERROR', 'the upstream refused every key that could be tried');
+    }
+  }
+
+  private respondWith(attempt: Attempt, wantedRetry: boolean): void {
+    const pr = this.pr;
+    const status = attempt.status;
+    pr.responseRaw = attempt.body();
+    pr.responseEncoding = attempt.headers['content-encoding'];
+    pr.responseType = attempt.headers['content-type'];
+    pr.outcome = status < 400 ? 'ok' : 'upstream_error';
+    if (status >= 400) pr.error = `upstream answered ${status}`;
+    pr.measureOverhead();
+    if (wantedRetry && status >= 500) {
+      // Retries ran out on server errors: a clear gateway error, Retry-After passed on when given.
+      const retryAfter = attempt.headers['retry-after'];
+      const extra = typeof retryAfter === 'string' ? { 'retry-after': retryAfter } : null;
+      const tries = pr.attempts > 1 ? ` on ${pr.attempts} attempts` : '';
+      return sendError(pr, 502, 'UPSTREAM_ERROR', `the upstream answered ${status}${tries}`, extra, { upstream_status: status });
+    }
+    sendBuffered(pr, attempt, pr.responseRaw, pr.secrets, this.deps.redactor);
+  }
+
+  private fail(failure: Failure): void {
+    const pr = this.pr;
+    const error = clientErrorFor(failure.kind, pr.attempts);
+    pr.outcome = failure.kind === 'headers_timeout' || failure.kind === 'body_timeout' ? 'timeout' : failure.kind === 'request_body' ? 'rejected' : 'upstream_unreachable';
+    pr.error = failure.detail;
+    pr.measureOverhead();
+    sendError(pr, error.status, error.code, error.message);
+  }
+
+  // AttemptHooks: called synchronously from undici's callbacks.
+
+  decide(attempt: Attempt): 'stream' | 'buffer' | 'abandon' {
+    const status = attempt.status;
+    if (status >= 400 || this.pr.target!.retryOn.has(status)) return 'buffer';
+    const outcome = observeRules(this.deps, this.pr, attempt, null, 'headers');
+    if (outcome.keyTakenOut && this.anotherKeyLikely(attempt) && this.reserveRetry()) return 'abandon';
+    return 'stream';
+  }
+
+  overflow(attempt: Attempt): 'stream' | 'abandon' {
+    const outcome = observeRules(this.deps, this.pr, attempt, null, 'headers');
+    const retryable = this.pr.target!.retryOn.has(attempt.status) || outcome.keyTakenOut;
+    return retryable && this.anotherKeyLikely(attempt) && this.reserveRetry() ? 'abandon' : 'stream';
+  }
+
+  commit(attempt: Attempt): void {
+    const pr = this.pr;
+    pr.overheadMs = Math.max(0, performance.now() - pr.t0 - pr.waitMs - (attempt.headersAt - attempt.dispatchedAt));
+    commitHead(pr, attempt);
+  }
+
+  // Dropping a response only pays if some key is left to try: the keys tried
+  // so far, and the current one unless a rule just took it out, do not count.
+  private anotherKeyLikely(attempt: Attempt): boolean {
+    const current = attempt.key.status === 'ACTIVE' ? 1 : 0;
+    return this.pr.upstream!.pool.usableCount > (this.exclude?.size ?? 0) + current;
+  }
+}

@@ -1,0 +1,132 @@
+// Everything the proxy learns about one client request, in one object with a
+// fixed shape (allocated once per request), from which the single log row,
+// the metrics and the usage counts are made when it ends.
+
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { LogOutcome } from '../logs/log-entry.ts';
+import type { Logger } from '../logger.ts';
+import type { UpstreamRuntime } from '../state/gateway-state.ts';
+import type { AccessTokenState, ApiKeyState, TokenUsage } from '../state/types.ts';
+import type { Attempt } from './attempt.ts';
+import { ProxyAbort } from './proxy-errors.ts';
+import type { RequestBody } from './request-body.ts';
+import type { UpstreamTarget } from './upstream-targets.ts';
+
+const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
+
+function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+export class ProxyRequest {
+  readonly t0 = performance.now();
+  readonly startedAt = Date.now();
+  readonly requestId: string;
+  readonly method: string;
+  /** The client's path and query under the upstream, for the log (redacted when stored). */
+  path = '';
+  clientIp: string | null;
+  upstream: UpstreamRuntime | null = null;
+  target: UpstreamTarget | null = null;
+  token: AccessTokenState | null = null;
+  /** The client's credential as sent: scrubbed from the log row. */
+  presented: string | null = null;
+  body: RequestBody = { kind: 'none' };
+  /** Counted by the body reader. */
+  bytesIn = 0;
+  bytesOut = 0;
+  model: string | null = null;
+  attempts = 0;
+  /** The key of the last attempt. */
+  key: ApiKeyState | null = null;
+  /** Time spent waiting on upstreams and backoff: excluded from the overhead. */
+  waitMs = 0;
+  overheadMs = -1;
+  status = 0;
+  outcome: LogOutcome = 'ok';
+  error: string | null = null;
+  stream = false;
+  usage: TokenUsage | null = null;
+  matched: string[] | null = null;
+  /** keyrelay's own response body (an error), for the log. */
+  responseText: string | null = null;
+  /** The upstream's response body as captured (bounded), decoded for the log only when it is logged. */
+  responseRaw: Buffer | null = null;
+  responseRawTruncated = false;
+  responseEncoding: string | string[] | undefined = undefined;
+  responseType: string | string[] | undefined = undefined;
+  /** Pool keys used so far and the client's credential: scrubbed from everything logged. */
+  secrets: string[] = [];
+  clientGone = false;
+  /** The attempt in flight, aborted if the client goes away. */
+  current: Attempt | null = null;
+  /** Ends a backoff wait early when the client goes away. */
+  wake: (() => void) | null = null;
+  private logger: Logger | null = null;
+
+  constructor(req: IncomingMessage, readonly res: ServerResponse, private readonly baseLog: Logger, trustProxy: boolean) {
+    this.requestId = requestIdOf(req);
+    this.method = req.method ?? 'GET';
+    this.clientIp = clientIpOf(req, trustProxy);
+  }
+
+  /** A child logger carrying the request id, made only when something is logged. */
+  get log(): Logger {
+    return (this.logger ??= this.baseLog.child({ requestId: this.requestId }));
+  }
+
+  /** Overhead so far: wall time minus the waits on upstreams. */
+  measureOverhead(): number {
+    this.overheadMs = Math.max(0, performance.now() - this.t0 - this.waitMs);
+    return this.overheadMs;
+  }
+
+  addMatched(ids: readonly string[]): void {
+    if (ids.length === 0) return;
+    if (this.matched === null) this.matched = [];
+    for (const id of ids) if (!this.matched.includes(id)) this.matched.push(id);
+  }
+
+  /** Called from the response's `close`: the client left before the response was complete. */
+  clientClosed(): void {
+    if (this.clientGone) return;
+    this.clientGone = true;
+    this.current?.cancel(new ProxyAbort('client_closed', 'client closed the connection'));
+    this.wake?.();
+  }
+
+  /** Waits (backoff, a key to return), ended early if the client leaves; counted as waiting, not overhead. */
+  async sleep(ms: number): Promise<void> {
+    const started = performance.now();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wake = null;
+    this.waitMs += performance.now() - started;
+  }
+
+  /** Headers keyrelay adds to every response. */
+  ownHeaders(): Record<string, string> {
+    return {
+      'x-request-id': this.requestId,
+      'x-keyrelay-attempts': String(this.attempts),
+      'x-keyrelay-overhead-ms': (this.overheadMs >= 0 ? this.overheadMs : this.measureOverhead()).toFixed(3),
+    };
+  }
+}
+
+function clientIpOf(req: IncomingMessage, trustProxy: boolean): string | null {
+  if (trustProxy) {
+    const forwarded = req.headers['x-forwarded-for'];
+    const first = typeof forwarded === 'string' ? forwarded.split(',')[0].trim() : '';
+    if (first.length > 0 && first.length <= 64) return first;
+  }
+  return req.socket.remoteAddress ?? null;
+}
