@@ -37,6 +37,10 @@ const schema = {
   KEYRELAY_KEY_REENABLE_INTERVAL: z.string().default('10m'),
   KEYRELAY_LOG_CLEANUP_CRON: z.string().default('0 2 * * *'),
   KEYRELAY_JOB_TIMEOUT_MS: int(1000, 86_400_000).default(600_000),
+  /** Rows per DELETE the log cleanup starts with; it adapts the size to keep each statement short. */
+  KEYRELAY_LOG_CLEANUP_BATCH: int(100, 100_000).default(2000),
+  /** Registers the test-only jobs (test-throw, test-exit, test-hang) that fail on purpose. */
+  KEYRELAY_TEST_JOBS: bool.default(false),
   KEYRELAY_MAX_REQUEST_BODY_BYTES: int(1024, 1024 * 1024 * 1024).default(100 * 1024 * 1024),
   KEYRELAY_GRAPHQL_MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
 };

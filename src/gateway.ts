@@ -29,6 +29,8 @@ import { createProxyMetrics, metricsEndpoint } from './metrics/proxy-metrics.ts'
 import { RetryBudget } from './proxy/retry-budget.ts';
 import { sweepOnConfigChange, UpstreamTargets } from './proxy/upstream-targets.ts';
 import { GatewayState } from './state/gateway-state.ts';
+import { JobService } from './jobs/job-service.ts';
+import { attachJobService } from './jobs/registry.ts';
 
 export interface Gateway {
   url: string;
@@ -39,6 +41,8 @@ export interface Gateway {
   lifecycle: KeyLifecycle;
   /** Evaluates rules on upstream responses; the proxy calls it for every attempt. */
   ruleRuntime: RuleRuntime;
+  /** Scheduled jobs (running only with KEYRELAY_JOBS). */
+  jobs: JobService;
   /** The batched request-log (and usage) writer; flush() stores what is queued. */
   logs: LogWriter;
   /** Per-key usage counted by the proxy, not stored yet. */
@@ -80,7 +84,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       state,
       events,
       log,
-      quotaResetAt: (upstream, now) => nextQuotaResetAt(upstream, config.KEYRELAY_QUOTA_RESET_CRON, config.KEYRELAY_TIMEZONE, now),
+      // The quota period is quota-reset's schedule (environment or setJobSchedule); `jobs` is built below and read only once traffic flows.
+      quotaResetAt: (upstream, now) => nextQuotaResetAt(upstream, jobs.quotaCron(), config.KEYRELAY_TIMEZONE, now),
     });
     cleanups.push(forgetDeletedKeys(events, state, ruleRuntime));
 
@@ -92,6 +97,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     // The proxy's parts. Cleanup (run in reverse, after the server closed):
     // pools, then pending key changes, then the last log/usage batch, before the database closes.
     const usage = new UsageCounters();
+    const jobs = new JobService({ config, db, state, events, lifecycle, log, masterKey: master.key, usage });
+    await jobs.load();
+    attachJobService(services, jobs);
     const logs = new LogWriter({ sql: db.sql, events, state, usage, redactor: createRedactor(), log, flushMs: config.KEYRELAY_LOG_FLUSH_MS, queueMax: config.KEYRELAY_LOG_QUEUE_MAX });
     logs.start();
     const targets = new UpstreamTargets();
@@ -152,6 +160,11 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     cleanups.push(() => server.close(true));
+    if (config.KEYRELAY_JOBS) {
+      // Started once the gateway serves; stopped first at close (cleanups run in reverse), before the database closes.
+      await jobs.start();
+      cleanups.push(() => jobs.stop());
+    }
 
     return {
       url,
@@ -161,6 +174,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       services,
       lifecycle,
       ruleRuntime,
+      jobs,
       logs,
       usage,
       generatedAdminToken: generated,

@@ -10,6 +10,7 @@ import './types/access-token.ts';
 import './types/request-log.ts';
 import './types/key-event.ts';
 import './types/subscriptions.ts';
+import './types/jobs.ts';
 import './types/key-counts.ts';
 import './types/key-bulk.ts';
 import './types/key-transfer.ts';

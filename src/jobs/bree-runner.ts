@@ -1,0 +1,95 @@
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+import Bree from 'bree';
+import type { Logger } from '../logger.ts';
+import type { RunData } from './messages.ts';
+
+export interface WorkerEvents {
+  message(job: string, message: unknown): void;
+  /** The worker threw, exited non-zero, or was terminated (after closeWorkerAfterMs, or at shutdown). */
+  error(job: string, error: unknown): void;
+  /** The worker is gone, whichever way it ended; Bree reports this once per run. */
+  ended(job: string): void;
+}
+
+/**
+ * Bree runs each job file in a worker thread, kills it after
+ * closeWorkerAfterMs, and reports messages, errors and exits. Bree's own
+ * timers are not used: the JobService decides when a job runs (croner, one
+ * trigger per schedule), so a job can have several schedules (per-upstream
+ * quota resets), show its next run, and change schedule without stopping a
+ * running worker (Bree's remove() waits for it).
+ */
+export class BreeRunner {
+  private readonly bree: Bree;
+  private nextRunData: RunData | null = null;
+
+  constructor(opts: { root: string; jobs: string[]; timeoutMs: number; log: Logger; events: WorkerEvents }) {
+    const { log, events } = opts;
+    this.bree = new Bree({
+      root: opts.root,
+      defaultExtension: 'js',
+      jobs: opts.jobs.map((name) => ({ name })),
+      timeout: false,
+      closeWorkerAfterMs: opts.timeoutMs,
+      logger: {
+        info: (message: unknown) => log.debug({ bree: String(message) }, 'bree'),
+        warn: (message: unknown) => log.warn({ bree: String(message) }, 'bree'),
+        error: (message: unknown) => log.error({ bree: String(message) }, 'bree'),
+      },
+      errorHandler: (error, data) => events.error(data.name, error),
+      workerMessageHandler: (data) => events.message(data.name, data.message),
+    });
+    // Per-run input goes in through createWorker (called synchronously inside
+    // run()) rather than the job config, so it never sits in Bree's job list:
+    // key-reenable's input can carry the master key.
+    this.bree.createWorker = (filename: string, options: Partial<WorkerOptions>) => {
+      const run = this.nextRunData;
+      return new Worker(filename, { ...options, workerData: { ...(options.workerData as object), run } });
+    };
+    this.bree.on('worker deleted', (name: string) => events.ended(name));
+  }
+
+  /** Checks the root folder and that every job file exists. */
+  async init(): Promise<void> {
+    await (this.bree as unknown as { init(): Promise<void> }).init();
+  }
+
+  isRunning(job: string): boolean {
+    return this.bree.workers.has(job);
+  }
+
+  /** Starts the job's worker now; the caller checked it is not running. */
+  async run(job: string, data: RunData): Promise<void> {
+    this.nextRunData = data;
+    const started = this.bree.run(job);
+    this.nextRunData = null;
+    await started;
+    if (!this.bree.workers.has(job)) throw new Error(`the worker for ${job} did not start`);
+  }
+
+  /**
+   * Asks running workers to stop ('cancel': long jobs stop between batches),
+   * then terminates those still there after `graceMs`. Bree's stop() is not
+   * used: it waits without a limit for a worker that may never answer.
+   */
+  async stopAll(graceMs: number): Promise<void> {
+    if (this.bree.workers.size === 0) return;
+    // Bree's 'worker deleted' rather than the workers' 'exit': on 'done' Bree
+    // removes every exit listener, ours included.
+    const gone = new Promise<void>((resolve) => {
+      const check = () => {
+        if (this.bree.workers.size > 0) return;
+        this.bree.off('worker deleted', check);
+        resolve();
+      };
+      this.bree.on('worker deleted', check);
+    });
+    for (const w of this.bree.workers.values()) w.postMessage('cancel');
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
+    if ((await Promise.race([gone, late])) === 'late') for (const w of this.bree.workers.values()) void w.terminate();
+    clearTimeout(timer);
+    await gone;
+    for (const name of [...this.bree.closeWorkerAfterMs.keys()]) this.bree.removeSafeTimer('closeWorkerAfterMs', name);
+  }
+}

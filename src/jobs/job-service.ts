@@ -1,0 +1,280 @@
+import { EventEmitter } from 'node:events';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/client.ts';
+import { ConflictError, NotFoundError, UserInputError } from '../errors.ts';
+import type { EventBus } from '../events/bus.ts';
+import type { JobRun } from '../generated/prisma/client.ts';
+import type { KeyLifecycle } from '../keys/lifecycle.ts';
+import type { UsageCounters } from '../keys/usage-counters.ts';
+import type { Logger } from '../logger.ts';
+import type { GatewayState } from '../state/gateway-state.ts';
+import { BreeRunner } from './bree-runner.ts';
+import { jobDefinitions, type JobDefinition } from './definitions.ts';
+import { jobRunStore } from './job-runs.ts';
+import type { JobTrigger, RunData } from './messages.ts';
+import { RunTracker } from './run-tracker.ts';
+import { ScheduleError, parseSchedule, startTrigger, type Schedule, type Trigger } from './schedule.ts';
+import { loadScheduleOverrides, saveScheduleOverride } from './schedule-store.ts';
+import { workerRoot } from './worker-root.ts';
+
+/** key-reenable leaves keys overdue by less than this to the lifecycle's own timers (no double return). */
+const REENABLE_GRACE_MS = 30_000;
+/** At shutdown, how long running jobs get to stop between batches before their threads are terminated. */
+const STOP_GRACE_MS = 3000;
+
+export interface JobServiceDeps {
+  config: Config;
+  db: Db;
+  state: GatewayState;
+  events: EventBus;
+  lifecycle: KeyLifecycle;
+  log: Logger;
+  /** For key-reenable's probes only (the worker decrypts the keys it probes). */
+  masterKey: Buffer;
+  usage?: Pick<UsageCounters, 'discardQuota'> | null;
+}
+
+export interface JobView {
+  name: string;
+  description: string;
+  schedule: string;
+  scheduleSource: 'environment' | 'setting';
+  timezone: string;
+  nextRunAt: number | null;
+  running: boolean;
+}
+
+/**
+ * The scheduled jobs: when they run (croner triggers, one per schedule),
+ * what they run (Bree worker threads over the compiled job files), and what
+ * each run did (JobRun rows, key changes applied and published). `load()`
+ * reads the stored schedules; `start()` arms the triggers (KEYRELAY_JOBS);
+ * a gateway with jobs off still lists them but runs none.
+ */
+export class JobService {
+  private readonly defs: Map<string, JobDefinition>;
+  private overrides = new Map<string, string>();
+  private runner: BreeRunner | null = null;
+  private tracker: RunTracker | null = null;
+  private readonly triggers = new Map<string, Trigger[]>();
+  private readonly rerun = new Set<string>();
+  private configChanges: AsyncIterator<unknown> | null = null;
+  private stopping = false;
+  private readonly runs;
+  private readonly ended = new EventEmitter();
+
+  constructor(private readonly deps: JobServiceDeps) {
+    this.defs = new Map(jobDefinitions(deps.config).map((d) => [d.name, d]));
+    this.runs = jobRunStore(deps.db.prisma);
+  }
+
+  async load(): Promise<void> {
+    this.overrides = await loadScheduleOverrides(this.deps.db.prisma);
+    for (const def of this.defs.values()) this.scheduleOf(def.name); // a bad environment schedule fails the start
+  }
+
+  async start(): Promise<void> {
+    const { config, log } = this.deps;
+    const orphans = await this.runs.failOrphans(new Date(Date.now() - config.KEYRELAY_JOB_TIMEOUT_MS - 60_000));
+    if (orphans.count) log.warn({ count: orphans.count }, 'marked job runs left RUNNING by a stopped gateway as FAILED');
+    const tracker = new RunTracker({ ...this.deps, runs: this.runs, timeoutMs: config.KEYRELAY_JOB_TIMEOUT_MS, onEnded: (job, runId) => this.afterRun(job, runId) });
+    const runner = new BreeRunner({ root: workerRoot(), jobs: [...this.defs.keys()], timeoutMs: config.KEYRELAY_JOB_TIMEOUT_MS, log, events: tracker });
+    await runner.init();
+    this.tracker = tracker;
+    this.runner = runner;
+    for (const name of this.defs.keys()) this.arm(name);
+    this.watchUpstreamSchedules();
+    // A quota period may have ended while no gateway ran: catch up (the job is idempotent).
+    void this.fire('quota-reset', 'startup');
+    log.info({ jobs: (await this.list()).map((j) => ({ name: j.name, schedule: j.schedule, nextRunAt: j.nextRunAt && new Date(j.nextRunAt).toISOString() })) }, 'jobs scheduled');
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const list of this.triggers.values()) for (const t of list) t.stop();
+    this.triggers.clear();
+    await this.configChanges?.return?.();
+    this.tracker?.markStopping();
+    await this.runner?.stopAll(STOP_GRACE_MS);
+    await this.tracker?.idle();
+  }
+
+  /** The global quota period (Setting or KEYRELAY_QUOTA_RESET_CRON), which the rule runtime's QUOTA_RESET disables also use. */
+  quotaCron(): string {
+    return this.scheduleOf('quota-reset').text;
+  }
+
+  async list(): Promise<JobView[]> {
+    return [...this.defs.keys()].map((name) => this.view(name));
+  }
+
+  /** Starts a job now; resolves with its RUNNING JobRun row. */
+  async run(name: string, trigger: JobTrigger = 'manual'): Promise<JobRun> {
+    this.definition(name);
+    if (!this.runner || !this.tracker) throw new ConflictError('jobs are disabled on this gateway (KEYRELAY_JOBS=false)', 'name');
+    if (this.stopping) throw new ConflictError('the gateway is shutting down', 'name');
+    if (this.tracker.isActive(name) || this.runner.isRunning(name)) throw new ConflictError(`${name} is already running`, 'name');
+    const runner = this.runner;
+    return this.tracker.begin(name, trigger, (runId) => runner.run(name, this.runData(name, runId, trigger)));
+  }
+
+  /** Resolves with the run's final row once it has ended (for tests and tools). */
+  async whenFinished(runId: number): Promise<JobRun> {
+    await this.tracker?.finished(runId);
+    return this.deps.db.prisma.jobRun.findUniqueOrThrow({ where: { id: runId } });
+  }
+
+  /** Resolves with the final row of the next run of `name` to end (for tests: await a scheduled run). */
+  nextRunEnded(name: string): Promise<JobRun> {
+    return new Promise((resolve, reject) => {
+      const listener = (job: string, runId: number) => {
+        if (job !== name) return;
+        this.ended.off('run', listener);
+        this.deps.db.prisma.jobRun.findUniqueOrThrow({ where: { id: runId } }).then(resolve, reject);
+      };
+      this.ended.on('run', listener);
+    });
+  }
+
+  /** Resolves when no job is running. */
+  idle(): Promise<void> {
+    return this.tracker?.idle() ?? Promise.resolve();
+  }
+
+  /** Stores a schedule (null: back to the environment's) and applies it at once. */
+  async setSchedule(name: string, schedule: string | null): Promise<JobView> {
+    const def = this.definition(name);
+    if (schedule !== null) {
+      const parsed = this.parse(schedule, 'schedule');
+      if (def.cronOnly && parsed.kind !== 'cron') throw new UserInputError(`${name} takes a cron expression: its schedule is also the quota period`, 'schedule');
+    }
+    const text = schedule === null ? null : schedule.trim();
+    await saveScheduleOverride(this.deps.db.prisma, name, text);
+    if (text === null) this.overrides.delete(name);
+    else this.overrides.set(name, text);
+    if (this.runner && !this.stopping) this.arm(name);
+    this.deps.log.info({ job: name, schedule: this.scheduleOf(name).text }, 'job schedule changed');
+    return this.view(name);
+  }
+
+  private definition(name: string): JobDefinition {
+    const def = this.defs.get(name);
+    if (!def) throw new NotFoundError(`no job named "${name}"`, 'name');
+    return def;
+  }
+
+  private parse(text: string, field: string, timezone = this.deps.config.KEYRELAY_TIMEZONE): Schedule {
+    try {
+      return parseSchedule(text, timezone);
+    } catch (error) {
+      if (error instanceof ScheduleError) throw new UserInputError(error.message, field);
+      throw error;
+    }
+  }
+
+  private scheduleOf(name: string): Schedule {
+    const def = this.definition(name);
+    const stored = this.overrides.get(name);
+    if (stored !== undefined) {
+      try {
+        return this.parse(stored, 'schedule');
+      } catch {
+        this.deps.log.warn({ job: name, schedule: stored }, 'ignoring a stored job schedule that no longer parses');
+      }
+    }
+    return this.parse(def.defaultSchedule, 'schedule');
+  }
+
+  private view(name: string): JobView {
+    const def = this.definition(name);
+    const schedule = this.scheduleOf(name);
+    const next = (this.triggers.get(name) ?? []).map((t) => t.nextRunAt()).filter((n): n is number => n !== null);
+    return {
+      name,
+      description: def.description,
+      schedule: schedule.text,
+      scheduleSource: this.overrides.has(name) ? 'setting' : 'environment',
+      timezone: this.deps.config.KEYRELAY_TIMEZONE,
+      nextRunAt: next.length ? Math.min(...next) : null,
+      running: this.tracker?.isActive(name) ?? false,
+    };
+  }
+
+  /** (Re)arms a job's triggers: its schedule, plus for quota-reset each distinct upstream schedule. */
+  private arm(name: string): void {
+    for (const t of this.triggers.get(name) ?? []) t.stop();
+    const schedules = [this.scheduleOf(name)];
+    if (name === 'quota-reset') schedules.push(...this.upstreamQuotaSchedules(schedules[0]!));
+    this.triggers.set(name, schedules.map((s) => startTrigger(s, () => void this.fire(name, 'schedule'))));
+  }
+
+  private upstreamQuotaSchedules(global: Schedule): Schedule[] {
+    const { config, log, state } = this.deps;
+    const seen = new Set([`${global.text}\u0000${config.KEYRELAY_TIMEZONE}`]);
+    const out: Schedule[] = [];
+    for (const { config: u } of state.upstreamsById.values()) {
+      if (!u.quotaResetCron && !u.quotaResetTimezone) continue;
+      const text = u.quotaResetCron ?? global.text;
+      const zone = u.quotaResetTimezone ?? config.KEYRELAY_TIMEZONE;
+      const id = `${text}\u0000${zone}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      try {
+        out.push(parseSchedule(text, zone));
+      } catch (error) {
+        log.warn({ upstreamId: u.id, err: (error as Error).message }, 'upstream quota schedule unusable; its keys reset on the global schedule');
+      }
+    }
+    return out;
+  }
+
+  private watchUpstreamSchedules(): void {
+    const changes = this.deps.events.subscribe('config:changed');
+    this.configChanges = changes[Symbol.asyncIterator]();
+    const iterator = this.configChanges;
+    void (async () => {
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+        const change = next.value as { kind: string };
+        if ((change.kind === 'upstream' || change.kind === 'all') && !this.stopping) this.arm('quota-reset');
+      }
+    })().catch((error: unknown) => this.deps.log.error({ err: error }, 'watching upstream quota schedules failed'));
+  }
+
+  /** A schedule fired: run now, or once more right after the run in progress (so a due period is never skipped). */
+  private async fire(name: string, trigger: JobTrigger): Promise<void> {
+    if (this.stopping || !this.tracker) return;
+    if (this.tracker.isActive(name)) {
+      this.rerun.add(name);
+      return;
+    }
+    try {
+      await this.run(name, trigger);
+    } catch (error) {
+      this.deps.log.error({ job: name, err: error }, 'a scheduled job could not start');
+    }
+  }
+
+  private afterRun(name: string, runId: number): void {
+    this.ended.emit('run', name, runId);
+    if (this.rerun.delete(name) && !this.stopping) void this.fire(name, 'schedule');
+  }
+
+  private runData(name: string, runId: number, trigger: JobTrigger): RunData {
+    const { config, db, state, masterKey } = this.deps;
+    const probes = name === 'key-reenable' && [...state.upstreamsById.values()].some((u) => u.config.probe !== null);
+    return {
+      job: name,
+      runId,
+      trigger,
+      database: db.target,
+      ...(probes ? { masterKey: masterKey.toString('base64') } : {}),
+      settings: {
+        retentionDays: config.KEYRELAY_RETENTION_DAYS,
+        cleanupBatchRows: config.KEYRELAY_LOG_CLEANUP_BATCH,
+        quotaSchedule: this.quotaCron(),
+        timezone: config.KEYRELAY_TIMEZONE,
+        reenableGraceMs: REENABLE_GRACE_MS,
+      },
+    };
+  }
+}
