@@ -60,37 +60,44 @@ export function statsService(sql: SqlDriver, state: GatewayState) {
     let where = `"createdAt" >= ? AND "createdAt" < ?`;
     const params: SqlValue[] = [sql.time(from.getTime()), sql.time(to.getTime())];
     if (input.upstreamId) {
-      where += ` AND "upstreamId" = ?`;
+      // SQLite has no statistics to weigh the upstream index against the time
+      // range; the unary + keeps it on createdAt, so the cost follows the range.
+      where += sql.provider === 'sqlite' ? ` AND +"upstreamId" = ?` : ` AND "upstreamId" = ?`;
       params.push(input.upstreamId);
     }
 
-    const [totalsRow] = await sql.query(
-      `SELECT COUNT(*) AS "requests", SUM(${ERROR}) AS "errors", AVG("latencyMs") AS "avgLatency", SUM("bytesIn") AS "bytesIn", SUM("bytesOut") AS "bytesOut",
-              SUM("promptTokens") AS "promptTokens", SUM("completionTokens") AS "completionTokens"
-         FROM "RequestLog" WHERE ${where}`,
+    // Totals are the sum of the buckets: one scan for both. The bucket bounds
+    // are integers we computed, inlined so SQLite divides integers (bound
+    // numbers arrive as REAL and every row would be its own group).
+    const bucketMs = bucketSeconds * 1000;
+    const start = from.getTime();
+    const bucketExpr = sql.provider === 'sqlite' ? `("createdAt" - ${start}) / ${bucketMs}` : `FLOOR((EXTRACT(EPOCH FROM "createdAt") * 1000 - ${start}) / ${bucketMs})`;
+    const bucketRows = await sql.query(
+      `SELECT ${bucketExpr} AS "n", COUNT(*) AS "requests", SUM(${ERROR}) AS "errors", SUM("latencyMs") AS "latency", SUM("bytesIn") AS "bytesIn",
+              SUM("bytesOut") AS "bytesOut", SUM("promptTokens") AS "promptTokens", SUM("completionTokens") AS "completionTokens"
+         FROM "RequestLog" WHERE ${where} GROUP BY 1`,
       params,
     );
-    const totals: Totals = {
-      requests: num(totalsRow?.requests),
-      errors: num(totalsRow?.errors),
-      avgLatencyMs: numOrNull(totalsRow?.avgLatency),
-      bytesIn: num(totalsRow?.bytesIn),
-      bytesOut: num(totalsRow?.bytesOut),
-      promptTokens: num(totalsRow?.promptTokens),
-      completionTokens: num(totalsRow?.completionTokens),
-    };
-
-    const bucketMs = bucketSeconds * 1000;
-    const bucketExpr = sql.provider === 'sqlite' ? `("createdAt" - ?) / ?` : `FLOOR((EXTRACT(EPOCH FROM "createdAt") * 1000 - ?) / ?)`;
-    const bucketRows = await sql.query(
-      `SELECT ${bucketExpr} AS "n", COUNT(*) AS "requests", SUM(${ERROR}) AS "errors" FROM "RequestLog" WHERE ${where} GROUP BY 1`,
-      [from.getTime(), bucketMs, ...params],
-    );
-    const byIndex = new Map(bucketRows.map((r) => [num(r.n), r]));
+    const totals: Totals = { requests: 0, errors: 0, avgLatencyMs: null, bytesIn: 0, bytesOut: 0, promptTokens: 0, completionTokens: 0 };
+    let latencySum = 0;
+    const byIndex = new Map<number, { requests: number; errors: number }>();
+    for (const row of bucketRows) {
+      const requests = num(row.requests);
+      const errors = num(row.errors);
+      byIndex.set(num(row.n), { requests, errors });
+      totals.requests += requests;
+      totals.errors += errors;
+      latencySum += num(row.latency);
+      totals.bytesIn += num(row.bytesIn);
+      totals.bytesOut += num(row.bytesOut);
+      totals.promptTokens += num(row.promptTokens);
+      totals.completionTokens += num(row.completionTokens);
+    }
+    if (totals.requests) totals.avgLatencyMs = latencySum / totals.requests;
     const buckets: Stats['buckets'] = [];
     for (let i = 0; i * bucketMs < span; i++) {
       const row = byIndex.get(i);
-      buckets.push({ start: new Date(from.getTime() + i * bucketMs), requests: num(row?.requests), errors: num(row?.errors) });
+      buckets.push({ start: new Date(start + i * bucketMs), requests: row?.requests ?? 0, errors: row?.errors ?? 0 });
     }
 
     const upstreamRows = await sql.query(

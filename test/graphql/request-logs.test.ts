@@ -17,6 +17,11 @@ const RequestLogs = graphql(`
     }
   }
 `);
+const RequestLogsBefore = graphql(`
+  query RequestLogsBefore($last: Int, $before: String) {
+    requestLogs(last: $last, before: $before) { edges { node { requestId } } pageInfo { hasPreviousPage startCursor } }
+  }
+`);
 const SetKeysStatus = graphql(`
   mutation LogsSetKeysStatus($ids: [ID!]!, $status: KeyStatus!, $reason: String) { setKeysStatus(ids: $ids, status: $status, reason: $reason) { id status } }
 `);
@@ -98,6 +103,23 @@ describe.each(PROVIDERS)('requestLogs and keyEvents on %s', (provider) => {
     expect(times.every((time, i) => i === 0 || time <= times[i - 1]!)).toBe(true);
     // odd page sizes too
     expect((await pageAll(null, 333)).map((r) => r.requestId)).toEqual(expected(() => true));
+  });
+
+  it('pages backwards with last/before, and keeps going when the cursor row is deleted meanwhile', async () => {
+    const all = expected(() => true);
+    const first = await gqlOk(t.url, RequestLogs, { first: 10 });
+    const tenth = first.requestLogs.pageInfo.endCursor;
+    const back = await gqlOk(t.url, RequestLogsBefore, { last: 4, before: tenth });
+    expect(back.requestLogs.edges.map((e) => e.node.requestId)).toEqual(all.slice(5, 9));
+    expect(back.requestLogs.pageInfo.hasPreviousPage).toBe(true);
+
+    // Retention deletes old rows while someone pages; the next page must still follow on.
+    const page = await gqlOk(t.url, RequestLogs, { first: 3, after: tenth });
+    const cursorRow = page.requestLogs.edges[2]!.node.id;
+    await t.gateway.db.prisma.requestLog.delete({ where: { id: Number(cursorRow) } });
+    const next = await gqlOk(t.url, RequestLogs, { first: 3, after: page.requestLogs.pageInfo.endCursor });
+    expect(next.requestLogs.edges.map((e) => e.node.requestId)).toEqual(all.slice(13, 16));
+    seed = seed.filter((r) => r.requestId !== all[12]);
   });
 
   it('filters by upstream, key, access token, status range, time range, rule, errors and text', async () => {

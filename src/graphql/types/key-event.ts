@@ -1,4 +1,5 @@
 import { builder } from '../builder.ts';
+import { newestFirstById } from '../keyset.ts';
 import { ActorEnum, KeyStatusEnum } from './enums.ts';
 
 export const KeyEventType = builder.prismaObject('KeyEvent', {
@@ -30,10 +31,8 @@ builder.queryFields((t) => ({
     description: 'The audit trail, newest first: one key, one upstream, or everything.',
     args: { keyId: t.arg.id(), upstreamId: t.arg.id() },
     resolve: (query, _root, args, ctx) =>
-      ctx.services.prisma.keyEvent.findMany({
-        ...query,
-        where: { ...(args.keyId ? { keyId: String(args.keyId) } : {}), ...(args.upstreamId ? { upstreamId: String(args.upstreamId) } : {}) },
-        orderBy: { id: 'desc' },
-      }),
+      ctx.services.prisma.keyEvent.findMany(
+        newestFirstById(query, { ...(args.keyId ? { keyId: String(args.keyId) } : {}), ...(args.upstreamId ? { upstreamId: String(args.upstreamId) } : {}) }),
+      ),
   }),
 }));

@@ -1,5 +1,6 @@
 import { builder } from '../builder.ts';
 import { requestLogWhere } from '../../admin/request-log-filter.ts';
+import { newestFirstById } from '../keyset.ts';
 
 export const RequestLogType = builder.prismaObject('RequestLog', {
   description: 'One client request through the proxy. Secrets are redacted before a row is written.',
@@ -58,13 +59,14 @@ builder.queryFields((t) => ({
     description: 'Request logs, newest first. Pages by id (keyset), so every page is an index range scan.',
     args: { filter: t.arg({ type: RequestLogFilterInput }) },
     resolve: (query, _root, args, ctx) =>
-      ctx.services.prisma.requestLog.findMany({
-        ...query,
-        where: requestLogWhere(
-          args.filter && { ...args.filter, upstreamId: args.filter.upstreamId?.toString(), keyId: args.filter.keyId?.toString(), accessTokenId: args.filter.accessTokenId?.toString(), matchedRuleId: args.filter.matchedRuleId?.toString() },
-          ctx.services.sql.provider,
+      ctx.services.prisma.requestLog.findMany(
+        newestFirstById(
+          query,
+          requestLogWhere(
+            args.filter && { ...args.filter, upstreamId: args.filter.upstreamId?.toString(), keyId: args.filter.keyId?.toString(), accessTokenId: args.filter.accessTokenId?.toString(), matchedRuleId: args.filter.matchedRuleId?.toString() },
+            ctx.services.sql.provider,
+          ),
         ),
-        orderBy: { id: 'desc' },
-      }),
+      ),
   }),
 }));
