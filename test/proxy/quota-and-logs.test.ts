@@ -1,0 +1,136 @@
+// Quotas exact under concurrency, and the batched request-log / usage writer,
+// on both databases.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from '../generated/index.ts';
+import type { RequestLogged } from '../../src/events/bus.ts';
+import { PROVIDERS, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { gqlOk } from '../support/graphql-client.ts';
+import { startMockUpstream, type MockUpstream } from '../support/mock-upstream.ts';
+import { bearer, createToken, createUpstream, logRows, send } from './support.ts';
+
+const ProxyDeleteKey = graphql(`mutation ProxyDeleteKey($id: ID!) { deleteKey(id: $id) }`);
+
+describe.each(PROVIDERS)('quota and request logs on %s', (provider) => {
+  let t: TestGateway;
+  let mock: MockUpstream;
+  let token: { token: string; id: string };
+
+  beforeAll(async () => {
+    mock = await startMockUpstream();
+    t = await startTestGateway({ provider });
+    token = await createToken(t);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await mock?.close();
+  });
+
+  it('200 concurrent requests against one key with quota 100: exactly 100 reach the upstream, used is 100, the key is EXHAUSTED with a KeyEvent', async () => {
+    const KEY = 'sk-quota-0000000000000000000000001';
+    const up = await createUpstream(t, mock, { name: 'quota' }, [{ value: KEY, quota: 100 }]);
+    const keyId = up.keyIds[KEY];
+    mock.reset();
+    const results = await Promise.all(Array.from({ length: 200 }, () => send(t.url, { path: '/proxy/quota/x', headers: bearer(token.token) })));
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(100);
+    expect(statuses.filter((s) => s === 503)).toHaveLength(100);
+    expect(mock.hitsByKey[KEY]).toBe(100);
+    expect(t.gateway.state.keys.get(keyId)!.used).toBe(100);
+    expect(t.gateway.state.keys.get(keyId)!.status).toBe('EXHAUSTED');
+
+    await t.gateway.lifecycle.flushed();
+    await t.gateway.logs.flush();
+    const [row] = await t.gateway.db.sql.query<{ quotaUsed: number; requestCount: number; status: string; lastUsedAt: unknown }>(
+      'SELECT "quotaUsed", "requestCount", "status", "lastUsedAt" FROM "ApiKey" WHERE "id" = ?',
+      [keyId],
+    );
+    expect(Number(row.quotaUsed)).toBe(100);
+    expect(Number(row.requestCount)).toBe(100);
+    expect(row.status).toBe('EXHAUSTED');
+    expect(row.lastUsedAt).not.toBeNull();
+    const events = await t.gateway.db.sql.query<{ toStatus: string; actor: string }>('SELECT "toStatus", "actor" FROM "KeyEvent" WHERE "keyId" = ?', [keyId]);
+    expect(events).toEqual([{ toStatus: 'EXHAUSTED', actor: 'QUOTA' }]);
+    const rows = (await logRows(t)).filter((r) => r.upstreamId === up.id);
+    expect(rows).toHaveLength(200);
+    expect(rows.filter((r) => r.outcome === 'no_key')).toHaveLength(100);
+    const [tokenRow] = await t.gateway.db.sql.query<{ lastUsedAt: unknown }>('SELECT "lastUsedAt" FROM "AccessToken" WHERE "id" = ?', [token.id]);
+    expect(tokenRow.lastUsedAt).not.toBeNull();
+  });
+
+  it('publishes requestLog:created with the stored id, exactly one row per request, 401 and 404 included', async () => {
+    const KEY = 'sk-logs-00000000000000000000000001';
+    await createUpstream(t, mock, { name: 'logs', bodyLogging: 'ERRORS' }, [{ value: KEY }]);
+    const ids = [`ok-${provider}`, `401-${provider}`, `404-${provider}`, `err-${provider}`];
+    const published: RequestLogged[] = [];
+    const sub = t.gateway.events.subscribe('requestLog:created');
+    const collecting = (async () => {
+      for await (const row of sub) {
+        if (ids.includes(row.requestId)) published.push(row);
+        if (published.length === ids.length) break;
+      }
+    })();
+    const ok = await send(t.url, { path: '/proxy/logs/a?b=1', headers: { ...bearer(token.token), 'x-request-id': `ok-${provider}` } });
+    const unauthorized = await send(t.url, { path: '/proxy/logs/a', headers: { 'x-request-id': `401-${provider}` } });
+    const missing = await send(t.url, { path: '/proxy/nope/a', headers: { ...bearer(token.token), 'x-request-id': `404-${provider}` } });
+    const failed = await send(t.url, { path: '/proxy/logs/a', headers: { ...bearer(token.token), 'x-mock': 'status:404:{"error":"nope"}', 'x-request-id': `err-${provider}` } });
+    expect([ok.status, unauthorized.status, missing.status, failed.status]).toEqual([200, 401, 404, 404]);
+    await t.gateway.logs.flush();
+    await collecting;
+    const mine = published;
+    expect(mine.map((p) => p.requestId)).toEqual(ids);
+    const stored = await logRows(t);
+    for (const p of mine) {
+      const matching = stored.filter((r) => r.requestId === p.requestId);
+      expect(matching).toHaveLength(1);
+      expect(Number(matching[0].id)).toBe(p.id);
+      expect(Number(matching[0].status)).toBe(p.status);
+    }
+    expect(mine.map((p) => p.outcome)).toEqual(['ok', 'rejected', 'rejected', 'upstream_error']);
+    expect(mine[0]).toMatchObject({ path: '/a?b=1', requestBody: null, responseBody: null });
+    expect(mine[1].upstreamId).not.toBeNull();
+    expect(mine[2].upstreamId).toBeNull();
+    // ERRORS mode: the failed request's bodies are kept.
+    expect(mine[3].responseBody).toBe('{"error":"nope"}');
+  });
+
+  it('a key deleted before its row is stored: the row keeps its place with keyId null', async () => {
+    const KEY = 'sk-gone-00000000000000000000000001';
+    const up = await createUpstream(t, mock, { name: 'gone' }, [{ value: KEY }]);
+    const res = await send(t.url, { path: '/proxy/gone/x', headers: { ...bearer(token.token), 'x-request-id': `gone-${provider}` } });
+    expect(res.status).toBe(200);
+    await gqlOk(t.url, ProxyDeleteKey, { id: up.keyIds[KEY] });
+    const [row] = await logRows(t, `gone-${provider}`);
+    expect(row.keyId).toBeNull();
+    expect(row.upstreamId).toBe(up.id);
+  });
+
+  it('a failed batch is retried: rows and usage are stored once, not lost and not doubled', async () => {
+    const KEY = 'sk-retry-0000000000000000000000001';
+    const up = await createUpstream(t, mock, { name: 'batch' }, [{ value: KEY }]);
+    const sql = t.gateway.db.sql;
+    const original = sql.transaction.bind(sql);
+    await t.gateway.logs.flush();
+    const failuresBefore = t.gateway.logs.failures;
+    // The first batch holding these requests fails (whether the timer or this test flushes it).
+    let failNext = true;
+    sql.transaction = async (statements) => {
+      if (failNext) {
+        failNext = false;
+        throw new Error('simulated database failure');
+      }
+      return original(statements);
+    };
+    try {
+      for (let i = 0; i < 5; i++) await send(t.url, { path: '/proxy/batch/x', headers: { ...bearer(token.token), 'x-request-id': `batch-${provider}-${i}` } });
+      while (failNext || t.gateway.logs.depth > 0) await t.gateway.logs.flush();
+      await t.gateway.logs.flush();
+      expect(t.gateway.logs.failures).toBe(failuresBefore + 1);
+    } finally {
+      sql.transaction = original;
+    }
+    const rows = (await logRows(t)).filter((r) => String(r.requestId).startsWith(`batch-${provider}-`));
+    expect(rows).toHaveLength(5);
+    const [key] = await sql.query<{ quotaUsed: number; requestCount: number }>('SELECT "quotaUsed", "requestCount" FROM "ApiKey" WHERE "id" = ?', [up.keyIds[KEY]]);
+    expect([Number(key.quotaUsed), Number(key.requestCount)]).toEqual([5, 5]);
+  });
+});
