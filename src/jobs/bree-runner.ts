@@ -5,8 +5,8 @@ import type { RunData } from './messages.ts';
 
 export interface WorkerEvents {
   message(job: string, message: unknown): void;
-  /** The worker threw, exited non-zero, or was terminated (after closeWorkerAfterMs, or at shutdown). */
-  error(job: string, error: unknown): void;
+  /** The worker threw or exited non-zero; `terminated` when we ended it (closeWorkerAfterMs, or shutdown). */
+  error(job: string, error: unknown, terminated: boolean): void;
   /** The worker is gone, whichever way it ended; Bree reports this once per run. */
   ended(job: string): void;
 }
@@ -22,6 +22,8 @@ export interface WorkerEvents {
 export class BreeRunner {
   private readonly bree: Bree;
   private nextRunData: RunData | null = null;
+  /** Jobs whose worker was told to terminate: its exit is a kill, not a crash. */
+  private readonly terminated = new Set<string>();
 
   constructor(opts: { root: string; jobs: string[]; timeoutMs: number; log: Logger; events: WorkerEvents }) {
     const { log, events } = opts;
@@ -36,7 +38,7 @@ export class BreeRunner {
         warn: (message: unknown) => log.warn({ bree: String(message) }, 'bree'),
         error: (message: unknown) => log.error({ bree: String(message) }, 'bree'),
       },
-      errorHandler: (error, data) => events.error(data.name, error),
+      errorHandler: (error, data) => events.error(data.name, error, this.terminated.has(data.name)),
       workerMessageHandler: (data) => events.message(data.name, data.message),
     });
     // Per-run input goes in through createWorker (called synchronously inside
@@ -46,7 +48,10 @@ export class BreeRunner {
       const run = this.nextRunData;
       return new Worker(filename, { ...options, workerData: { ...(options.workerData as object), run } });
     };
-    this.bree.on('worker deleted', (name: string) => events.ended(name));
+    this.bree.on('worker deleted', (name: string) => {
+      this.terminated.delete(name);
+      events.ended(name);
+    });
   }
 
   /** Checks the root folder and that every job file exists. */
@@ -64,7 +69,14 @@ export class BreeRunner {
     const started = this.bree.run(job);
     this.nextRunData = null;
     await started;
-    if (!this.bree.workers.has(job)) throw new Error(`the worker for ${job} did not start`);
+    const worker = this.bree.workers.get(job);
+    if (!worker) throw new Error(`the worker for ${job} did not start`);
+    // Bree's closeWorkerAfterMs timer calls terminate(); mark it so the exit that follows reads as a kill.
+    const terminate = worker.terminate.bind(worker);
+    worker.terminate = () => {
+      this.terminated.add(job);
+      return terminate();
+    };
   }
 
   /**

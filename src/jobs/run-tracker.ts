@@ -106,11 +106,10 @@ export class RunTracker implements WorkerEvents {
     }
   }
 
-  error(job: string, error: unknown): void {
+  error(job: string, error: unknown, terminated: boolean): void {
     const run = this.active.get(job);
     if (!run) return;
-    if (this.stopping) run.error ??= 'stopped: the gateway shut down during the run';
-    else if (Date.now() - run.startedAt >= this.deps.timeoutMs - 50) run.error ??= `killed after ${this.deps.timeoutMs} ms (KEYRELAY_JOB_TIMEOUT_MS)`;
+    if (terminated) run.error ??= this.stopping ? 'stopped: the gateway shut down during the run' : `killed after ${this.deps.timeoutMs} ms (KEYRELAY_JOB_TIMEOUT_MS)`;
     run.error ??= describe(error);
   }
 
