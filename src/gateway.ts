@@ -89,14 +89,15 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     });
     cleanups.push(forgetDeletedKeys(events, state, ruleRuntime));
 
-    const services = createAdminServices({ prisma: db.prisma, sql: db.sql, state, events, cipher, lifecycle, log });
+    // Counted by the proxy, stored by the log writer; the admin API's quota reset discards pending charges.
+    const usage = new UsageCounters();
+    const services = createAdminServices({ prisma: db.prisma, sql: db.sql, state, events, cipher, lifecycle, log, usage });
     const yoga = createGraphQLServer({ services, auth, log, graphiql: config.graphiql, introspection: config.introspection, production: config.production });
     const wsHooks = createGraphQLWsHooks(yoga, auth, config.allowedOrigins, log) as unknown as Partial<Hooks>;
     const migrationCount = (await listMigrations(db.target.provider)).length;
 
     // The proxy's parts. Cleanup (run in reverse, after the server closed):
     // pools, then pending key changes, then the last log/usage batch, before the database closes.
-    const usage = new UsageCounters();
     const jobs = new JobService({ config, db, state, events, lifecycle, log, masterKey: master.key, usage });
     await jobs.load();
     attachJobService(services, jobs);
