@@ -3,9 +3,13 @@
 // a headers stall, client errors never retried.
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from '../generated/index.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { gqlOk } from '../support/graphql-client.ts';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream.ts';
 import { bearer, createToken, createUpstream, logRows, send } from './support.ts';
+
+const ProxyCreateRule = graphql(`mutation ProxyCreateRule($input: CreateRuleInput!) { createRule(input: $input) { id } }`);
 
 const keys = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `sk-${prefix}-${String(i).padStart(24, '0')}`);
 
@@ -140,5 +144,44 @@ describe('retries and failures', () => {
     const res = await send(t.url, { path: '/proxy/all500/x', headers: { ...bearer(token), 'x-mock': 'bad-json' } });
     expect(res.status).toBe(200);
     expect(res.body).toBe('{"ok": tru');
+  });
+
+  it('a rule that takes the key out on a buffered error body makes the request retry on another key (rule ids on the log row)', async () => {
+    const [limited, fine] = keys('rulebody', 2);
+    const up = await createUpstream(t, mock, { name: 'rulebody', strategy: 'ROUND_ROBIN' }, [{ value: limited }, { value: fine }]);
+    const { createRule } = await gqlOk(t.url, ProxyCreateRule, {
+      input: {
+        upstreamId: up.id,
+        name: 'quota text on 400',
+        condition: { all: [{ status: { equals: 400 } }, { body: { contains: 'quota exceeded' } }] },
+        actions: ['DISABLE_KEY'],
+        disableForSeconds: 60,
+      },
+    });
+    mock.byKey[limited] = 'status:400:{"error":"quota exceeded"}';
+    let res = await send(t.url, { path: '/proxy/rulebody/x', headers: bearer(token) });
+    if (res.headers['x-keyrelay-attempts'] === '1') res = await send(t.url, { path: '/proxy/rulebody/x', headers: bearer(token) });
+    expect(res.status).toBe(200);
+    expect(res.headers['x-keyrelay-attempts']).toBe('2');
+    expect(t.gateway.state.keys.get(up.keyIds[limited])!.status).toBe('DISABLED');
+    const [row] = await logRows(t, String(res.headers['x-request-id']));
+    expect(row.matchedRules).toBe(createRule.id);
+    expect(row.keyId).toBe(up.keyIds[fine]);
+  });
+
+  it('a rule that takes the key out on a 2xx status drops that response before a byte is sent and retries', async () => {
+    const [odd, fine] = keys('rulehead', 2);
+    const up = await createUpstream(t, mock, { name: 'rulehead', strategy: 'ROUND_ROBIN' }, [{ value: odd }, { value: fine }]);
+    await gqlOk(t.url, ProxyCreateRule, {
+      input: { upstreamId: up.id, name: 'no 203s', condition: { status: { equals: 203 } }, actions: ['DISABLE_KEY'], disableForSeconds: 60 },
+    });
+    mock.byKey[odd] = 'status:203:{"odd":true}';
+    mock.reset();
+    let res = await send(t.url, { path: '/proxy/rulehead/x', headers: bearer(token) });
+    if (res.headers['x-keyrelay-attempts'] === '1') res = await send(t.url, { path: '/proxy/rulehead/x', headers: bearer(token) });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body).ok).toBe(true);
+    expect(res.headers['x-keyrelay-attempts']).toBe('2');
+    expect(t.gateway.state.keys.get(up.keyIds[odd])!.status).toBe('DISABLED');
   });
 });
