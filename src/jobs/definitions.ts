@@ -6,6 +6,8 @@ export interface JobDefinition {
   description: string;
   /** From the environment; a Setting (setJobSchedule) overrides it. */
   defaultSchedule: string;
+  /** The variable `defaultSchedule` comes from, named in start-up errors. */
+  variable: string;
   /** quota-reset: the schedule is also the quota period, which only a cron expression describes. */
   cronOnly: boolean;
 }
@@ -16,23 +18,26 @@ export function jobDefinitions(config: Config): JobDefinition[] {
       name: 'quota-reset',
       description: 'Resets the quota of keys whose period ended and returns EXHAUSTED keys to ACTIVE. Upstreams may set their own schedule (quotaResetCron, quotaResetTimezone); nextRunAt covers them all.',
       defaultSchedule: config.KEYRELAY_QUOTA_RESET_CRON,
+      variable: 'KEYRELAY_QUOTA_RESET_CRON',
       cronOnly: true,
     },
     {
       name: 'key-reenable',
       description: 'Returns DISABLED keys whose time passed (probing first where the upstream has a probe) and removes expired model cooldowns: the safety net behind the in-process timers.',
       defaultSchedule: config.KEYRELAY_KEY_REENABLE_INTERVAL,
+      variable: 'KEYRELAY_KEY_REENABLE_INTERVAL',
       cronOnly: false,
     },
     {
       name: 'log-cleanup',
       description: `Deletes request logs, key events and job runs older than the retention (${config.KEYRELAY_RETENTION_DAYS} days) in small batches.`,
       defaultSchedule: config.KEYRELAY_LOG_CLEANUP_CRON,
+      variable: 'KEYRELAY_LOG_CLEANUP_CRON',
       cronOnly: false,
     },
   ];
   if (config.KEYRELAY_TEST_JOBS) {
-    for (const name of TEST_JOB_NAMES) jobs.push({ name, description: 'Test only: fails on purpose.', defaultSchedule: 'off', cronOnly: false });
+    for (const name of TEST_JOB_NAMES) jobs.push({ name, description: 'Test only: fails on purpose.', defaultSchedule: 'off', variable: 'KEYRELAY_TEST_JOBS', cronOnly: false });
   }
   return jobs;
 }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Config } from '../config.ts';
+import { ConfigError, type Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import { ConflictError, NotFoundError, UserInputError } from '../errors.ts';
 import type { EventBus } from '../events/bus.ts';
@@ -12,8 +12,9 @@ import { BreeRunner } from './bree-runner.ts';
 import { jobDefinitions, type JobDefinition } from './definitions.ts';
 import { jobRunStore } from './job-runs.ts';
 import type { JobTrigger, RunData } from './messages.ts';
+import { upstreamQuotaSchedules, watchUpstreamChanges } from './quota-triggers.ts';
 import { RunTracker } from './run-tracker.ts';
-import { ScheduleError, parseSchedule, startTrigger, type Schedule, type Trigger } from './schedule.ts';
+import { ScheduleError, isTimeZone, parseSchedule, startTrigger, type Schedule, type Trigger } from './schedule.ts';
 import { loadScheduleOverrides, saveScheduleOverride } from './schedule-store.ts';
 import { workerRoot } from './worker-root.ts';
 
@@ -58,7 +59,7 @@ export class JobService {
   private tracker: RunTracker | null = null;
   private readonly triggers = new Map<string, Trigger[]>();
   private readonly rerun = new Set<string>();
-  private configChanges: AsyncIterator<unknown> | null = null;
+  private stopWatching: (() => Promise<void>) | null = null;
   private stopping = false;
   private readonly runs;
   private readonly ended = new EventEmitter();
@@ -69,8 +70,19 @@ export class JobService {
   }
 
   async load(): Promise<void> {
+    const { KEYRELAY_TIMEZONE: timezone } = this.deps.config;
+    if (!isTimeZone(timezone)) throw new ConfigError('KEYRELAY_TIMEZONE', `unknown time zone "${timezone}"`);
+    // A bad environment schedule fails the start, naming its variable.
+    for (const def of this.defs.values()) {
+      let schedule: Schedule;
+      try {
+        schedule = parseSchedule(def.defaultSchedule, timezone);
+      } catch (error) {
+        throw new ConfigError(def.variable, (error as Error).message);
+      }
+      if (def.cronOnly && schedule.kind !== 'cron') throw new ConfigError(def.variable, 'must be a cron expression (it is also the quota period)');
+    }
     this.overrides = await loadScheduleOverrides(this.deps.db.prisma);
-    for (const def of this.defs.values()) this.scheduleOf(def.name); // a bad environment schedule fails the start
   }
 
   async start(): Promise<void> {
@@ -83,7 +95,8 @@ export class JobService {
     this.tracker = tracker;
     this.runner = runner;
     for (const name of this.defs.keys()) this.arm(name);
-    this.watchUpstreamSchedules();
+    // An upstream's own quota schedule may have changed: re-arm quota-reset's triggers.
+    this.stopWatching = watchUpstreamChanges(this.deps.events, () => !this.stopping && this.arm('quota-reset'), log);
     // A quota period may have ended while no gateway ran: catch up (the job is idempotent).
     void this.fire('quota-reset', 'startup');
     log.info({ jobs: (await this.list()).map((j) => ({ name: j.name, schedule: j.schedule, nextRunAt: j.nextRunAt && new Date(j.nextRunAt).toISOString() })) }, 'jobs scheduled');
@@ -93,7 +106,7 @@ export class JobService {
     this.stopping = true;
     for (const list of this.triggers.values()) for (const t of list) t.stop();
     this.triggers.clear();
-    await this.configChanges?.return?.();
+    await this.stopWatching?.();
     this.tracker?.markStopping();
     await this.runner?.stopAll(STOP_GRACE_MS);
     await this.tracker?.idle();
@@ -204,40 +217,8 @@ export class JobService {
   private arm(name: string): void {
     for (const t of this.triggers.get(name) ?? []) t.stop();
     const schedules = [this.scheduleOf(name)];
-    if (name === 'quota-reset') schedules.push(...this.upstreamQuotaSchedules(schedules[0]!));
+    if (name === 'quota-reset') schedules.push(...upstreamQuotaSchedules(this.deps.state, schedules[0]!, this.deps.config.KEYRELAY_TIMEZONE, this.deps.log));
     this.triggers.set(name, schedules.map((s) => startTrigger(s, () => void this.fire(name, 'schedule'))));
-  }
-
-  private upstreamQuotaSchedules(global: Schedule): Schedule[] {
-    const { config, log, state } = this.deps;
-    const seen = new Set([`${global.text}\u0000${config.KEYRELAY_TIMEZONE}`]);
-    const out: Schedule[] = [];
-    for (const { config: u } of state.upstreamsById.values()) {
-      if (!u.quotaResetCron && !u.quotaResetTimezone) continue;
-      const text = u.quotaResetCron ?? global.text;
-      const zone = u.quotaResetTimezone ?? config.KEYRELAY_TIMEZONE;
-      const id = `${text}\u0000${zone}`;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      try {
-        out.push(parseSchedule(text, zone));
-      } catch (error) {
-        log.warn({ upstreamId: u.id, err: (error as Error).message }, 'upstream quota schedule unusable; its keys reset on the global schedule');
-      }
-    }
-    return out;
-  }
-
-  private watchUpstreamSchedules(): void {
-    const changes = this.deps.events.subscribe('config:changed');
-    this.configChanges = changes[Symbol.asyncIterator]();
-    const iterator = this.configChanges;
-    void (async () => {
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-        const change = next.value as { kind: string };
-        if ((change.kind === 'upstream' || change.kind === 'all') && !this.stopping) this.arm('quota-reset');
-      }
-    })().catch((error: unknown) => this.deps.log.error({ err: error }, 'watching upstream quota schedules failed'));
   }
 
   /** A schedule fired: run now, or once more right after the run in progress (so a due period is never skipped). */

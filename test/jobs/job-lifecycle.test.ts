@@ -96,6 +96,14 @@ describe('a gateway with KEYRELAY_JOBS=false', () => {
   });
 });
 
+describe('job settings from the environment', () => {
+  it('a schedule or time zone that cannot run fails the start, naming its variable', async () => {
+    await expect(startTestGateway({ env: { KEYRELAY_LOG_CLEANUP_CRON: 'whenever' } })).rejects.toThrow(/KEYRELAY_LOG_CLEANUP_CRON/);
+    await expect(startTestGateway({ env: { KEYRELAY_QUOTA_RESET_CRON: '1h' } })).rejects.toThrow(/KEYRELAY_QUOTA_RESET_CRON: must be a cron expression/);
+    await expect(startTestGateway({ env: { KEYRELAY_TIMEZONE: 'Mars/Olympus_Mons' } })).rejects.toThrow(/KEYRELAY_TIMEZONE/);
+  });
+});
+
 describe.runIf(PROVIDERS.includes('postgres'))('two gateways on one PostgreSQL database', () => {
   let dataDir: string;
   let database: TestDatabase;
