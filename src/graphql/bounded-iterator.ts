@@ -92,18 +92,37 @@ export function boundedIterator<T>(source: AsyncIterable<T>, max: number, report
  * For a transport that never pushes back (graphql-ws sends without awaiting
  * the socket): skips items while the socket's unsent backlog is above
  * `limitBytes`, counting them, so a stalled client cannot fill memory.
+ * A plain iterator rather than an async generator: a generator waiting for
+ * its next item cannot be returned, so a closed socket would leave it hanging.
  */
-export async function* skipWhileBacklogged<T>(source: AsyncIterable<T>, backlog: () => number, limitBytes: number, reporter?: DropReporter): AsyncGenerator<T> {
+export function skipWhileBacklogged<T>(source: AsyncIterable<T>, backlog: () => number, limitBytes: number, reporter?: DropReporter): AsyncIterableIterator<T> {
+  const inner = source[Symbol.asyncIterator]();
   let dropped = 0;
-  try {
-    for await (const item of source) {
-      if (backlog() > limitBytes) {
-        if (dropped++ === 0) reporter?.onFirstDrop();
-        continue;
-      }
-      yield item;
-    }
-  } finally {
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
     if (dropped) reporter?.onClose(dropped);
-  }
+  };
+  return {
+    async next() {
+      for (;;) {
+        const result = await inner.next();
+        if (result.done || closed) {
+          close();
+          return { value: undefined, done: true };
+        }
+        if (backlog() <= limitBytes) return result;
+        if (dropped++ === 0) reporter?.onFirstDrop();
+      }
+    },
+    async return() {
+      close();
+      await inner.return?.();
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }
