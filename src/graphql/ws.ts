@@ -1,4 +1,4 @@
-import type { ExecutionArgs } from 'graphql';
+import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { makeHooks } from 'graphql-ws/use/crossws';
 import { bearerToken, type AdminAuth } from '../auth/admin-auth.ts';
 import type { Logger } from '../logger.ts';
@@ -9,6 +9,10 @@ type Enveloped = ReturnType<KeyrelayYoga['getEnveloped']>;
 
 /** Unsent bytes a WebSocket may hold before subscription events for it are dropped. */
 export const WS_BACKLOG_LIMIT_BYTES = 4 * 1024 * 1024;
+
+function isGraphQLError(error: unknown): error is GraphQLError {
+  return error instanceof Error && error.name === 'GraphQLError';
+}
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
@@ -55,22 +59,34 @@ export function createGraphQLWsHooks(yoga: KeyrelayYoga, auth: AdminAuth, allowe
     },
     onSubscribe: async (ctx, _id, payload) => {
       const enveloped = yoga.getEnveloped({ ...ctx, params: payload });
-      const document = enveloped.parse(payload.query);
-      const args: ExecutionArgs = {
-        schema: enveloped.schema,
-        operationName: payload.operationName,
-        document,
-        variableValues: payload.variables,
-        contextValue: await enveloped.contextFactory(),
-        rootValue: enveloped,
-      };
-      const errors = enveloped.validate(args.schema, args.document);
-      if (errors.length) return errors;
-      return args;
+      // Syntax errors and graphql-armor's limits (its rules throw during validation)
+      // must reach the client as an `error` message, not close the socket.
+      try {
+        const document = enveloped.parse(payload.query);
+        const args: ExecutionArgs = {
+          schema: enveloped.schema,
+          operationName: payload.operationName,
+          document,
+          variableValues: payload.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: enveloped,
+        };
+        const errors = enveloped.validate(args.schema, args.document);
+        if (errors.length) return errors;
+        return args;
+      } catch (error) {
+        if (isGraphQLError(error)) return [error];
+        throw error;
+      }
     },
   });
   return {
     ...hooks,
+    // graphql-ws's default prints socket errors (an oversized frame, a reset) with console.error.
+    error(peer: { close(code?: number, reason?: string): void }, error: unknown) {
+      log?.warn({ err: error }, 'WebSocket error; closing');
+      peer.close(1011, 'Internal server error');
+    },
     upgrade(request: Request) {
       if (!originAllowed(request, allowedOrigins)) throw new Response('origin not allowed', { status: 403 });
       return hooks.upgrade(request);

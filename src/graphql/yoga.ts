@@ -1,13 +1,13 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { NoSchemaIntrospectionCustomRule } from 'graphql';
 import type { AdminAuth } from '../auth/admin-auth.ts';
 import type { AdminServices } from '../admin/services.ts';
 import type { Logger } from '../logger.ts';
 import { useAdminAuth } from './auth-plugin.ts';
 import type { GraphQLContext } from './context.ts';
 import { maskError } from './errors.ts';
+import { noIntrospection } from './no-introspection.ts';
 import { getSchema } from './schema.ts';
 import { renderLocalGraphiQL } from './graphiql.ts';
 
@@ -56,7 +56,7 @@ export function createGraphQLServer(opts: GraphQLOptions): KeyrelayYoga {
       // carry this header, which such a page cannot add. JSON POSTs are preflighted and pass.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
       EnvelopArmorPlugin({ ...ARMOR, blockFieldSuggestion: { enabled: opts.production } }),
-      ...(opts.introspection ? [] : [{ onValidate: ({ addValidationRule }: { addValidationRule: (rule: unknown) => void }) => addValidationRule(NoSchemaIntrospectionCustomRule) }]),
+      ...(opts.introspection ? [] : [{ onValidate: ({ addValidationRule }: { addValidationRule: (rule: unknown) => void }) => addValidationRule(noIntrospection) }]),
     ] as never,
   });
 }
