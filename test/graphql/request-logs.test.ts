@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/index.ts';
-import type { RequestLogFilter } from '../generated/graphql.ts';
+import type { KeyEventsQuery, RequestLogFilter, RequestLogsQuery } from '../generated/graphql.ts';
 import { PROVIDERS, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { gql, gqlOk } from '../support/graphql-client.ts';
 import { seedLogs, type SeedLog } from './support.ts';
@@ -49,7 +49,7 @@ describe.each(PROVIDERS)('requestLogs and keyEvents on %s', (provider) => {
     const seen: Array<{ requestId: string; createdAt: string }> = [];
     let after: string | null | undefined = null;
     for (let pages = 0; pages < 100; pages++) {
-      const data = await gqlOk(t.url, RequestLogs, { filter, first, after });
+      const data: RequestLogsQuery = await gqlOk(t.url, RequestLogs, { filter, first, after });
       seen.push(...data.requestLogs.edges.map((e) => e.node));
       if (!data.requestLogs.pageInfo.hasNextPage) return seen;
       after = data.requestLogs.pageInfo.endCursor;
@@ -183,7 +183,7 @@ describe.each(PROVIDERS)('requestLogs and keyEvents on %s', (provider) => {
     const seen: string[] = [];
     let after: string | null | undefined = null;
     do {
-      const page = await gqlOk(t.url, KeyEvents, { first: 1, after });
+      const page: KeyEventsQuery = await gqlOk(t.url, KeyEvents, { first: 1, after });
       seen.push(...page.keyEvents.edges.map((e) => e.node.id));
       after = page.keyEvents.pageInfo.hasNextPage ? page.keyEvents.pageInfo.endCursor : null;
     } while (after);

@@ -50,16 +50,17 @@ export async function seedLogs(gateway: Gateway, rows: SeedLog[]): Promise<void>
 }
 
 /**
- * Resolves once the server has subscribed to `topic` on the bus (the
- * subscription resolver ran and its listener is registered), so a test can
- * publish without sleeping and without racing the subscription.
+ * Resolves once the server has subscribed to `topic` (or to each of several
+ * topics) on the bus: the subscription resolver ran and its listener is
+ * registered, so a test can publish without sleeping and without racing.
  */
-export function subscribed(events: EventBus, topic: keyof EventMap): Promise<void> {
+export function subscribed(events: EventBus, topic: keyof EventMap | Array<keyof EventMap>): Promise<void> {
   const original = events.subscribe;
+  const waiting = new Set(Array.isArray(topic) ? topic : [topic]);
   return new Promise((resolve) => {
     events.subscribe = ((...args: Parameters<EventBus['subscribe']>) => {
       const iterator = original.apply(events, args);
-      if (args[0] === topic) {
+      if (waiting.delete(args[0]) && waiting.size === 0) {
         events.subscribe = original;
         // The bounded iterator pulls at once; its listener is in place after this tick.
         setImmediate(resolve);
