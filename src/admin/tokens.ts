@@ -41,5 +41,13 @@ export function tokenAdmin(deps: AdminDeps) {
       await changed();
       return row;
     },
+    /** Deletes a token for good (its request logs keep their rows, without the link). */
+    async remove(id: string) {
+      const existing = await prisma.accessToken.findUnique({ where: { id } });
+      if (!existing) throw new NotFoundError(`no access token with id ${id}`, 'id');
+      await prisma.accessToken.delete({ where: { id } });
+      await changed();
+      return existing;
+    },
   };
 }

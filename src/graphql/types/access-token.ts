@@ -54,4 +54,10 @@ builder.mutationFields((t) => ({
       return ctx.services.prisma.accessToken.findUniqueOrThrow({ ...query, where: { id: String(args.id) } });
     },
   }),
+  deleteAccessToken: t.field({
+    type: 'ID',
+    description: 'Deletes a token (revokeAccessToken keeps it on record); returns its id.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, ctx) => (await ctx.services.tokens.remove(String(args.id))).id,
+  }),
 }));
