@@ -3,6 +3,7 @@
 // the gateway itself; request-logs.test.ts reads them.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/index.ts';
+import type { CreateRuleInput, CreateUpstreamInput, UpdateRuleInput, UpdateUpstreamInput } from '../generated/graphql.ts';
 import { PROVIDERS, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { gql, gqlOk } from '../support/graphql-client.ts';
 
@@ -27,7 +28,7 @@ const RevokeToken = graphql(`mutation CrudRevokeToken($id: ID!) { revokeAccessTo
 const DeleteToken = graphql(`mutation CrudDeleteToken($id: ID!) { deleteAccessToken(id: $id) }`);
 const ReadTokens = graphql(`query CrudReadTokens { accessTokens { id name prefix upstreamIds enabled revokedAt lastUsedAt } }`);
 
-const fullUpstream = {
+const fullUpstream: CreateUpstreamInput = {
   name: 'full',
   baseUrl: 'https://api.example.com/v1',
   enabled: true,
@@ -53,8 +54,8 @@ const fullUpstream = {
   probe: { method: 'POST', path: '/models', body: '{}', expectStatus: 204 },
   quotaResetCron: '0 0 * * *',
   quotaResetTimezone: 'Europe/Paris',
-} as const;
-const changedUpstream = {
+};
+const changedUpstream: UpdateUpstreamInput = {
   name: 'renamed',
   baseUrl: 'https://other.example.com',
   enabled: false,
@@ -80,7 +81,7 @@ const changedUpstream = {
   probe: { method: 'GET', path: '/health', body: null, expectStatus: 200 },
   quotaResetCron: '0 6 * * 1',
   quotaResetTimezone: 'UTC',
-} as const;
+};
 
 describe.each(PROVIDERS)('CRUD round trips on %s', (provider) => {
   let t: TestGateway;
@@ -123,18 +124,18 @@ describe.each(PROVIDERS)('CRUD round trips on %s', (provider) => {
 
   it('rule: every field survives create, read, update; delete removes it from the running rules', async () => {
     const upstreamId = (await gqlOk(t.url, CreateUpstream, { input: { name: 'rules', baseUrl: 'https://api.example.com' } })).createUpstream.id;
-    const input = {
+    const input: CreateRuleInput = {
       upstreamId, name: 'quota', condition: { all: [{ status: { in: [403, 429] } }, { jsonPath: { path: '$.error.type', equals: 'insufficient_quota' } }] }, actions: ['DISABLE_KEY', 'ALERT'],
       threshold: 2, windowSeconds: 120, consecutive: true, cooldownSeconds: 30, disableMode: 'QUOTA_RESET', disableForSeconds: null, escalate: false,
       maxDisableSeconds: 3600, scope: 'KEY_MODEL', priority: 7, enabled: true,
-    } as const;
+    };
     const id = (await gqlOk(t.url, CreateRule, { input })).createRule.id;
     const read = async () => (await gqlOk<{ rules: Array<{ id: string }> }, unknown>(t.url, ReadRules, { upstreamId })).rules.find((r) => r.id === id);
     expect(await read()).toEqual({ id, ...input });
-    const change = {
+    const change: UpdateRuleInput = {
       upstreamId: null, name: 'slow', condition: { latencyMs: { gt: 5000 } }, actions: ['DISABLE_KEY'], threshold: 5, windowSeconds: 60, consecutive: false, cooldownSeconds: 0,
       disableMode: 'DURATION', disableForSeconds: 300, escalate: true, maxDisableSeconds: 7200, scope: 'KEY', priority: 1, enabled: false,
-    } as const;
+    };
     await gqlOk(t.url, UpdateRule, { id, input: change });
     expect(await read()).toEqual({ id, ...change });
     expect(t.gateway.state.upstreamsById.get(upstreamId)?.rules.some((r) => r.def.id === id)).toBe(false); // disabled rules do not run
