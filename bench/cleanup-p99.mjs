@@ -1,8 +1,9 @@
-// node bench/cleanup-p99.mjs [--rows 200000] [--rate 500] [--baseline 5]
+// node bench/cleanup-p99.mjs [--rows 200000] [--rate 500] [--warmup 3] [--baseline 5]
 // The proxy's latency while log-cleanup deletes old rows: keyrelay (dist/,
 // SQLite) in front of the bench mock upstream, <rows> request-log rows 40
 // days old seeded straight into its database, then an open-loop load at
-// <rate> req/s: <baseline> seconds alone, then while log-cleanup runs
+// <rate> req/s: <warmup> seconds not counted (connections, JIT), <baseline>
+// seconds alone, then while log-cleanup runs
 // (started through runJob). Prints p50/p99 for both windows and the job's
 // counts. Needs `npm run build` first. The load runs in its own process, as
 // in bench/run.mjs, and records each request's start time, so the "during"
@@ -113,6 +114,7 @@ function summary(samples) {
 async function main() {
   const rows = arg('rows', 200_000);
   const rate = arg('rate', 500);
+  const warmupSeconds = arg('warmup', 3);
   const baselineSeconds = arg('baseline', 5);
   const children = [];
   process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
@@ -143,6 +145,8 @@ async function main() {
   const load = fork(fileURLToPath(import.meta.url), ['--load-child']);
   children.push(load);
   load.send({ origin: url, token, rate });
+  await new Promise((r) => setTimeout(r, warmupSeconds * 1000));
+  const baselineFrom = Date.now();
   await new Promise((r) => setTimeout(r, baselineSeconds * 1000));
 
   const { runJob } = await gql(url, 'mutation($n: String!) { runJob(name: $n) { id } }', { n: 'log-cleanup' });
@@ -160,7 +164,7 @@ async function main() {
 
   const started = Date.parse(run.startedAt);
   const finished = Date.parse(run.finishedAt);
-  const before = samples.filter((s) => s[0] < started);
+  const before = samples.filter((s) => s[0] >= baselineFrom && s[0] < started);
   const during = samples.filter((s) => s[0] >= started && s[0] <= finished);
   console.log(`baseline (${baselineSeconds} s)         ${summary(before)}`);
   console.log(`during cleanup (${((finished - started) / 1000).toFixed(1)} s)  ${summary(during)}`);

@@ -6,8 +6,10 @@ import type { JobContext } from '../worker-runtime.ts';
 // thread's log writer waits for that lock (busy timeout) on the event loop:
 // the length of one statement is the latency the proxy can feel. So each
 // statement deletes one id range sized to take about TARGET_MS, and the job
-// sleeps as long again before the next, leaving the lock free half the time.
-const TARGET_MS = 15;
+// sleeps twice as long before the next, leaving the lock free two thirds of
+// the time: a log flush meets a running DELETE less often, and waits less.
+const TARGET_MS = 10;
+const PAUSE_FACTOR = 2;
 const MIN_ROWS = 100;
 const MAX_ROWS = 10_000;
 const CHECKPOINT_EVERY = 25; // batches between PASSIVE checkpoints (SQLite)
@@ -59,7 +61,7 @@ export async function cleanupOldRows(ctx: JobContext): Promise<JobCounts> {
         counts.checkpoints!++;
       }
       if (counts.batches! % PROGRESS_EVERY === 0) ctx.post({ type: 'progress', counts: { ...counts } });
-      await sleep(Math.max(2, tookMs));
+      await sleep(Math.max(2, tookMs * PAUSE_FACTOR));
     }
   }
   if (sqlite) {
