@@ -56,10 +56,14 @@ function clip(text: string, max: number): string {
   return text.length > max ? text.slice(0, max) : text;
 }
 
-/** The row to store (without its id): every free-text column redacted. */
-export function toStoredRow(e: LogEntry, redactor: Redactor): Omit<RequestLogged, 'id'> {
+/**
+ * The row to store, every free-text column redacted; `id` is 0 until the
+ * writer learns it, and the same object is then published.
+ */
+export function toStoredRow(e: LogEntry, redactor: Redactor): RequestLogged {
   const scrub = (text: string | null) => (text === null ? null : redactor.redact(text, e.secrets));
   return {
+    id: 0,
     createdAt: e.createdAt,
     requestId: e.requestId,
     upstreamId: e.upstreamId,

@@ -8,7 +8,7 @@
 import type { RequestLogged } from '../events/bus.ts';
 import type { SqlDriver, SqlResult, SqlStatement, SqlValue } from '../db/sql-driver.ts';
 
-export type StoredRow = Omit<RequestLogged, 'id'>;
+export type StoredRow = RequestLogged;
 
 const COLUMNS = [
   'createdAt', 'requestId', 'upstreamId', 'keyId', 'accessTokenId', 'method', 'path', 'status', 'outcome',

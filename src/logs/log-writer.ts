@@ -26,8 +26,14 @@ export interface LogWriterDeps {
   queueMax: number;
 }
 
-/** Rows per transaction; a longer queue is drained by back-to-back flushes. */
-const MAX_ROWS_PER_FLUSH = 5000;
+/**
+ * Rows per transaction. A SQLite transaction runs on the event loop (~10 µs a
+ * row with the table's indexes), so a backlog is written in slices with I/O
+ * let through in between instead of one long stall.
+ */
+const ROWS_PER_TRANSACTION = 256;
+/** A flush stops after this many rows; the next one follows at once while the queue is long. */
+const MAX_ROWS_PER_FLUSH = 8192;
 const WARN_EVERY_MS = 10_000;
 
 export class LogWriter {
@@ -100,27 +106,44 @@ export class LogWriter {
   }
 
   private async flushOnce(): Promise<void> {
-    const entries = this.queue.length > MAX_ROWS_PER_FLUSH ? this.queue.splice(0, MAX_ROWS_PER_FLUSH) : this.queue;
+    // Usage rides with the first slice; a failed slice ends the flush (the timer retries).
+    let usage = this.deps.usage.drain();
+    let written = 0;
+    while (this.queue.length > 0 || usage !== null) {
+      const taken = await this.writeSlice(usage);
+      usage = null;
+      if (taken < 0) return;
+      written += taken;
+      if (this.queue.length === 0 || written >= MAX_ROWS_PER_FLUSH) break;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (this.queue.length > 0 && !this.closed && written >= MAX_ROWS_PER_FLUSH) setImmediate(() => void this.flush());
+  }
+
+  /** Stores up to ROWS_PER_TRANSACTION queued rows (and `usage`) in one transaction; the row count, or -1 on failure. */
+  private async writeSlice(usage: UsageSnapshot | null): Promise<number> {
+    const entries = this.queue.length > ROWS_PER_TRANSACTION ? this.queue.splice(0, ROWS_PER_TRANSACTION) : this.queue;
     if (entries === this.queue) this.queue = [];
-    const usage = this.deps.usage.drain();
-    if (entries.length === 0 && usage === null) return;
     const { sql, redactor } = this.deps;
-    let rows: StoredRow[] = [];
     try {
-      rows = entries.map((e) => this.detachDeleted(toStoredRow(e, redactor)));
+      const rows = entries.map((e) => this.detachDeleted(toStoredRow(e, redactor)));
       const inserts = insertStatements(rows, sql, this.safeMode);
       const statements = usage === null ? inserts : inserts.concat(usageStatements(usage, sql));
       const results = await sql.transaction(statements);
       this.safeMode = false;
       const ids = insertedIds(results.slice(0, inserts.length));
-      for (let i = 0; i < rows.length; i++) this.deps.events.publish('requestLog:created', { id: ids[i], ...rows[i] });
+      for (let i = 0; i < rows.length; i++) {
+        rows[i].id = ids[i];
+        this.deps.events.publish('requestLog:created', rows[i]);
+      }
+      return entries.length;
     } catch (error) {
       this.failures++;
       this.safeMode = true;
       this.putBack(entries, usage);
       this.warn({ err: error, rows: entries.length, queued: this.queue.length }, 'storing request logs failed; will retry');
+      return -1;
     }
-    if (this.queue.length > 0 && !this.closed && this.queue.length >= MAX_ROWS_PER_FLUSH) setImmediate(() => void this.flush());
   }
 
   private putBack(entries: LogEntry[], usage: UsageSnapshot | null): void {

@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { completeUtf8Length } from '../logs/body-capture.ts';
 import { decodeBody } from '../logs/decode-body.ts';
+import { usageFromJsonBuffer } from '../logs/json-scan.ts';
 import { usageFromJsonText } from '../logs/usage.ts';
 import type { ProxyDeps } from './proxy-deps.ts';
 import type { ProxyRequest } from './proxy-request.ts';
@@ -35,10 +36,14 @@ export function finishRequest(deps: ProxyDeps, pr: ProxyRequest): void {
   let responseBody: string | null = null;
   let truncated = false;
   const raw = pr.responseRaw;
-  if (raw !== null && raw.length > 0 && (logBodies || (pr.usage === null && isJson(pr.responseType) && !pr.responseRawTruncated))) {
+  const wantUsage = raw !== null && pr.usage === null && isJson(pr.responseType) && !pr.responseRawTruncated;
+  if (wantUsage && !logBodies && pr.responseEncoding === undefined) {
+    // The common case: usage read straight from the bytes, nothing decoded.
+    pr.usage = usageFromJsonBuffer(raw);
+  } else if (raw !== null && raw.length > 0 && (logBodies || wantUsage)) {
     const decoded = decodeBody(raw, pr.responseEncoding, Math.max(maxBody, raw.length));
     if (decoded !== null) {
-      if (pr.usage === null && isJson(pr.responseType) && !pr.responseRawTruncated) pr.usage = usageFromJsonText(decoded.text);
+      if (wantUsage) pr.usage = pr.responseEncoding === undefined ? usageFromJsonBuffer(raw) : usageFromJsonText(decoded.text);
       if (logBodies) {
         const clipped = decoded.text.length > maxBody ? decoded.text.slice(0, maxBody) : decoded.text;
         responseBody = clipped;

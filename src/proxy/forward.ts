@@ -63,10 +63,14 @@ export class Forwarder implements AttemptHooks {
     budget.requestStarted();
     try {
       for (;;) {
-        const key = await this.nextKey();
+        // nextKey() and handle() settle synchronously in the common case; awaiting only real waits saves ticks per request.
+        let key = this.nextKey();
+        if (key instanceof Promise) key = await key;
         if (key === null) return this.giveUp();
         const end = await this.send(key);
-        if (!(await this.handle(end))) return;
+        let again = this.handle(end);
+        if (again instanceof Promise) again = await again;
+        if (!again) return;
       }
     } finally {
       if (this.retryForNext) budget.releaseRetry();
@@ -75,11 +79,13 @@ export class Forwarder implements AttemptHooks {
     }
   }
 
-  private async nextKey(): Promise<ApiKeyState | null> {
+  private nextKey(): ApiKeyState | null | Promise<ApiKeyState | null> {
     const pr = this.pr;
     const upstream = pr.upstream!;
     if (pr.clientGone) return null;
-    if (pr.attempts === 0) return acquireKey(this.deps, pr, upstream, this.deadlineAt);
+    if (pr.attempts === 0) return acquireKey(pr, upstream, this.deadlineAt);
+    // Each retry goes to a key not tried yet (the set exists only for requests that retry).
+    (this.exclude ??= new Set()).add(pr.key!.id);
     const key = upstream.pool.pick(this.exclude, pr.model, Date.now());
     // A connect failure is the host's, not the key's: with no fresh key left, a tried one may go again.
     if (key === null && this.lastFailure?.kind === 'connect') return upstream.pool.pick(null, pr.model, Date.now());
@@ -122,7 +128,6 @@ export class Forwarder implements AttemptHooks {
       this.retryForCurrent = false;
     }
     pr.waitMs += (attempt.headersAt > 0 && end.kind === 'streamed' ? attempt.headersAt : attempt.endedAt || performance.now()) - attempt.dispatchedAt;
-    (this.exclude ??= new Set()).add(key.id);
     this.settleQuota(attempt, end);
     return { attempt, end };
   }
@@ -136,12 +141,17 @@ export class Forwarder implements AttemptHooks {
   }
 
   /** Acts on an attempt's end; true when another attempt follows. */
-  private async handle({ attempt, end }: { attempt: Attempt; end: AttemptEnd }): Promise<boolean> {
+  private handle({ attempt, end }: { attempt: Attempt; end: AttemptEnd }): boolean | Promise<boolean> {
+    if (end.kind === 'streamed') {
+      finishStream(this.deps, this.pr, attempt, end.error);
+      return false;
+    }
+    return this.handleUnfinished(attempt, end);
+  }
+
+  private async handleUnfinished(attempt: Attempt, end: Exclude<AttemptEnd, { kind: 'streamed' }>): Promise<boolean> {
     const pr = this.pr;
     switch (end.kind) {
-      case 'streamed':
-        finishStream(this.deps, pr, attempt, end.error);
-        return false;
       case 'abandoned':
         this.lastResponse = null;
         this.lastFailure = null;

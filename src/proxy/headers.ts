@@ -82,7 +82,8 @@ function connectionNamed(names: Iterable<string | undefined> | null): Set<string
   let out: Set<string> | null = null;
   if (names === null) return null;
   for (const value of names) {
-    if (value === undefined) continue;
+    // The usual values name no header; skip the split (this runs on every request).
+    if (value === undefined || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive') continue;
     for (const part of value.split(',')) {
       const token = part.trim().toLowerCase();
       if (token.length === 0 || token === 'close' || HOP_BY_HOP.has(token)) continue;

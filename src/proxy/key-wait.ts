@@ -7,16 +7,19 @@ import { performance } from 'node:perf_hooks';
 import type { UpstreamRuntime } from '../state/gateway-state.ts';
 import type { ApiKeyState } from '../state/types.ts';
 import type { PickReason } from './key-pool.ts';
-import type { ProxyDeps } from './proxy-deps.ts';
 import type { ProxyRequest } from './proxy-request.ts';
 import { sendError } from './respond.ts';
 
 /** Wake a little after a return time: the lifecycle's timer brings the key back at that instant. */
 const WAKE_SLACK_MS = 5;
 
-export async function acquireKey(deps: ProxyDeps, pr: ProxyRequest, upstream: UpstreamRuntime, deadlineAt: number): Promise<ApiKeyState | null> {
-  let key = upstream.pool.pick(null, pr.model, Date.now());
-  if (key !== null) return key;
+export function acquireKey(pr: ProxyRequest, upstream: UpstreamRuntime, deadlineAt: number): ApiKeyState | null | Promise<ApiKeyState | null> {
+  const key = upstream.pool.pick(null, pr.model, Date.now());
+  return key !== null ? key : waitForKey(pr, upstream, deadlineAt);
+}
+
+async function waitForKey(pr: ProxyRequest, upstream: UpstreamRuntime, deadlineAt: number): Promise<ApiKeyState | null> {
+  let key: ApiKeyState | null = null;
   const waitMs = Math.min(upstream.config.waitForKeyMs, deadlineAt - performance.now());
   const waitUntil = Date.now() + waitMs;
   let reason = upstream.pool.pickReason(pr.model, Date.now());

@@ -21,10 +21,16 @@ const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
  * order keeps the request log's requestId index append-mostly; a random v4
  * id there made each stored row cost twice as much (measured on SQLite).
  */
+let prefixAt = -1;
+let prefix = '';
+
 export function timeOrderedId(now: number = Date.now()): string {
-  const random = randomUUID();
-  const ts = now.toString(16).padStart(12, '0');
-  return ts.slice(0, 8) + '-' + ts.slice(8) + '-7' + random.slice(15);
+  if (now !== prefixAt) {
+    const ts = now.toString(16).padStart(12, '0');
+    prefix = ts.slice(0, 8) + '-' + ts.slice(8) + '-7';
+    prefixAt = now;
+  }
+  return prefix + randomUUID().slice(15);
 }
 
 function requestIdOf(req: IncomingMessage): string {
@@ -123,13 +129,11 @@ export class ProxyRequest {
     this.waitMs += performance.now() - started;
   }
 
-  /** Headers keyrelay adds to every response. */
-  ownHeaders(): Record<string, string> {
-    return {
-      'x-request-id': this.requestId,
-      'x-keyrelay-attempts': String(this.attempts),
-      'x-keyrelay-overhead-ms': (this.overheadMs >= 0 ? this.overheadMs : this.measureOverhead()).toFixed(3),
-    };
+  /** Adds the headers keyrelay puts on every response. */
+  addOwnHeaders(headers: Record<string, string | number | string[]>): void {
+    headers['x-request-id'] = this.requestId;
+    headers['x-keyrelay-attempts'] = String(this.attempts);
+    headers['x-keyrelay-overhead-ms'] = (this.overheadMs >= 0 ? this.overheadMs : this.measureOverhead()).toFixed(3);
   }
 }
 

@@ -23,7 +23,8 @@ export function sendError(pr: ProxyRequest, status: number, code: string, messag
   }
   const body = JSON.stringify({ error: { message, type: 'keyrelay_error', code, request_id: pr.requestId, ...details } });
   pr.responseText = body;
-  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...pr.ownHeaders() };
+  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+  pr.addOwnHeaders(headers);
   if (extra !== null) Object.assign(headers, extra);
   res.writeHead(status, headers);
   res.end(body);
@@ -31,10 +32,7 @@ export function sendError(pr: ProxyRequest, status: number, code: string, messag
 }
 
 function withOwnHeaders(pr: ProxyRequest, headers: ResponseHeaders): ResponseHeaders {
-  const own = pr.ownHeaders();
-  headers['x-request-id'] = own['x-request-id'];
-  headers['x-keyrelay-attempts'] = own['x-keyrelay-attempts'];
-  headers['x-keyrelay-overhead-ms'] = own['x-keyrelay-overhead-ms'];
+  pr.addOwnHeaders(headers);
   return headers;
 }
 

@@ -13,7 +13,7 @@ import type { ProxyDeps } from './proxy-deps.ts';
 import { ProxyAbort } from './proxy-errors.ts';
 import { ProxyRequest } from './proxy-request.ts';
 import { readRequestBody } from './request-body.ts';
-import { parseRequest } from './request-model.ts';
+import { readModel } from './request-model.ts';
 import { sendError } from './respond.ts';
 import { BadPathError, buildUpstreamPath } from './target-url.ts';
 
@@ -91,9 +91,9 @@ async function handle(deps: ProxyDeps, authenticate: Authenticate, pr: ProxyRequ
   let contentLength: number | null = null;
   if (body.kind === 'buffered') {
     let data = body.data;
-    const parsed = parseRequest(data, req.headers['content-type'], config.modelPath);
-    pr.model = parsed.model;
-    if (config.injectStreamUsage && (parsed.json as { stream?: unknown } | undefined)?.stream === true) {
+    pr.model = readModel(data, req.headers['content-type'], config.modelPath);
+    if (config.injectStreamUsage && data.length > 0) {
+      // withStreamUsage changes only a JSON object with `stream: true` and no include_usage yet.
       const injected = withStreamUsage(data.toString('utf8'));
       if (injected !== null) data = Buffer.from(injected, 'utf8');
     }

@@ -44,6 +44,8 @@ describe('metrics and the bounded log queue', () => {
     expect(text).toMatch(/keyrelay_requests_total\{upstream="m",status="200"\} 130/);
     expect(text).toMatch(/keyrelay_requests_total\{upstream="m",status="502"\} 1/);
     expect(text).toMatch(/keyrelay_request_duration_seconds_count\{upstream="m"\} 131/);
+    expect(text).toMatch(/keyrelay_request_duration_seconds_bucket\{le="\+Inf",upstream="m"\} 131/);
+    expect(text).toMatch(/# TYPE keyrelay_request_duration_seconds histogram/);
     expect(text).toMatch(/keyrelay_upstream_attempts_total\{upstream="m"\} 132/);
     expect(text).toMatch(/keyrelay_upstream_retries_total\{upstream="m"\} 1/);
     expect(text).toMatch(/keyrelay_keys\{upstream="m",state="ACTIVE"\} 2/);
