@@ -31,7 +31,7 @@ export interface LogWriterDeps {
  * row with the table's indexes), so a backlog is written in slices with I/O
  * let through in between instead of one long stall.
  */
-const ROWS_PER_TRANSACTION = 256;
+const ROWS_PER_TRANSACTION = 512;
 /** A flush stops after this many rows; the next one follows at once while the queue is long. */
 const MAX_ROWS_PER_FLUSH = 8192;
 const WARN_EVERY_MS = 10_000;

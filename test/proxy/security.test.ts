@@ -64,6 +64,15 @@ describe('access, header hygiene and secrets', () => {
     expect(allowed.status).toBe(200);
   });
 
+  it('an upstream that allows anonymous use serves requests without a token, and still strips whatever credential came along', async () => {
+    await createUpstream(t, mock, { name: 'open', allowAnonymous: true }, [{ value: canaryKey() }]);
+    const anonymous = await call(t.url, { path: '/proxy/open/x' });
+    expect(anonymous.status).toBe(200);
+    const foreign = await call(t.url, { path: '/proxy/open/x', headers: { 'x-mock': 'echo', 'x-api-key': 'someone-elses-key' } });
+    expect(foreign.status).toBe(200);
+    expect(JSON.stringify(echoed(foreign))).not.toContain('someone-elses-key');
+  });
+
   it.each([
     ['authorization bearer', (tok: string) => ({ path: '/proxy/sec/x', headers: bearer(tok) })],
     ['x-api-key', (tok: string) => ({ path: '/proxy/sec/x', headers: { 'x-api-key': tok } })],

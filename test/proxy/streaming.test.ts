@@ -5,7 +5,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream.ts';
-import { bearer, createToken, createUpstream, logRows, send } from './support.ts';
+import { bearer, createToken, createUpstream, logRows, send, waitForLog } from './support.ts';
 
 interface Streamed {
   res: IncomingMessage;
@@ -151,5 +151,27 @@ describe('streaming', () => {
     expect(Number(row.bytesOut)).toBe(size);
     expect(Boolean(Number(row.bodyTruncated))).toBe(true);
     expect(String(row.responseBody).length).toBeLessThanOrEqual(64 * 1024);
+  });
+
+  it('a client that disconnects while still sending its body: logged 499, the upstream never contacted', async () => {
+    const url = new URL(t.url);
+    mock.reset();
+    const req = httpRequest({ host: url.hostname, port: url.port, method: 'POST', path: '/proxy/sse/x', headers: { ...auth, 'content-length': '1000', 'x-request-id': 'half-upload-1' }, agent: false });
+    req.on('error', () => {});
+    const logged = waitForLog(t, 'half-upload-1');
+    req.write(Buffer.alloc(100, 'a'));
+    // No event says the gateway has read the head; give it a moment before hanging up.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    req.destroy();
+    const row = await logged;
+    expect(row).toMatchObject({ outcome: 'client_closed', status: 499, attempts: 0 });
+    expect(mock.hits).toBe(0);
+  });
+
+  it('HEAD passes through with the upstream headers and no body', async () => {
+    const res = await send(t.url, { method: 'HEAD', path: '/proxy/sse/x', headers: auth });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-length']).toBeDefined();
+    expect(res.body).toBe('');
   });
 });
