@@ -217,6 +217,7 @@ export class Forwarder implements AttemptHooks {
 
   private respondWith(attempt: Attempt, wantedRetry: boolean): void {
     const pr = this.pr;
+    if (pr.clientGone) return;
     const status = attempt.status;
     pr.responseRaw = attempt.body();
     pr.responseEncoding = attempt.headers['content-encoding'];
@@ -236,6 +237,7 @@ export class Forwarder implements AttemptHooks {
 
   private fail(failure: Failure): void {
     const pr = this.pr;
+    if (pr.clientGone) return;
     const error = clientErrorFor(failure.kind, pr.attempts);
     pr.outcome = failure.kind === 'headers_timeout' || failure.kind === 'body_timeout' ? 'timeout' : failure.kind === 'request_body' ? 'rejected' : 'upstream_unreachable';
     pr.error = failure.detail;

@@ -64,6 +64,19 @@ describe('access, header hygiene and secrets', () => {
     expect(allowed.status).toBe(200);
   });
 
+  it('key injection by named header and by query parameter; the client cannot supply either', async () => {
+    const headerKey = canaryKey();
+    const queryKey = canaryKey();
+    await createUpstream(t, mock, { name: 'by-header', auth: { type: 'HEADER', name: 'x-goog-api-key' } }, [{ value: headerKey }]);
+    await createUpstream(t, mock, { name: 'by-query', auth: { type: 'QUERY', name: 'key' } }, [{ value: queryKey }]);
+    const viaHeader = echoed(await call(t.url, { path: '/proxy/by-header/x', headers: { 'x-api-key': token, 'x-goog-api-key': 'client-choice', 'x-mock': 'echo' } }));
+    expect(viaHeader.headers['x-goog-api-key']).toBe(headerKey);
+    expect(viaHeader.headers.authorization).toBeUndefined();
+    const viaQuery = echoed(await call(t.url, { path: `/proxy/by-query/x?key=${token}&KEY=client-choice&a=1`, headers: { 'x-mock': 'echo' } }));
+    expect(viaQuery.url).toBe(`/x?a=1&key=${encodeURIComponent(queryKey)}`);
+    for (const form of encodings(headerKey).concat(encodings(queryKey))) expect(t.logLines.join('\n')).not.toContain(form);
+  });
+
   it('an upstream that allows anonymous use serves requests without a token, and still strips whatever credential came along', async () => {
     await createUpstream(t, mock, { name: 'open', allowAnonymous: true }, [{ value: canaryKey() }]);
     const anonymous = await call(t.url, { path: '/proxy/open/x' });
