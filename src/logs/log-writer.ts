@@ -40,6 +40,7 @@ export class LogWriter {
   private queue: LogEntry[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
+  private followUp: Promise<void> | null = null;
   /** After a failed batch: reference rows by subquery so a concurrent delete cannot fail it again. */
   private safeMode = false;
   private lastWarnAt = 0;
@@ -66,9 +67,19 @@ export class LogWriter {
     if (this.queue.length > this.deps.queueMax) this.dropOldest();
   }
 
-  /** Stores what is queued (and the usage counters); resolves when done or failed (failures are retried later). */
+  /**
+   * Stores what is queued now (and the usage counted so far); resolves when
+   * done or failed (failures are retried later). A call during a flush waits
+   * for it and then runs one more, which covers what arrived meanwhile.
+   */
   flush(): Promise<void> {
-    if (this.flushing !== null) return this.flushing;
+    if (this.flushing !== null) {
+      this.followUp ??= this.flushing.then(() => {
+        this.followUp = null;
+        return this.flush();
+      });
+      return this.followUp;
+    }
     this.flushing = this.flushOnce().finally(() => {
       this.flushing = null;
     });
