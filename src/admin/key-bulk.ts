@@ -46,7 +46,7 @@ export function keyBulk(deps: AdminDeps) {
       }
       // Pending charges from before the reset must not land on top of the fresh period.
       for (const id of ids) usage?.discardQuota(id);
-      await prisma.apiKey.updateMany({ where: { id: { in: ids } }, data: { quotaUsed: 0 } });
+      await prisma.apiKey.updateMany({ where: target.keyId ? { id: target.keyId } : { upstreamId: target.upstreamId! }, data: { quotaUsed: 0 } });
       for (const id of ids) {
         const key = state.keys.get(id);
         if (!key) continue;

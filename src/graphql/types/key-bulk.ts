@@ -21,8 +21,10 @@ builder.mutationFields((t) => ({
     description: 'Sets the quota count to 0 for one key or every key of an upstream (give exactly one); EXHAUSTED keys become ACTIVE.',
     args: { keyId: t.arg.id(), upstreamId: t.arg.id() },
     resolve: async (query, _root, args, ctx) => {
-      const ids = await ctx.services.keyBulk.resetQuota({ keyId: args.keyId?.toString(), upstreamId: args.upstreamId?.toString() });
-      return ctx.services.prisma.apiKey.findMany({ ...query, where: { id: { in: ids } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+      const target = { keyId: args.keyId?.toString(), upstreamId: args.upstreamId?.toString() };
+      await ctx.services.keyBulk.resetQuota(target);
+      const where = target.keyId ? { id: target.keyId } : { upstreamId: target.upstreamId };
+      return ctx.services.prisma.apiKey.findMany({ ...query, where, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
     },
   }),
 }));
