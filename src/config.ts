@@ -27,7 +27,7 @@ const schema = {
   KEYRELAY_INTROSPECTION: bool.optional(),
   KEYRELAY_ALLOWED_ORIGINS: z.string().default(''),
   KEYRELAY_TRUST_PROXY: bool.default(false),
-  KEYRELAY_LOG_FLUSH_MS: int(10, 60_000).default(250),
+  KEYRELAY_LOG_FLUSH_MS: int(10, 60_000).default(50),
   KEYRELAY_LOG_QUEUE_MAX: int(100, 10_000_000).default(50_000),
   KEYRELAY_SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   KEYRELAY_RETENTION_DAYS: int(1, 3650).default(30),

@@ -1,5 +1,5 @@
 // The batched request-log writer. The proxy calls enqueue() and returns at
-// once; every flushMs (and on close) the queued rows are redacted and stored
+// once; soon after (see schedule()) and on close the queued rows are redacted and stored
 // together with the usage counters in one transaction, then published as
 // `requestLog:created` with their ids. The queue is bounded: when the
 // database cannot keep up, the oldest rows are dropped (counted, warned),
@@ -35,6 +35,8 @@ const ROWS_PER_TRANSACTION = 512;
 /** A flush stops after this many rows; the next one follows at once while the queue is long. */
 const MAX_ROWS_PER_FLUSH = 8192;
 const WARN_EVERY_MS = 10_000;
+/** After a quiet spell, the first row waits this long for company before it is written. */
+const GATHER_MS = 5;
 
 export class LogWriter {
   private queue: LogEntry[] = [];
@@ -45,6 +47,8 @@ export class LogWriter {
   private safeMode = false;
   private lastWarnAt = 0;
   private closed = false;
+  private started = false;
+  private lastFlushAt = 0;
   /** Rows dropped because the queue was full. */
   dropped = 0;
   /** Failed flush attempts (each retried). */
@@ -57,14 +61,30 @@ export class LogWriter {
   }
 
   start(): void {
-    if (this.timer !== null || this.closed) return;
-    this.timer = setInterval(() => void this.flush(), this.deps.flushMs);
-    this.timer.unref();
+    if (this.started || this.closed) return;
+    this.started = true;
+    if (this.queue.length > 0) this.schedule();
   }
 
   enqueue(entry: LogEntry): void {
     this.queue.push(entry);
     if (this.queue.length > this.deps.queueMax) this.dropOldest();
+    if (this.timer === null && this.started && !this.closed) this.schedule();
+  }
+
+  /**
+   * Live dashboards want a request's log event at once; the database wants
+   * rows in batches. So a row after a quiet spell is written within GATHER_MS,
+   * while under steady traffic flushes come at most every flushMs, each
+   * carrying everything that arrived meanwhile.
+   */
+  private schedule(): void {
+    const wait = Math.min(this.deps.flushMs, Math.max(GATHER_MS, this.lastFlushAt + this.deps.flushMs - Date.now()));
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, wait);
+    this.timer.unref();
   }
 
   /**
@@ -89,7 +109,7 @@ export class LogWriter {
   /** Stops the timer and stores everything left; gives up after a few failed tries (logged). */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.timer !== null) clearInterval(this.timer);
+    if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     for (let tries = 0; tries < 5 && (this.queue.length > 0 || this.deps.usage.pending || this.flushing !== null); ) {
       const failuresBefore = this.failures;
@@ -117,6 +137,16 @@ export class LogWriter {
   }
 
   private async flushOnce(): Promise<void> {
+    this.lastFlushAt = Date.now();
+    try {
+      await this.writeQueued();
+    } finally {
+      // What arrived during the write, or what a failed write put back, goes with the next flush.
+      if ((this.queue.length > 0 || this.deps.usage.pending) && this.timer === null && this.started && !this.closed) this.schedule();
+    }
+  }
+
+  private async writeQueued(): Promise<void> {
     // Usage rides with the first slice; a failed slice ends the flush (the timer retries).
     let usage = this.deps.usage.drain();
     let written = 0;

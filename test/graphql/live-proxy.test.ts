@@ -1,7 +1,7 @@
 // End to end: client -> keyrelay proxy -> mock upstream, with a dashboard
 // watching over graphql-ws and over SSE with curl (as docs/admin-api.md shows).
-// The log writer flushes every KEYRELAY_LOG_FLUSH_MS; 50 ms here so a
-// request's log event can arrive within the issue's 100 ms.
+// With the default settings a request's log event must arrive within the
+// issue's 100 ms (the log writer writes a row soon after a quiet spell).
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { print } from 'graphql';
@@ -78,7 +78,7 @@ describe('live events from proxied traffic', () => {
 
   beforeAll(async () => {
     mock = await startMockUpstream();
-    t = await startTestGateway({ env: { KEYRELAY_LOG_FLUSH_MS: '50' } });
+    t = await startTestGateway();
     ws = wsClient(t.url);
     upstreamId = (await gqlOk(t.url, CreateUpstream, { input: { name: 'live', baseUrl: `${mock.url}/v1`, maxRetries: 0 } })).createUpstream.id;
     await gqlOk(t.url, AddKeys, { upstreamId, keys: [{ value: `${canary}-a`, name: 'a' }, { value: `${canary}-b`, name: 'b' }] });
@@ -136,7 +136,7 @@ describe('live events from proxied traffic', () => {
     const requestId = ok.headers.get('x-request-id');
     const viaWs = await wsLogs.next((l) => l.status === 200);
     const ms = performance.now() - finished;
-    console.log(`[proxy -> graphql-ws] requestLogged ${ms.toFixed(1)} ms after the response ended (log flush every 50 ms)`);
+    console.log(`[proxy -> graphql-ws] requestLogged ${ms.toFixed(1)} ms after the response ended`);
     expect(ms).toBeLessThan(100);
     if (requestId) expect(viaWs.requestId).toBe(requestId);
     expect(viaWs.key?.name).toMatch(/^[ab]$/);
