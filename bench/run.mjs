@@ -82,9 +82,11 @@ const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content
 async function main() {
   const mock = await forkReady('mock-upstream.mjs');
   const bare = await forkReady('bare-forwarder.mjs', [`http://127.0.0.1:${mock.port}`]);
+  const h3bare = await forkReady('h3-forwarder.mjs', [`http://127.0.0.1:${mock.port}`]);
   const kr = await startKeyrelay(mock.port);
   const targets = {
     bare: { origin: `http://127.0.0.1:${bare.port}`, pid: bare.child.pid, headers: { 'content-type': 'application/json' } },
+    'bare-h3': { origin: `http://127.0.0.1:${h3bare.port}`, pid: h3bare.child.pid, headers: { 'content-type': 'application/json' } },
     keyrelay: { origin: kr.url, pid: kr.child.pid, headers: { 'content-type': 'application/json', authorization: `Bearer ${kr.token}` } },
   };
   const path = '/proxy/bench/v1/chat/completions';
@@ -103,9 +105,10 @@ async function main() {
       const r = await load({ mode: 'closed', origin: t.origin, path, method: 'POST', headers: t.headers, body, connections: 50, seconds });
       r.cpuPerRequestUs = ((cpuSeconds(t.pid) - cpu0) / r.requests) * 1e6;
       results[`json-${name}`] = r;
-      console.log(`${name.padEnd(9)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${us(r.p50)}  p99 ${us(r.p99)}  cpu/req ${r.cpuPerRequestUs.toFixed(0)} µs  errors ${r.errors}  statuses ${JSON.stringify(r.statuses)}`);
+      console.log(`${name.padEnd(10)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${us(r.p50)}  p99 ${us(r.p99)}  cpu/req ${r.cpuPerRequestUs.toFixed(0)} µs  errors ${r.errors}  statuses ${JSON.stringify(r.statuses)}`);
     }
-    console.log(`ratio keyrelay/bare: ${(results['json-keyrelay'].rps / results['json-bare'].rps * 100).toFixed(1)}% of the floor's req/s\n`);
+    const pct = (a, b) => `${((results[`json-${a}`].rps / results[`json-${b}`].rps) * 100).toFixed(1)}%`;
+    console.log(`keyrelay: ${pct('keyrelay', 'bare')} of the bare forwarder's req/s (the same forwarder in h3: ${pct('bare-h3', 'bare')}; keyrelay vs it: ${pct('keyrelay', 'bare-h3')})\n`);
   }
 
   if (only.has('rate')) {
@@ -115,7 +118,7 @@ async function main() {
       const r = await load({ mode: 'open', origin: t.origin, path, method: 'POST', headers: t.headers, body, connections: 50, rate: 1000, seconds });
       r.cpuPerRequestUs = ((cpuSeconds(t.pid) - cpu0) / r.requests) * 1e6;
       results[`rate-${name}`] = r;
-      console.log(`${name.padEnd(9)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${us(r.p50)}  p99 ${us(r.p99)}  cpu/req ${r.cpuPerRequestUs.toFixed(0)} µs  errors ${r.errors}`);
+      console.log(`${name.padEnd(10)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${us(r.p50)}  p99 ${us(r.p99)}  cpu/req ${r.cpuPerRequestUs.toFixed(0)} µs  errors ${r.errors}`);
     }
     const a = results['rate-keyrelay'];
     const b = results['rate-bare'];
@@ -127,7 +130,7 @@ async function main() {
     for (const [name, t] of Object.entries(targets)) {
       const r = await load({ mode: 'sse', origin: t.origin, path: '/proxy/bench/v1/sse?events=20&interval=10', headers: t.headers, streams: 200, concurrency: 20 });
       results[`sse-${name}`] = r;
-      console.log(`${name.padEnd(9)} ttfb p50 ${us(r.ttfbP50)} p99 ${us(r.ttfbP99)}  total p50 ${us(r.totalP50)} p99 ${us(r.totalP99)}  chunks/stream ${r.chunksPerStream.toFixed(1)}  errors ${r.errors}`);
+      console.log(`${name.padEnd(10)} ttfb p50 ${us(r.ttfbP50)} p99 ${us(r.ttfbP99)}  total p50 ${us(r.totalP50)} p99 ${us(r.totalP99)}  chunks/stream ${r.chunksPerStream.toFixed(1)}  errors ${r.errors}`);
     }
     console.log(`ttfb difference p50: ${us(results['sse-keyrelay'].ttfbP50 - results['sse-bare'].ttfbP50)}\n`);
   }
