@@ -49,7 +49,8 @@ export interface Gateway {
   usage: UsageCounters;
   /** Set only on the first start without KEYRELAY_ADMIN_TOKEN; main prints it once. */
   generatedAdminToken: string | null;
-  close(): Promise<void>;
+  /** Stops serving (waiting up to `drainMs` for in-flight requests), stops jobs, flushes logs, closes the database. */
+  close(opts?: { drainMs?: number }): Promise<void>;
 }
 
 /**
@@ -160,7 +161,18 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const port = address && typeof address === 'object' ? address.port : config.PORT;
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    cleanups.push(() => server.close(true));
+    let drainMs = 0;
+    // Stop accepting, let in-flight requests (streams included) finish for up to drainMs, then cut what is left.
+    cleanups.push(async () => {
+      const drained = server.close(false);
+      let timer: NodeJS.Timeout | undefined;
+      const waited = await Promise.race([drained.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), drainMs)))]);
+      clearTimeout(timer);
+      if (!waited) {
+        log.warn({ drainMs }, 'in-flight requests still open at shutdown; closing them');
+        await server.close(true);
+      }
+    });
     if (config.KEYRELAY_JOBS) {
       // Started once the gateway serves; stopped first at close (cleanups run in reverse), before the database closes.
       await jobs.start();
@@ -179,7 +191,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       logs,
       usage,
       generatedAdminToken: generated,
-      async close() {
+      async close(opts = {}) {
+        drainMs = opts.drainMs ?? 0;
         for (const cleanup of cleanups.reverse()) await cleanup();
       },
     };

@@ -47,7 +47,8 @@ async function shutdown(signal: string) {
   }, config.KEYRELAY_SHUTDOWN_TIMEOUT_MS);
   timer.unref();
   try {
-    await gateway.close();
+    // Leave time after the drain for the last log batch and the database to close.
+    await gateway.close({ drainMs: Math.max(0, config.KEYRELAY_SHUTDOWN_TIMEOUT_MS - 3000) });
     log.info('stopped');
     process.exit(0);
   } catch (error) {

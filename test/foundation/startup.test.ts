@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnMain } from '../support/spawn-main.ts';
+import { startMockUpstream } from '../support/mock-upstream.ts';
 
 const dirs: string[] = [];
 function tempDir() {
@@ -80,5 +81,32 @@ describe('starting the gateway', () => {
     expect(await second.exited).not.toBe(0);
     expect(second.stderr()).toContain('master key does not match');
     expect(second.stdout() + second.stderr()).not.toContain('another-secret');
+  });
+
+  it('finishes in-flight requests on SIGTERM before it exits', async () => {
+    const mock = await startMockUpstream();
+    const admin = 'drain-admin-token-0123456789';
+    const main = spawnMain({ KEYRELAY_DATA_DIR: tempDir(), KEYRELAY_ADMIN_TOKEN: admin, KEYRELAY_JOBS: 'false' });
+    try {
+      const url = await main.serving;
+      const gql = async (query: string) => {
+        const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: JSON.stringify({ query }) });
+        return (await res.json()).data;
+      };
+      const { createUpstream } = await gql(`mutation { createUpstream(input: { name: "slow", baseUrl: "${mock.url}" }) { id } }`);
+      await gql(`mutation { addKeys(upstreamId: "${createUpstream.id}", keys: [{ value: "sk-drain-0123456789abcdef" }]) { id } }`);
+      const { createAccessToken } = await gql('mutation { createAccessToken(input: { name: "t" }) { token } }');
+      const arrived = mock.waitForRequest();
+      const pending = fetch(`${url}/proxy/slow/x`, { headers: { authorization: `Bearer ${createAccessToken.token}`, 'x-mock': 'slow:1000' } });
+      await arrived;
+      main.child.kill('SIGTERM');
+      const res = await pending;
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ ok: true });
+      expect(await main.exited).toBe(0);
+    } finally {
+      main.child.kill('SIGKILL');
+      await mock.close();
+    }
   });
 });
