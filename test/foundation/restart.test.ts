@@ -12,7 +12,7 @@ describe.each(PROVIDERS)('restart on %s', (provider) => {
     try {
       const first = await startTestGateway({ provider, dataDir, database });
       expect(first.logLines.some((l) => l.includes('"msg":"applied migrations"'))).toBe(true);
-      const { createUpstream } = await gqlOk(first.url, 'mutation { createUpstream(input: { name: "kept", baseUrl: "https://api.example.com/v1" }) { id } }');
+      const { createUpstream } = await gqlOk<{ createUpstream: { id: string } }, undefined>(first.url, 'mutation { createUpstream(input: { name: "kept", baseUrl: "https://api.example.com/v1" }) { id } }');
       await gqlOk(first.url, `mutation { addKeys(upstreamId: "${createUpstream.id}", keys: [{ value: "sk-restart-0123456789abcdef" }]) { id } }`);
       await first.close({ drop: false });
 
