@@ -102,7 +102,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const jobs = new JobService({ config, db, state, events, lifecycle, log, masterKey: master.key, usage });
     await jobs.load();
     attachJobService(services, jobs);
-    const logs = new LogWriter({ sql: db.sql, events, state, usage, redactor: createRedactor(), log, flushMs: config.KEYRELAY_LOG_FLUSH_MS, queueMax: config.KEYRELAY_LOG_QUEUE_MAX });
+    const logs = new LogWriter({ target: db.target, events, state, usage, log, flushMs: config.KEYRELAY_LOG_FLUSH_MS, queueMax: config.KEYRELAY_LOG_QUEUE_MAX });
     logs.start();
     const targets = new UpstreamTargets();
     const stopSweep = sweepOnConfigChange(events, state, targets);

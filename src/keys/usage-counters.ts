@@ -1,11 +1,17 @@
 // Per-key usage counted in memory on the hot path and persisted in batches by
-// the log writer (one transaction per flush, next to the request-log rows). A
-// flush takes a snapshot and clears the counters; if storing it fails, the
-// snapshot is merged back, so a count is stored exactly once or retried, never
-// dropped. Counts are deltas (`col = col + ?`), which is what lets several
-// instances share one database without overwriting each other.
+// the log writer's worker thread (one transaction per batch, next to the
+// request-log rows). A flush drains the counters into a snapshot; if storing
+// it fails, the snapshot is merged back, so a count is stored exactly once or
+// retried, never dropped. Counts are deltas (`col = col + ?`), which is what
+// lets several instances share one database without overwriting each other.
+//
+// A quota reset (admin, jobs) calls discardQuota() right before it sets the
+// stored count to 0. Charges still pending here are simply dropped; charges
+// already handed to the worker cannot be taken back, so each snapshot in
+// flight carries a shared flag per key: discardQuota() raises it, and the
+// worker reads it while it holds the row (PostgreSQL) or database (SQLite)
+// write lock, so a stale charge never lands on top of a reset (see log-store.ts).
 
-import type { SqlDriver, SqlStatement } from '../db/sql-driver.ts';
 import type { TokenUsage } from '../state/types.ts';
 
 export interface KeyUsageDelta {
@@ -20,17 +26,34 @@ export interface KeyUsageDelta {
   lastError: string | null;
 }
 
+/** A drained set of deltas in the shape posted to the writer's worker (structured clone, no class instances). */
 export interface UsageSnapshot {
-  keys: Map<string, KeyUsageDelta>;
-  /** Access token id -> last use (epoch ms). */
-  tokens: Map<string, number>;
+  keyIds: string[];
+  /** Per key, USAGE_FIELDS numbers: quota, requests, failures, promptTokens, completionTokens, lastUsedAt (0 = none). */
+  keyNums: Float64Array;
+  lastErrors: (string | null)[];
+  /** Per key: 1 once discardQuota() was called for it while the snapshot was in flight (a SharedArrayBuffer view). */
+  discarded: Int32Array;
+  tokenIds: string[];
+  /** Access token last use, epoch ms, parallel to tokenIds. */
+  tokenAt: number[];
 }
+
+export const USAGE_FIELDS = 6;
+export const U_QUOTA = 0;
+export const U_REQUESTS = 1;
+export const U_FAILURES = 2;
+export const U_PROMPT = 3;
+export const U_COMPLETION = 4;
+export const U_LAST_USED = 5;
 
 const MAX_ERROR_CHARS = 500;
 
 export class UsageCounters {
   private keys = new Map<string, KeyUsageDelta>();
   private tokens = new Map<string, number>();
+  /** Snapshots handed to the writer and not settled yet. */
+  private readonly inFlight = new Set<UsageSnapshot>();
 
   get pending(): boolean {
     return this.keys.size > 0 || this.tokens.size > 0;
@@ -75,48 +98,66 @@ export class UsageCounters {
   discardQuota(keyId: string): void {
     const d = this.keys.get(keyId);
     if (d !== undefined) d.quota = 0;
+    for (const snapshot of this.inFlight) {
+      const i = snapshot.keyIds.indexOf(keyId);
+      if (i >= 0) Atomics.store(snapshot.discarded, i, 1);
+    }
   }
 
-  /** Takes everything counted so far; null when there is nothing. */
+  /** Takes everything counted so far (in flight until settle() or restore()); null when there is nothing. */
   drain(): UsageSnapshot | null {
     if (!this.pending) return null;
-    const snapshot = { keys: this.keys, tokens: this.tokens };
+    const n = this.keys.size;
+    const snapshot: UsageSnapshot = {
+      keyIds: [],
+      keyNums: new Float64Array(n * USAGE_FIELDS),
+      lastErrors: [],
+      discarded: new Int32Array(new SharedArrayBuffer(Math.max(1, n) * 4)),
+      tokenIds: [...this.tokens.keys()],
+      tokenAt: [...this.tokens.values()],
+    };
+    let o = 0;
+    for (const [keyId, d] of this.keys) {
+      snapshot.keyIds.push(keyId);
+      snapshot.lastErrors.push(d.lastError);
+      const nums = snapshot.keyNums;
+      nums[o + U_QUOTA] = d.quota;
+      nums[o + U_REQUESTS] = d.requests;
+      nums[o + U_FAILURES] = d.failures;
+      nums[o + U_PROMPT] = d.promptTokens;
+      nums[o + U_COMPLETION] = d.completionTokens;
+      nums[o + U_LAST_USED] = d.lastUsedAt;
+      o += USAGE_FIELDS;
+    }
     this.keys = new Map();
     this.tokens = new Map();
+    this.inFlight.add(snapshot);
     return snapshot;
   }
 
-  /** Puts back a snapshot whose write failed, merged with what was counted meanwhile. */
+  /** The snapshot was stored. */
+  settle(snapshot: UsageSnapshot): void {
+    this.inFlight.delete(snapshot);
+  }
+
+  /** Puts back a snapshot whose write failed, merged with what was counted meanwhile (minus discarded quota). */
   restore(snapshot: UsageSnapshot): void {
-    for (const [keyId, old] of snapshot.keys) {
-      const d = this.delta(keyId);
-      d.quota += old.quota;
-      d.requests += old.requests;
-      d.failures += old.failures;
-      d.promptTokens += old.promptTokens;
-      d.completionTokens += old.completionTokens;
-      if (old.lastUsedAt > d.lastUsedAt) d.lastUsedAt = old.lastUsedAt;
-      d.lastError ??= old.lastError;
+    this.inFlight.delete(snapshot);
+    const nums = snapshot.keyNums;
+    for (let i = 0; i < snapshot.keyIds.length; i++) {
+      const o = i * USAGE_FIELDS;
+      const d = this.delta(snapshot.keyIds[i]);
+      if (Atomics.load(snapshot.discarded, i) === 0) d.quota += nums[o + U_QUOTA];
+      d.requests += nums[o + U_REQUESTS];
+      d.failures += nums[o + U_FAILURES];
+      d.promptTokens += nums[o + U_PROMPT];
+      d.completionTokens += nums[o + U_COMPLETION];
+      if (nums[o + U_LAST_USED] > d.lastUsedAt) d.lastUsedAt = nums[o + U_LAST_USED];
+      d.lastError ??= snapshot.lastErrors[i];
     }
-    for (const [tokenId, at] of snapshot.tokens) {
-      if (at > (this.tokens.get(tokenId) ?? 0)) this.tokens.set(tokenId, at);
+    for (let i = 0; i < snapshot.tokenIds.length; i++) {
+      const id = snapshot.tokenIds[i];
+      if (snapshot.tokenAt[i] > (this.tokens.get(id) ?? 0)) this.tokens.set(id, snapshot.tokenAt[i]);
     }
   }
-}
-
-const KEY_UPDATE =
-  'UPDATE "ApiKey" SET "quotaUsed" = "quotaUsed" + ?, "requestCount" = "requestCount" + ?, "failureCount" = "failureCount" + ?, ' +
-  '"promptTokens" = "promptTokens" + ?, "completionTokens" = "completionTokens" + ?, "lastUsedAt" = COALESCE(?, "lastUsedAt"), ' +
-  '"lastError" = COALESCE(?, "lastError") WHERE "id" = ?';
-const TOKEN_UPDATE = 'UPDATE "AccessToken" SET "lastUsedAt" = ? WHERE "id" = ?';
-
-/** The UPDATEs that store a snapshot; a key or token deleted meanwhile simply matches no row. */
-export function usageStatements(snapshot: UsageSnapshot, sql: SqlDriver): SqlStatement[] {
-  const out: SqlStatement[] = [];
-  for (const [keyId, d] of snapshot.keys) {
-    const lastUsed = d.lastUsedAt > 0 ? sql.time(d.lastUsedAt) : null;
-    out.push({ sql: KEY_UPDATE, params: [d.quota, d.requests, d.failures, d.promptTokens, d.completionTokens, lastUsed, d.lastError, keyId] });
-  }
-  for (const [tokenId, at] of snapshot.tokens) out.push({ sql: TOKEN_UPDATE, params: [sql.time(at), tokenId] });
-  return out;
 }

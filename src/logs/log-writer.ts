@@ -1,45 +1,59 @@
 // The batched request-log writer. The proxy calls enqueue() and returns at
-// once; soon after (see schedule()) and on close the queued rows are redacted and stored
-// together with the usage counters in one transaction, then published as
-// `requestLog:created` with their ids. The queue is bounded: when the
-// database cannot keep up, the oldest rows are dropped (counted, warned),
-// never the usage counts, which live apart from the queue.
+// once; the entry is copied into a columnar chunk. Soon after (see
+// schedule()) and on close, the queued chunks and the usage counters go to a
+// worker thread (log-worker.ts) that redacts them and stores them on its own
+// database connection, one transaction per chunk; its answer (the new ids)
+// is published here as `requestLog:created`. The main thread never waits on
+// the database: a locked SQLite file stalls the worker, not the proxy. The
+// queue is bounded: when the database cannot keep up, the oldest rows are
+// dropped (counted, warned), never the usage counts, which live apart.
 
-import type { SqlDriver } from '../db/sql-driver.ts';
+import { Worker } from 'node:worker_threads';
+import type { DatabaseTarget } from '../db/database-url.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { UsageCounters, UsageSnapshot } from '../keys/usage-counters.ts';
-import { usageStatements } from '../keys/usage-counters.ts';
 import type { Logger } from '../logger.ts';
 import type { GatewayState } from '../state/gateway-state.ts';
-import { toStoredRow, type LogEntry } from './log-entry.ts';
-import { insertedIds, insertStatements, type StoredRow } from './log-sql.ts';
-import type { Redactor } from './redact.ts';
+import { LogChunk, publishedRow, S_KEY_ID, S_UPSTREAM_ID } from './log-chunk.ts';
+import type { LogEntry } from './log-entry.ts';
+import type { FromLogWorker, LogWorkerData, ToLogWorker } from './log-protocol.ts';
+import { logWorkerFile } from './worker-file.ts';
 
 export interface LogWriterDeps {
-  sql: SqlDriver;
+  target: DatabaseTarget;
   events: EventBus;
   state: GatewayState;
   usage: UsageCounters;
-  redactor: Redactor;
   log: Logger;
   flushMs: number;
   queueMax: number;
+  /** How long the worker's connection waits on a locked SQLite database before a batch fails (and is retried). */
+  busyTimeoutMs?: number;
 }
 
-/**
- * Rows per transaction. A SQLite transaction runs on the event loop (~10 µs a
- * row with the table's indexes), so a backlog is written in slices with I/O
- * let through in between instead of one long stall.
- */
-const ROWS_PER_TRANSACTION = 512;
-/** A flush stops after this many rows; the next one follows at once while the queue is long. */
+const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
+/** Rows per chunk, and so per transaction: a few milliseconds of the write lock, so other writers get in between. */
+const CHUNK_ROWS = 512;
+const MIN_CHUNK_ROWS = 16;
+/** A flush sends at most this many rows; the next one follows at once while the queue is long. */
 const MAX_ROWS_PER_FLUSH = 8192;
 const WARN_EVERY_MS = 10_000;
 /** After a quiet spell, the first row waits this long for company before it is written. */
 const GATHER_MS = 5;
 
+type Reply = Exclude<FromLogWorker, { type: 'closed' }>;
+interface Sent {
+  chunk: LogChunk | null;
+  usage: UsageSnapshot | null;
+  reply: Promise<Reply>;
+}
+
 export class LogWriter {
-  private queue: LogEntry[] = [];
+  private queue: LogChunk[] = [];
+  private queued = 0;
+  /** Rows per flush lately: sizes the next chunk, so a quiet gateway does not allocate 512-row chunks. */
+  private chunkRows = MIN_CHUNK_ROWS;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private followUp: Promise<void> | null = null;
@@ -49,6 +63,10 @@ export class LogWriter {
   private closed = false;
   private started = false;
   private lastFlushAt = 0;
+  private worker: Worker | null = null;
+  private readonly waiting = new Map<number, (reply: Reply) => void>();
+  private seq = 0;
+  private group = 0;
   /** Rows dropped because the queue was full. */
   dropped = 0;
   /** Failed flush attempts (each retried). */
@@ -56,19 +74,24 @@ export class LogWriter {
 
   constructor(private readonly deps: LogWriterDeps) {}
 
+  /** Rows waiting to be sent to the worker (not those in flight). */
   get depth(): number {
-    return this.queue.length;
+    return this.queued;
   }
 
+  /** Starts the worker now (its module load and connection take ~100 ms), so the first row is not late. */
   start(): void {
     if (this.started || this.closed) return;
     this.started = true;
-    if (this.queue.length > 0) this.schedule();
+    this.worker ??= this.spawn();
+    if (this.queued > 0) this.schedule();
   }
 
   enqueue(entry: LogEntry): void {
-    this.queue.push(entry);
-    if (this.queue.length > this.deps.queueMax) this.dropOldest();
+    let tail = this.queue.length > 0 ? this.queue[this.queue.length - 1] : null;
+    if (tail === null || tail.full) this.queue.push((tail = new LogChunk(this.chunkRows)));
+    tail.add(entry);
+    if (++this.queued > this.deps.queueMax) this.dropOldest(Math.max(1, this.deps.queueMax >> 3));
     if (this.timer === null && this.started && !this.closed) this.schedule();
   }
 
@@ -106,26 +129,33 @@ export class LogWriter {
     return this.flushing;
   }
 
-  /** Stops the timer and stores everything left; gives up after a few failed tries (logged). */
+  /** Stops the timer, stores everything left (a few tries), then closes the worker's connection. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
-    for (let tries = 0; tries < 5 && (this.queue.length > 0 || this.deps.usage.pending || this.flushing !== null); ) {
+    for (let tries = 0; tries < 5 && (this.queued > 0 || this.deps.usage.pending || this.flushing !== null); ) {
       const failuresBefore = this.failures;
       await this.flush();
       if (this.failures > failuresBefore) tries++;
     }
-    if (this.queue.length > 0 || this.deps.usage.pending) {
-      this.deps.log.error({ rows: this.queue.length }, 'request log and usage could not be stored before shutdown');
+    if (this.queued > 0 || this.deps.usage.pending) {
+      this.deps.log.error({ rows: this.queued }, 'request log and usage could not be stored before shutdown');
     }
+    await this.stopWorker();
   }
 
-  // Drops an eighth of the queue at once, so a full queue costs O(1) amortized per row.
-  private dropOldest(): void {
-    const n = Math.max(1, this.deps.queueMax >> 3);
-    this.queue.splice(0, n);
-    this.dropped += n;
+  private dropOldest(n: number): void {
+    let left = n;
+    while (left > 0 && this.queue.length > 0) {
+      const head = this.queue[0];
+      const take = Math.min(left, head.count);
+      if (take === head.count) this.queue.shift();
+      else head.dropFirst(take);
+      left -= take;
+      this.queued -= take;
+      this.dropped += take;
+    }
     this.warn({ dropped: this.dropped, queueMax: this.deps.queueMax }, 'request log queue full; dropped the oldest rows');
   }
 
@@ -139,71 +169,123 @@ export class LogWriter {
   private async flushOnce(): Promise<void> {
     this.lastFlushAt = Date.now();
     try {
-      await this.writeQueued();
+      const rows = await this.writeQueued();
+      if (this.queued > 0 && !this.closed && rows >= MAX_ROWS_PER_FLUSH) setImmediate(() => void this.flush());
     } finally {
       // What arrived during the write, or what a failed write put back, goes with the next flush.
-      if ((this.queue.length > 0 || this.deps.usage.pending) && this.timer === null && this.started && !this.closed) this.schedule();
+      if ((this.queued > 0 || this.deps.usage.pending) && this.timer === null && this.started && !this.closed) this.schedule();
     }
   }
 
-  private async writeQueued(): Promise<void> {
-    // Usage rides with the first slice; a failed slice ends the flush (the timer retries).
-    let usage = this.deps.usage.drain();
-    let written = 0;
-    while (this.queue.length > 0 || usage !== null) {
-      const taken = await this.writeSlice(usage);
-      usage = null;
-      if (taken < 0) return;
-      written += taken;
-      if (this.queue.length === 0 || written >= MAX_ROWS_PER_FLUSH) break;
-      await new Promise<void>((resolve) => setImmediate(resolve));
+  /** Sends up to MAX_ROWS_PER_FLUSH queued rows (and the usage) as one group of writes; the rows taken. */
+  private async writeQueued(): Promise<number> {
+    const chunks: LogChunk[] = [];
+    let rows = 0;
+    while (this.queue.length > 0 && rows < MAX_ROWS_PER_FLUSH) {
+      const chunk = this.queue.shift()!;
+      rows += chunk.count;
+      chunks.push(chunk);
     }
-    if (this.queue.length > 0 && !this.closed && written >= MAX_ROWS_PER_FLUSH) setImmediate(() => void this.flush());
-  }
-
-  /** Stores up to ROWS_PER_TRANSACTION queued rows (and `usage`) in one transaction; the row count, or -1 on failure. */
-  private async writeSlice(usage: UsageSnapshot | null): Promise<number> {
-    const entries = this.queue.length > ROWS_PER_TRANSACTION ? this.queue.splice(0, ROWS_PER_TRANSACTION) : this.queue;
-    if (entries === this.queue) this.queue = [];
-    const { sql, redactor } = this.deps;
-    try {
-      const rows = entries.map((e) => this.detachDeleted(toStoredRow(e, redactor)));
-      const inserts = insertStatements(rows, sql, this.safeMode);
-      const statements = usage === null ? inserts : inserts.concat(usageStatements(usage, sql));
-      const results = await sql.transaction(statements);
-      this.safeMode = false;
-      const ids = insertedIds(results.slice(0, inserts.length));
-      for (let i = 0; i < rows.length; i++) {
-        rows[i].id = ids[i];
-        this.deps.events.publish('requestLog:created', rows[i]);
+    this.queued -= rows;
+    this.chunkRows = Math.min(CHUNK_ROWS, Math.max(MIN_CHUNK_ROWS, 1 << Math.ceil(Math.log2(Math.max(1, rows)))));
+    const usage = this.deps.usage.drain();
+    if (chunks.length === 0 && usage === null) return 0;
+    const group = ++this.group;
+    const safe = this.safeMode;
+    const sent: Sent[] = [];
+    if (chunks.length === 0) sent.push(this.send(group, null, usage, safe));
+    for (let i = 0; i < chunks.length; i++) sent.push(this.send(group, chunks[i], i === 0 ? usage : null, safe));
+    const replies = await Promise.all(sent.map((s) => s.reply));
+    let failed: Reply | null = null;
+    const putBack: LogChunk[] = [];
+    for (let i = 0; i < sent.length; i++) {
+      const reply = replies[i];
+      const { chunk, usage: u } = sent[i];
+      if (reply.type === 'written') {
+        if (u !== null) this.deps.usage.settle(u);
+        if (chunk !== null) this.publish(chunk, reply.ids, reply.changed);
+        continue;
       }
-      return entries.length;
-    } catch (error) {
-      this.failures++;
-      this.safeMode = true;
-      this.putBack(entries, usage);
-      this.warn({ err: error, rows: entries.length, queued: this.queue.length }, 'storing request logs failed; will retry');
-      return -1;
+      failed ??= reply;
+      if (u !== null) this.deps.usage.restore(u);
+      if (chunk !== null) putBack.push(chunk);
     }
+    if (failed === null) {
+      this.safeMode = false;
+      return rows;
+    }
+    this.failures++;
+    this.safeMode = true;
+    this.putBack(putBack);
+    this.warn({ err: { message: failed.type === 'failed' ? failed.message : '', code: failed.type === 'failed' ? failed.code : null }, rows: putBack.reduce((n, c) => n + c.count, 0), queued: this.queued }, 'storing request logs failed; will retry');
+    return rows;
   }
 
-  private putBack(entries: LogEntry[], usage: UsageSnapshot | null): void {
-    if (usage !== null) this.deps.usage.restore(usage);
-    if (entries.length === 0) return;
-    this.queue = entries.concat(this.queue);
-    const over = this.queue.length - this.deps.queueMax;
-    if (over > 0) {
-      this.queue.splice(0, over);
-      this.dropped += over;
-    }
+  private send(group: number, chunk: LogChunk | null, usage: UsageSnapshot | null, safe: boolean): Sent {
+    if (chunk !== null) chunk.detach((column, id) => (column === S_KEY_ID ? this.deps.state.keys.has(id) : column === S_UPSTREAM_ID ? this.deps.state.upstreamsById.has(id) : this.deps.state.tokensById.has(id)));
+    const seq = ++this.seq;
+    const reply = new Promise<Reply>((resolve) => this.waiting.set(seq, resolve));
+    const rows = chunk === null ? null : { count: chunk.count, strs: chunk.strs, nums: chunk.nums, secrets: chunk.secrets };
+    this.post({ type: 'write', seq, group, rows, usage, safe });
+    return { chunk, usage, reply };
   }
 
-  // A key, upstream or token deleted since the request must not fail the batch on a foreign key.
-  private detachDeleted(row: StoredRow): StoredRow {
-    const { state } = this.deps;
-    if (row.keyId !== null && !state.keys.has(row.keyId)) row.keyId = null;
-    if (row.upstreamId !== null && !state.upstreamsById.has(row.upstreamId)) row.upstreamId = null;
-    if (row.accessTokenId !== null && !state.tokensById.has(row.accessTokenId)) row.accessTokenId = null;
-    return row;
+  private publish(chunk: LogChunk, ids: number[], changed: (number | string | null)[]): void {
+    let byRow: Map<number, Map<number, string | null>> | null = null;
+    for (let i = 0; i < changed.length; i += 3) {
+      byRow ??= new Map();
+      const row = changed[i] as number;
+      let m = byRow.get(row);
+      if (m === undefined) byRow.set(row, (m = new Map()));
+      m.set(changed[i + 1] as number, changed[i + 2] as string | null);
+    }
+    for (let i = 0; i < chunk.count; i++) this.deps.events.publish('requestLog:created', publishedRow(chunk, i, ids[i], byRow?.get(i)));
+  }
+
+  private putBack(chunks: LogChunk[]): void {
+    if (chunks.length === 0) return;
+    this.queue = chunks.concat(this.queue);
+    for (const c of chunks) this.queued += c.count;
+    const over = this.queued - this.deps.queueMax;
+    if (over > 0) this.dropOldest(over);
+  }
+
+  private post(message: ToLogWorker): void {
+    const worker = (this.worker ??= this.spawn());
+    // Referenced only while it owes answers: an idle writer does not keep the process alive.
+    worker.ref();
+    worker.postMessage(message);
+  }
+
+  private spawn(): Worker {
+    const data: LogWorkerData = { target: this.deps.target, busyTimeoutMs: this.deps.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS };
+    const worker = new Worker(logWorkerFile(), { workerData: data });
+    worker.on('message', (m: FromLogWorker) => {
+      if (m.type === 'closed') return;
+      const resolve = this.waiting.get(m.seq);
+      this.waiting.delete(m.seq);
+      if (this.waiting.size === 0) worker.unref();
+      resolve?.(m);
+    });
+    worker.unref();
+    worker.on('error', (error) => this.deps.log.error({ err: error }, 'request log worker failed'));
+    worker.on('exit', () => {
+      if (this.worker === worker) this.worker = null;
+      // Writes it never answered failed before their commit, or (if it died in
+      // the instant between commit and answer) are stored twice on retry: the
+      // worker catches every error, so only a fatal one (out of memory) gets here.
+      for (const [seq, resolve] of this.waiting) resolve({ type: 'failed', seq, message: 'log worker exited', code: null, tried: true });
+      this.waiting.clear();
+    });
+    return worker;
+  }
+
+  private async stopWorker(): Promise<void> {
+    const worker = this.worker;
+    if (worker === null) return;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.ref();
+    worker.postMessage({ type: 'close' } satisfies ToLogWorker);
+    await exited;
   }
 }

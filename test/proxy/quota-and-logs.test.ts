@@ -1,7 +1,10 @@
 // Quotas exact under concurrency, and the batched request-log / usage writer,
 // on both databases.
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/index.ts';
+import type { SqlDriver } from '../../src/db/sql-driver.ts';
 import type { RequestLogged } from '../../src/events/bus.ts';
 import { PROVIDERS, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { gqlOk } from '../support/graphql-client.ts';
@@ -9,6 +12,7 @@ import { startMockUpstream, type MockUpstream } from '../support/mock-upstream.t
 import { bearer, createToken, createUpstream, logRows, send } from './support.ts';
 
 const ProxyDeleteKey = graphql(`mutation ProxyDeleteKey($id: ID!) { deleteKey(id: $id) }`);
+const ProxyResetQuota = graphql(`mutation ProxyResetQuota($keyId: ID) { resetQuota(keyId: $keyId) { id used } }`);
 
 describe.each(PROVIDERS)('quota and request logs on %s', (provider) => {
   let t: TestGateway;
@@ -108,29 +112,106 @@ describe.each(PROVIDERS)('quota and request logs on %s', (provider) => {
     const KEY = 'sk-retry-0000000000000000000000001';
     const up = await createUpstream(t, mock, { name: 'batch' }, [{ value: KEY }]);
     const sql = t.gateway.db.sql;
-    const original = sql.transaction.bind(sql);
     await t.gateway.logs.flush();
     const failuresBefore = t.gateway.logs.failures;
-    // The first batch holding these requests fails (whether the timer or this test flushes it).
-    let failNext = true;
-    sql.transaction = async (statements) => {
-      if (failNext) {
-        failNext = false;
-        throw new Error('simulated database failure');
-      }
-      return original(statements);
-    };
+    // A real database error inside the writer's transaction: a trigger that refuses every request-log row until dropped.
+    await failLogInserts(sql, true);
     try {
       for (let i = 0; i < 5; i++) await send(t.url, { path: '/proxy/batch/x', headers: { ...bearer(token.token), 'x-request-id': `batch-${provider}-${i}` } });
-      while (failNext || t.gateway.logs.depth > 0) await t.gateway.logs.flush();
-      await t.gateway.logs.flush();
-      expect(t.gateway.logs.failures).toBe(failuresBefore + 1);
+      while (t.gateway.logs.failures === failuresBefore) await t.gateway.logs.flush();
     } finally {
-      sql.transaction = original;
+      await failLogInserts(sql, false);
     }
+    await t.gateway.logs.flush();
+    expect(t.gateway.logs.depth).toBe(0);
     const rows = (await logRows(t)).filter((r) => String(r.requestId).startsWith(`batch-${provider}-`));
     expect(rows).toHaveLength(5);
     const [key] = await sql.query<{ quotaUsed: number; requestCount: number }>('SELECT "quotaUsed", "requestCount" FROM "ApiKey" WHERE "id" = ?', [up.keyIds[KEY]]);
     expect([Number(key.quotaUsed), Number(key.requestCount)]).toEqual([5, 5]);
   });
+
+  it('a quota reset while a usage batch is on its way to the database: the stale charges do not land on top of the reset', async () => {
+    const KEY = 'sk-reset-0000000000000000000000001';
+    const up = await createUpstream(t, mock, { name: 'reset-race' }, [{ value: KEY, quota: 1000 }]);
+    const keyId = up.keyIds[KEY];
+    const logs = t.gateway.logs;
+    await logs.flush();
+    const usedBefore = await storedQuota(t, keyId);
+    const locker = await holdWriterBack(t, token.id);
+    let flushed: Promise<void>;
+    try {
+      for (let i = 0; i < 3; i++) await send(t.url, { path: '/proxy/reset-race/x', headers: bearer(token.token) });
+      // The flush hands rows and the 3 charges to the worker, which then waits behind the other connection.
+      flushed = logs.flush();
+      // Meanwhile the quota is reset (and stored as 0) before the worker's transaction gets to the key.
+      await locker.reset(keyId);
+    } finally {
+      await locker.release();
+    }
+    await flushed;
+    await logs.flush();
+    expect(usedBefore).toBe(0);
+    expect(await storedQuota(t, keyId)).toBe(0);
+    const [key] = await t.gateway.db.sql.query<{ requestCount: number }>('SELECT "requestCount" FROM "ApiKey" WHERE "id" = ?', [keyId]);
+    expect(Number(key.requestCount)).toBe(3);
+  });
 });
+
+/** Makes every RequestLog insert fail (on), or stop failing (off), on either provider. */
+async function failLogInserts(sql: SqlDriver, on: boolean): Promise<void> {
+  if (sql.provider === 'sqlite') {
+    if (on) await sql.execute(`CREATE TRIGGER "test_fail_log" BEFORE INSERT ON "RequestLog" BEGIN SELECT RAISE(ABORT, 'simulated database failure'); END`);
+    else await sql.execute('DROP TRIGGER IF EXISTS "test_fail_log"');
+    return;
+  }
+  if (on) {
+    await sql.execute(`CREATE OR REPLACE FUNCTION test_fail_log() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'simulated database failure'; END $$ LANGUAGE plpgsql`);
+    await sql.execute('CREATE TRIGGER "test_fail_log" BEFORE INSERT ON "RequestLog" FOR EACH ROW EXECUTE FUNCTION test_fail_log()');
+  } else {
+    await sql.execute('DROP TRIGGER IF EXISTS "test_fail_log" ON "RequestLog"');
+  }
+}
+
+async function storedQuota(t: TestGateway, keyId: string): Promise<number> {
+  const [row] = await t.gateway.db.sql.query<{ quotaUsed: number }>('SELECT "quotaUsed" FROM "ApiKey" WHERE "id" = ?', [keyId]);
+  return Number(row.quotaUsed);
+}
+
+/**
+ * Another connection that makes the log writer's next transaction wait, and
+ * a quota reset that gets in first. SQLite: the connection holds the database
+ * write lock and performs the reset's two halves itself (the admin's own
+ * connection would wait like the worker): the stored count set to 0, the
+ * pending charges discarded. PostgreSQL: it locks the access token's row
+ * (the worker's inserts reference it) and the real resetQuota mutation runs.
+ */
+async function holdWriterBack(t: TestGateway, tokenId: string): Promise<{ reset(keyId: string): Promise<void>; release(): Promise<void> }> {
+  const target = t.config.database;
+  if (target.provider === 'sqlite') {
+    const db = new Database(target.file);
+    db.exec('BEGIN EXCLUSIVE');
+    return {
+      async reset(keyId) {
+        t.gateway.usage.discardQuota(keyId);
+        db.prepare('UPDATE "ApiKey" SET "quotaUsed" = 0 WHERE "id" = ?').run(keyId);
+      },
+      async release() {
+        if (db.inTransaction) db.exec('COMMIT');
+        db.close();
+      },
+    };
+  }
+  const client = new pg.Client({ connectionString: target.url });
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query('SELECT "id" FROM "AccessToken" WHERE "id" = $1 FOR UPDATE', [tokenId]);
+  return {
+    async reset(keyId) {
+      await gqlOk(t.url, ProxyResetQuota, { keyId });
+    },
+    async release() {
+      await client.query('COMMIT');
+      await client.end();
+    },
+  };
+}

@@ -1,0 +1,199 @@
+// Request-log rows as columns: the proxy's entries are copied into a chunk as
+// they are queued (one short-lived object per request instead of one kept
+// until the flush), and a chunk posts to the writer's worker as a few arrays
+// and one Float64Array, which structured clone copies far faster than an
+// array of objects. The worker unpacks rows from the same layout.
+
+import type { RequestLogged } from '../events/bus.ts';
+import type { LogEntry, LogOutcome } from './log-entry.ts';
+
+/** String columns, STRS per row. */
+export const S_REQUEST_ID = 0;
+export const S_UPSTREAM_ID = 1;
+export const S_KEY_ID = 2;
+export const S_TOKEN_ID = 3;
+export const S_METHOD = 4;
+export const S_PATH = 5;
+export const S_OUTCOME = 6;
+export const S_CLIENT_IP = 7;
+export const S_ERROR = 8;
+export const S_MODEL = 9;
+export const S_MATCHED = 10;
+export const S_REQUEST_BODY = 11;
+export const S_RESPONSE_BODY = 12;
+export const STRS = 13;
+
+/** Number columns, NUMS per row; NaN stands for null. */
+const N_CREATED_AT = 0;
+const N_STATUS = 1;
+const N_LATENCY = 2;
+const N_OVERHEAD = 3;
+const N_ATTEMPTS = 4;
+const N_BYTES_IN = 5;
+const N_BYTES_OUT = 6;
+const N_PROMPT = 7;
+const N_COMPLETION = 8;
+const N_TOTAL = 9;
+const N_FLAGS = 10;
+const N_SECRETS = 11;
+const NUMS = 12;
+
+const F_STREAM = 1;
+const F_TRUNCATED = 2;
+
+/** What crosses to the worker. */
+export interface PackedRows {
+  count: number;
+  strs: (string | null)[];
+  nums: Float64Array;
+  /** Each row's secrets in row order; a row's count is in its N_SECRETS column. */
+  secrets: string[];
+}
+
+const orNull = (n: number): number | null => (Number.isNaN(n) ? null : n);
+
+export class LogChunk implements PackedRows {
+  count = 0;
+  strs: (string | null)[] = [];
+  nums: Float64Array;
+  secrets: string[] = [];
+
+  constructor(readonly capacity: number) {
+    this.nums = new Float64Array(capacity * NUMS);
+  }
+
+  get full(): boolean {
+    return this.count >= this.capacity;
+  }
+
+  /** Copies an entry in. Latency and overhead are rounded here as they are stored, so the published row equals the stored one. */
+  add(e: LogEntry): void {
+    this.strs.push(e.requestId, e.upstreamId, e.keyId, e.accessTokenId, e.method, e.path, e.outcome, e.clientIp, e.error, e.model, e.matchedRules, e.requestBody, e.responseBody);
+    for (const s of e.secrets) this.secrets.push(s);
+    const n = this.nums;
+    const o = this.count * NUMS;
+    n[o + N_CREATED_AT] = e.createdAt;
+    n[o + N_STATUS] = e.status;
+    n[o + N_LATENCY] = Math.round(e.latencyMs);
+    n[o + N_OVERHEAD] = Math.round(e.overheadMs * 1000) / 1000;
+    n[o + N_ATTEMPTS] = e.attempts;
+    n[o + N_BYTES_IN] = e.bytesIn;
+    n[o + N_BYTES_OUT] = e.bytesOut;
+    const usage = e.usage;
+    n[o + N_PROMPT] = usage === null ? NaN : usage.promptTokens;
+    n[o + N_COMPLETION] = usage === null ? NaN : usage.completionTokens;
+    n[o + N_TOTAL] = usage === null ? NaN : usage.totalTokens;
+    n[o + N_FLAGS] = (e.stream ? F_STREAM : 0) | (e.bodyTruncated ? F_TRUNCATED : 0);
+    n[o + N_SECRETS] = e.secrets.length;
+    this.count++;
+  }
+
+  /** Removes the oldest `n` rows (queue overflow: rare, so a copy is fine). */
+  dropFirst(n: number): void {
+    if (n >= this.count) {
+      this.count = 0;
+      this.strs = [];
+      this.secrets = [];
+      return;
+    }
+    let secrets = 0;
+    for (let i = 0; i < n; i++) secrets += this.nums[i * NUMS + N_SECRETS];
+    this.strs.splice(0, n * STRS);
+    this.secrets.splice(0, secrets);
+    this.nums.copyWithin(0, n * NUMS, this.count * NUMS);
+    this.count -= n;
+  }
+
+  /** A referenced row deleted since the request must not fail the batch on a foreign key: those ids become null. */
+  detach(isLive: (column: number, id: string) => boolean): void {
+    for (let i = 0; i < this.count; i++) {
+      const o = i * STRS;
+      for (const c of ID_COLUMNS) {
+        const id = this.strs[o + c];
+        if (id !== null && !isLive(c, id)) this.strs[o + c] = null;
+      }
+    }
+  }
+}
+
+const ID_COLUMNS = [S_UPSTREAM_ID, S_KEY_ID, S_TOKEN_ID];
+
+/** Row `i` of a packed chunk as an entry; `secretAt` is where its secrets start. */
+export function unpackEntry(p: PackedRows, i: number, secretAt: number): LogEntry {
+  const s = p.strs;
+  const n = p.nums;
+  const so = i * STRS;
+  const o = i * NUMS;
+  const prompt = orNull(n[o + N_PROMPT]);
+  return {
+    createdAt: n[o + N_CREATED_AT],
+    requestId: s[so + S_REQUEST_ID]!,
+    upstreamId: s[so + S_UPSTREAM_ID],
+    keyId: s[so + S_KEY_ID],
+    accessTokenId: s[so + S_TOKEN_ID],
+    method: s[so + S_METHOD]!,
+    path: s[so + S_PATH]!,
+    status: n[o + N_STATUS],
+    outcome: s[so + S_OUTCOME] as LogOutcome,
+    latencyMs: n[o + N_LATENCY],
+    overheadMs: n[o + N_OVERHEAD],
+    attempts: n[o + N_ATTEMPTS],
+    bytesIn: n[o + N_BYTES_IN],
+    bytesOut: n[o + N_BYTES_OUT],
+    clientIp: s[so + S_CLIENT_IP],
+    error: s[so + S_ERROR],
+    model: s[so + S_MODEL],
+    stream: (n[o + N_FLAGS] & F_STREAM) !== 0,
+    usage: prompt === null ? null : { promptTokens: prompt, completionTokens: n[o + N_COMPLETION], totalTokens: n[o + N_TOTAL] },
+    matchedRules: s[so + S_MATCHED],
+    requestBody: s[so + S_REQUEST_BODY],
+    responseBody: s[so + S_RESPONSE_BODY],
+    bodyTruncated: (n[o + N_FLAGS] & F_TRUNCATED) !== 0,
+    secrets: p.secrets.slice(secretAt, secretAt + n[o + N_SECRETS]),
+  };
+}
+
+export function secretCount(p: PackedRows, i: number): number {
+  return p.nums[i * NUMS + N_SECRETS];
+}
+
+/**
+ * Row `i` as published, from the main thread's copy: the columns as queued,
+ * with the free-text values the worker changed (redacted, clipped) taken from
+ * `changed` (column -> stored value). Secrets never reach it.
+ */
+export function publishedRow(p: PackedRows, i: number, id: number, changed: Map<number, string | null> | undefined): RequestLogged {
+  const s = p.strs;
+  const n = p.nums;
+  const so = i * STRS;
+  const o = i * NUMS;
+  const text = (c: number) => (changed !== undefined && changed.has(c) ? changed.get(c)! : s[so + c]);
+  return {
+    id,
+    createdAt: n[o + N_CREATED_AT],
+    requestId: s[so + S_REQUEST_ID]!,
+    upstreamId: s[so + S_UPSTREAM_ID],
+    keyId: s[so + S_KEY_ID],
+    accessTokenId: s[so + S_TOKEN_ID],
+    method: s[so + S_METHOD]!,
+    path: text(S_PATH)!,
+    status: n[o + N_STATUS],
+    outcome: s[so + S_OUTCOME]!,
+    latencyMs: n[o + N_LATENCY],
+    overheadMs: n[o + N_OVERHEAD],
+    attempts: n[o + N_ATTEMPTS],
+    bytesIn: n[o + N_BYTES_IN],
+    bytesOut: n[o + N_BYTES_OUT],
+    clientIp: s[so + S_CLIENT_IP],
+    error: text(S_ERROR),
+    model: text(S_MODEL),
+    stream: (n[o + N_FLAGS] & F_STREAM) !== 0,
+    promptTokens: orNull(n[o + N_PROMPT]),
+    completionTokens: orNull(n[o + N_COMPLETION]),
+    totalTokens: orNull(n[o + N_TOTAL]),
+    matchedRules: s[so + S_MATCHED],
+    requestBody: text(S_REQUEST_BODY),
+    responseBody: text(S_RESPONSE_BODY),
+    bodyTruncated: (n[o + N_FLAGS] & F_TRUNCATED) !== 0,
+  };
+}

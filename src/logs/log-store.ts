@@ -1,0 +1,137 @@
+// The log writer worker's own database connection and its one transaction
+// per batch: the request-log rows, then the usage deltas. A quota reset may
+// race a batch (see usage-counters.ts): the worker reads the snapshot's
+// discard flags while it holds the write lock on the counted rows, so either
+// the reset already ran (flag seen: that quota is left out) or the reset waits
+// for this commit and overwrites it. SQLite's BEGIN IMMEDIATE takes the lock
+// before anything else; on PostgreSQL an UPDATE locks its row, so the flags
+// are read after the UPDATEs and any quota added by mistake is taken back in
+// the same transaction.
+
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import type { DatabaseTarget } from '../db/database-url.ts';
+import { U_COMPLETION, U_FAILURES, U_LAST_USED, U_PROMPT, U_QUOTA, U_REQUESTS, USAGE_FIELDS, type UsageSnapshot } from '../keys/usage-counters.ts';
+import {
+  COLUMN_COUNT, insertSql, keyUpdateSql, pgPlaceholder, PG_ROWS_PER_STATEMENT, putRowValues, quotaCompensationSql,
+  sqlitePlaceholder, tokenUpdateSql, type RowValue, type StoredRow,
+} from './log-sql.ts';
+
+export interface LogStore {
+  /** Stores rows and usage in one transaction; the new ids in row order. */
+  write(rows: readonly StoredRow[], usage: UsageSnapshot | null, safe: boolean): Promise<number[]>;
+  /** Opens the connection ahead of the first batch. */
+  warm(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function openLogStore(target: DatabaseTarget, busyTimeoutMs: number): LogStore {
+  return target.provider === 'sqlite' ? openSqliteStore(target.file, busyTimeoutMs) : openPostgresStore(target.url);
+}
+
+const keyQuota = (u: UsageSnapshot, i: number) => (Atomics.load(u.discarded, i) === 0 ? u.keyNums[i * USAGE_FIELDS + U_QUOTA] : 0);
+
+function keyParams(u: UsageSnapshot, i: number, quota: number, time: (ms: number) => RowValue): RowValue[] {
+  const o = i * USAGE_FIELDS;
+  const n = u.keyNums;
+  const last = n[o + U_LAST_USED];
+  return [quota, n[o + U_REQUESTS], n[o + U_FAILURES], n[o + U_PROMPT], n[o + U_COMPLETION], last > 0 ? time(last) : null, u.lastErrors[i], u.keyIds[i]];
+}
+
+function openSqliteStore(file: string, busyTimeoutMs: number): LogStore {
+  const db = new Database(file, { timeout: busyTimeoutMs });
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  const plain = db.prepare(insertSql(1, false, sqlitePlaceholder, false));
+  const safeInsert = db.prepare(insertSql(1, true, sqlitePlaceholder, false));
+  const keyUpdate = db.prepare(keyUpdateSql(sqlitePlaceholder));
+  const tokenUpdate = db.prepare(tokenUpdateSql(sqlitePlaceholder));
+  const params: RowValue[] = new Array(COLUMN_COUNT);
+  const time = (ms: number) => ms;
+  const bool = (b: boolean) => (b ? 1 : 0);
+  const run = db.transaction((rows: readonly StoredRow[], usage: UsageSnapshot | null, safe: boolean): number[] => {
+    const insert = safe ? safeInsert : plain;
+    const ids: number[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      putRowValues(params, 0, rows[i], time, bool);
+      ids[i] = Number(insert.run(params).lastInsertRowid);
+    }
+    if (usage !== null) {
+      // The write lock is held from BEGIN IMMEDIATE: a flag read now is final.
+      for (let i = 0; i < usage.keyIds.length; i++) keyUpdate.run(keyParams(usage, i, keyQuota(usage, i), time));
+      for (let i = 0; i < usage.tokenIds.length; i++) tokenUpdate.run(usage.tokenAt[i], usage.tokenIds[i]);
+    }
+    return ids;
+  });
+  return {
+    // Synchronous in this thread: a locked database blocks the worker (up to the busy timeout), never the proxy.
+    write: async (rows, usage, safe) => run.immediate(rows, usage, safe),
+    warm: async () => {},
+    close: async () => void db.close(),
+  };
+}
+
+function openPostgresStore(url: string): LogStore {
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  pool.on('error', () => {}); // an idle client's error must not kill the worker; the next batch reports it
+  const keyUpdate = keyUpdateSql(pgPlaceholder);
+  const compensate = quotaCompensationSql(pgPlaceholder);
+  const tokenUpdate = tokenUpdateSql(pgPlaceholder);
+  const time = (ms: number) => new Date(ms);
+  const bool = (b: boolean) => b;
+  const sqlCache = new Map<string, string>();
+  const insertText = (rows: number, safe: boolean) => {
+    const id = `${rows}:${safe}`;
+    let text = sqlCache.get(id);
+    if (text === undefined) {
+      if (sqlCache.size > 64) sqlCache.clear();
+      sqlCache.set(id, (text = insertSql(rows, safe, pgPlaceholder, true)));
+    }
+    return text;
+  };
+  return {
+    async write(rows, usage, safe) {
+      const client = await pool.connect();
+      let failed = false;
+      try {
+        await client.query('BEGIN');
+        const ids: number[] = [];
+        for (let i = 0; i < rows.length; i += PG_ROWS_PER_STATEMENT) {
+          const chunk = rows.slice(i, i + PG_ROWS_PER_STATEMENT);
+          const params: RowValue[] = new Array(chunk.length * COLUMN_COUNT);
+          chunk.forEach((r, j) => putRowValues(params, j * COLUMN_COUNT, r, time, bool));
+          const res = await client.query<{ id: number }>(insertText(chunk.length, safe), params);
+          // Ids grow in VALUES order, but PostgreSQL does not promise RETURNING order.
+          for (const id of res.rows.map((r) => Number(r.id)).sort((a, b) => a - b)) ids.push(id);
+        }
+        if (usage !== null) {
+          const charged: number[] = [];
+          for (let i = 0; i < usage.keyIds.length; i++) {
+            const quota = keyQuota(usage, i);
+            charged.push(quota);
+            await client.query(keyUpdate, keyParams(usage, i, quota, time));
+          }
+          // The UPDATEs hold the rows' locks: a reset flagged by now either ran before them (take the quota back) or waits for this commit.
+          for (let i = 0; i < usage.keyIds.length; i++) {
+            if (charged[i] > 0 && Atomics.load(usage.discarded, i) !== 0) await client.query(compensate, [charged[i], usage.keyIds[i]]);
+          }
+          for (let i = 0; i < usage.tokenIds.length; i++) await client.query(tokenUpdate, [time(usage.tokenAt[i]), usage.tokenIds[i]]);
+        }
+        await client.query('COMMIT');
+        return ids;
+      } catch (error) {
+        failed = true;
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        // After a failure the connection may be broken: a fresh one serves the retry.
+        client.release(failed);
+      }
+    },
+    async warm() {
+      (await pool.connect()).release();
+    },
+    close: () => pool.end(),
+  };
+}
