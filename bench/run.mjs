@@ -45,6 +45,10 @@ function cpuSeconds(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
+/** CPU seconds of the process's main (JavaScript) thread alone: the proxy's bottleneck, apart from its worker threads and libuv's pool. */
+function mainThreadCpuSeconds(pid) {
+  return cpuSeconds(`${pid}/task/${pid}`);
+}
 function rssMiB(pid) {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
   return Number(line.replace(/\D+/g, '')) / 1024;
@@ -102,13 +106,17 @@ async function main() {
     console.log('## JSON, closed loop, 50 connections');
     for (const [name, t] of Object.entries(targets)) {
       const cpu0 = cpuSeconds(t.pid);
+      const main0 = mainThreadCpuSeconds(t.pid);
       const r = await load({ mode: 'closed', origin: t.origin, path, method: 'POST', headers: t.headers, body, connections: 50, seconds });
       r.cpuPerRequestUs = ((cpuSeconds(t.pid) - cpu0) / r.requests) * 1e6;
+      r.mainThreadCpuPerRequestUs = ((mainThreadCpuSeconds(t.pid) - main0) / r.requests) * 1e6;
       results[`json-${name}`] = r;
       console.log(`${name.padEnd(10)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${us(r.p50)}  p99 ${us(r.p99)}  cpu/req ${r.cpuPerRequestUs.toFixed(0)} µs  errors ${r.errors}  statuses ${JSON.stringify(r.statuses)}`);
     }
     const pct = (a, b) => `${((results[`json-${a}`].rps / results[`json-${b}`].rps) * 100).toFixed(1)}%`;
-    console.log(`keyrelay: ${pct('keyrelay', 'bare')} of the bare forwarder's req/s (the same forwarder in h3: ${pct('bare-h3', 'bare')}; keyrelay vs it: ${pct('keyrelay', 'bare-h3')})\n`);
+    console.log(`keyrelay: ${pct('keyrelay', 'bare')} of the bare forwarder's req/s (the same forwarder in h3: ${pct('bare-h3', 'bare')}; keyrelay vs it: ${pct('keyrelay', 'bare-h3')})`);
+    const mainUs = (n) => results[`json-${n}`].mainThreadCpuPerRequestUs.toFixed(0);
+    console.log(`main-thread cpu/req: bare ${mainUs('bare')} µs, bare-h3 ${mainUs('bare-h3')} µs, keyrelay ${mainUs('keyrelay')} µs (keyrelay's request-log worker runs beside it)\n`);
   }
 
   if (only.has('rate')) {
