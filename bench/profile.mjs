@@ -1,4 +1,4 @@
-// `node bench/profile.mjs [seconds] [keyrelay|bare-h3]` (after npm run build).
+// `node bench/profile.mjs [seconds] [keyrelay|bare-h3] [rate]` (after npm run build).
 // Profiles keyrelay's main thread (or the bare forwarder mounted in h3, for comparison) under the benchmark's JSON load (closed
 // loop, 50 connections) with node --cpu-prof, and prints where the time
 // goes: self time by file and by function, and inclusive time of keyrelay's
@@ -16,6 +16,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const seconds = Number(process.argv[2] ?? 8);
 const subject = process.argv[3] ?? 'keyrelay';
+/** Requests per second (open loop) instead of the closed loop: equal rates compare per-request costs fairly. */
+const rate = process.argv[4] ? Number(process.argv[4]) : null;
 const children = [];
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
@@ -67,7 +69,7 @@ spec = {
 };
 await load({ ...spec, seconds: 3 });
 const startedAt = Date.now();
-const r = await load({ ...spec, seconds });
+const r = await load(rate === null ? { ...spec, seconds } : { ...spec, seconds, mode: 'open', rate });
 const endedAt = Date.now();
 // A clean exit writes the profile: keyrelay shuts down on SIGTERM, the forwarder when its IPC channel closes.
 const exited = new Promise((resolve) => proc.once('exit', resolve));

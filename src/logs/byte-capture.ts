@@ -1,6 +1,9 @@
 // A bounded copy of a body streaming past, kept as bytes (BodyCapture keeps
 // text): a compressed body must be inflated before it can be read, which
-// needs the bytes. Only the kept prefix is copied; every byte is counted.
+// needs the bytes. Only the kept prefix is referenced; every byte is counted.
+// Chunks are kept as views, not copied: a capture lives only as long as its
+// request (the log row keeps decoded text, never these bytes), so holding the
+// parser's read buffers for that long costs less than copying every chunk.
 
 export class ByteCapture {
   bytes = 0;
@@ -16,8 +19,7 @@ export class ByteCapture {
     if (chunk.length > room) this.truncated = true;
     const take = room < chunk.length ? room : chunk.length;
     if (take <= 0) return;
-    // A copy: the capture must not pin the parser's (possibly large) read buffer.
-    this.chunks.push(Buffer.from(chunk.subarray(0, take)));
+    this.chunks.push(take === chunk.length ? chunk : chunk.subarray(0, take));
     this.kept += take;
   }
 

@@ -99,17 +99,30 @@ export function topLevelString(buf: Buffer, key: string): string | null {
 
 const USAGE_KEY = Buffer.from('"usage"');
 
+/** Buffer.lastIndexOf for a short needle found near the end (where usage sits): a plain loop beats the native call's overhead. */
+function lastIndexOfKey(buf: Buffer, key: Buffer): number {
+  const first = key[0];
+  outer: for (let i = buf.length - key.length; i >= 0; i--) {
+    if (buf[i] !== first) continue;
+    for (let j = 1; j < key.length; j++) if (buf[i + j] !== key[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
 /**
  * Token usage from a JSON response body: the last `"usage": {...}` object is
- * cut out and parsed alone (OpenAI and Anthropic put it at the top level,
+ * cut out and read alone (OpenAI and Anthropic put it at the top level,
  * OpenAI last). Gemini's usageMetadata and odd shapes fall back to a full parse.
  */
 export function usageFromJsonBuffer(buf: Buffer): TokenUsage | null {
-  const at = buf.lastIndexOf(USAGE_KEY);
+  const at = lastIndexOfKey(buf, USAGE_KEY);
   if (at < 0) return buf.includes('usageMetadata') ? usageFromJsonText(buf.toString('utf8')) : null;
   let i = at + USAGE_KEY.length;
   while (i < buf.length && (isSpace(buf[i]) || buf[i] === COLON)) i++;
   if (buf[i] !== OPEN_BRACE) return null;
+  const flat = flatNumbers(buf, i);
+  if (flat !== null) return usageFromJson({ usage: flat });
   const end = skipContainer(buf, i);
   if (end < 0) return null;
   try {
@@ -117,4 +130,97 @@ export function usageFromJsonBuffer(buf: Buffer): TokenUsage | null {
   } catch {
     return null;
   }
+}
+
+const MINUS = 0x2d;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+/** The keys usage readers look at (usage.ts); others are skipped. */
+const USAGE_FIELDS = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'];
+
+/** Values of USAGE_FIELDS while one usage object is read: a number, null (present, not a plain count) or undefined (absent). */
+const slots: (number | null | undefined)[] = new Array(USAGE_FIELDS.length).fill(undefined);
+
+/**
+ * The usage fields of the object starting at buf[start], each a plain non-negative integer, or null for a
+ * present field with any other value (readers only count numbers, but notice
+ * which fields are present). Null when anything needs a real parser (escaped
+ * keys, fractions, exponents, odd syntax): JSON.parse decides then. This
+ * reads the usage object of nearly every response for a fraction of
+ * JSON.parse's cost.
+ */
+function flatNumbers(buf: Buffer, start: number): Record<string, number | null> | null {
+  slots.fill(undefined);
+  return scanFields(buf, start) ? slotsAsObject() : null;
+}
+
+function slotsAsObject(): Record<string, number | null> {
+  // OpenAI's three counts, the usual case, as one literal (one object shape).
+  if (slots[0] !== undefined && slots[1] !== undefined && slots[2] !== undefined && slots[3] === undefined && slots[4] === undefined && slots[5] === undefined && slots[6] === undefined) {
+    return { prompt_tokens: slots[0], completion_tokens: slots[1], total_tokens: slots[2] };
+  }
+  const out: Record<string, number | null> = {};
+  for (let f = 0; f < USAGE_FIELDS.length; f++) if (slots[f] !== undefined) out[USAGE_FIELDS[f]] = slots[f]!;
+  return out;
+}
+
+function fieldAt(buf: Buffer, keyStart: number, keyEnd: number): number {
+  const length = keyEnd - keyStart - 2;
+  for (let f = 0; f < USAGE_FIELDS.length; f++) {
+    const name = USAGE_FIELDS[f];
+    if (name.length === length && keyEquals(buf, keyStart, keyEnd, name)) return f;
+  }
+  return -1;
+}
+
+/** Reads the fields into `slots`; false when the object is not the plain kind (or not complete). */
+function scanFields(buf: Buffer, start: number): boolean {
+  let i = start + 1;
+  const last = buf.length;
+  while (i < last && isSpace(buf[i])) i++;
+  if (buf[i] === CLOSE_BRACE) return true;
+  for (;;) {
+    if (buf[i] !== QUOTE) return false;
+    const keyEnd = skipString(buf, i);
+    if (keyEnd < 0 || keyEnd > last) return false;
+    for (let k = i + 1; k < keyEnd - 1; k++) if (buf[k] === BACKSLASH) return false;
+    const field = fieldAt(buf, i, keyEnd);
+    i = keyEnd;
+    while (i < last && isSpace(buf[i])) i++;
+    if (buf[i] !== COLON) return false;
+    i++;
+    while (i < last && isSpace(buf[i])) i++;
+    const c = buf[i];
+    if (c >= DIGIT_0 && c <= DIGIT_9) {
+      let n = 0;
+      let j = i;
+      while (j < last && buf[j] >= DIGIT_0 && buf[j] <= DIGIT_9) n = n * 10 + (buf[j++] - DIGIT_0);
+      // Fractions, exponents, leading zeros and huge values go to JSON.parse.
+      if (j - i > 15 || (c === DIGIT_0 && j - i > 1) || (buf[j] !== 0x2c && buf[j] !== CLOSE_BRACE && !isSpace(buf[j]))) return false;
+      if (field >= 0) slots[field] = n;
+      i = j;
+    } else if (c === MINUS) {
+      return false;
+    } else {
+      const valueEnd = c === QUOTE ? skipString(buf, i) : c === OPEN_BRACE || c === OPEN_BRACKET ? skipContainer(buf, i) : literalEnd(buf, i, last);
+      if (valueEnd < 0 || valueEnd > last) return false;
+      if (field >= 0) slots[field] = null;
+      i = valueEnd;
+    }
+    while (i < last && isSpace(buf[i])) i++;
+    if (buf[i] === CLOSE_BRACE) return true;
+    if (buf[i] !== 0x2c /* , */) return false;
+    i++;
+    while (i < last && isSpace(buf[i])) i++;
+  }
+}
+
+const LITERALS = ['true', 'false', 'null'].map((w) => Buffer.from(w));
+
+/** The end of a true/false/null literal at i, or -1. */
+function literalEnd(buf: Buffer, i: number, last: number): number {
+  for (const word of LITERALS) {
+    if (i + word.length <= last && buf.compare(word, 0, word.length, i, i + word.length) === 0) return i + word.length;
+  }
+  return -1;
 }

@@ -61,7 +61,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   private settled = false;
   private cancelReason: Error | null = null;
   private resolveEnd!: (end: AttemptEnd) => void;
-  private readonly onDrain = () => this.controller?.resume();
+  /** Set once the client's socket pushed back: most responses never need the listener. */
+  private onDrain: (() => void) | null = null;
 
   constructor(
     readonly key: ApiKeyState,
@@ -149,7 +150,6 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.capture = new ByteCapture(this.captureCap);
     if (this.isEventStream) this.scanner = new SseScanner();
     this.hooks.commit(this);
-    this.res.on('drain', this.onDrain);
     if (held !== null) for (const chunk of held) this.forward(controller, chunk);
   }
 
@@ -159,13 +159,15 @@ export class Attempt implements Dispatcher.DispatchHandler {
     const res = this.res;
     if (res.destroyed || res.writableEnded) return;
     this.bytesOut += chunk.length;
-    if (!res.write(chunk)) controller.pause();
+    if (res.write(chunk)) return;
+    controller.pause();
+    if (this.onDrain === null) res.on('drain', (this.onDrain = () => this.controller?.resume()));
   }
 
   private finish(end: AttemptEnd): void {
     if (this.settled) return;
     this.settled = true;
-    if (this.mode === STREAM) this.res.off('drain', this.onDrain);
+    if (this.onDrain !== null) this.res.off('drain', this.onDrain);
     this.resolveEnd(end);
   }
 }

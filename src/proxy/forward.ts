@@ -67,8 +67,10 @@ export class Forwarder implements AttemptHooks {
         let key = this.nextKey();
         if (key instanceof Promise) key = await key;
         if (key === null) return this.giveUp();
-        const end = await this.send(key);
-        let again = this.handle(end);
+        const attempt = this.send(key);
+        const end = await attempt.ended;
+        this.afterAttempt(attempt, end);
+        let again = this.handle(attempt, end);
         if (again instanceof Promise) again = await again;
         if (!again) return;
       }
@@ -92,7 +94,8 @@ export class Forwarder implements AttemptHooks {
     return key;
   }
 
-  private async send(key: ApiKeyState): Promise<{ attempt: Attempt; end: AttemptEnd }> {
+  /** Starts an attempt with this key; it settles through `attempt.ended`. */
+  private send(key: ApiKeyState): Attempt {
     const { deps, pr } = this;
     const config = pr.upstream!.config;
     deps.quota.reserve(key);
@@ -113,7 +116,7 @@ export class Forwarder implements AttemptHooks {
         contentLength: this.contentLength,
       });
       const path = config.authType === 'QUERY' ? appendQueryParam(this.upstreamPath, config.authName ?? 'key', key.secret) : this.upstreamPath;
-      const remaining = Math.max(1, Math.floor(this.deadlineAt - performance.now()));
+      const remaining = Math.max(1, Math.floor(this.deadlineAt - attempt.dispatchedAt));
       pr.target!.pool.dispatch(
         { path, method: pr.method as 'GET', headers, body: this.payload, headersTimeout: Math.min(config.timeoutMs, remaining), bodyTimeout: config.bodyTimeoutMs },
         attempt,
@@ -121,7 +124,11 @@ export class Forwarder implements AttemptHooks {
     } catch (error) {
       attempt.onResponseError(undefined, error as Error);
     }
-    const end = await attempt.ended;
+    return attempt;
+  }
+
+  private afterAttempt(attempt: Attempt, end: AttemptEnd): void {
+    const { deps, pr } = this;
     pr.current = null;
     if (this.retryForCurrent) {
       deps.budget.releaseRetry();
@@ -129,7 +136,6 @@ export class Forwarder implements AttemptHooks {
     }
     pr.waitMs += (attempt.headersAt > 0 && end.kind === 'streamed' ? attempt.headersAt : attempt.endedAt || performance.now()) - attempt.dispatchedAt;
     this.settleQuota(attempt, end);
-    return { attempt, end };
   }
 
   private settleQuota(attempt: Attempt, end: AttemptEnd): void {
@@ -141,7 +147,7 @@ export class Forwarder implements AttemptHooks {
   }
 
   /** Acts on an attempt's end; true when another attempt follows. */
-  private handle({ attempt, end }: { attempt: Attempt; end: AttemptEnd }): boolean | Promise<boolean> {
+  private handle(attempt: Attempt, end: AttemptEnd): boolean | Promise<boolean> {
     if (end.kind === 'streamed') {
       finishStream(this.deps, this.pr, attempt, end.error);
       return false;

@@ -132,6 +132,49 @@ function authHeaderName(auth: UpstreamHeaderOptions['auth']): string | null {
   return auth.name.toLowerCase();
 }
 
+// Hop-by-hop, proxy-set and the caller's stripped names in one set, per
+// stripNames set (a constant in practice): one lookup per client header.
+const droppedCache = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>();
+function droppedNames(stripNames: ReadonlySet<string>): ReadonlySet<string> {
+  let names = droppedCache.get(stripNames);
+  if (names === undefined) {
+    names = new Set([...HOP_BY_HOP, ...SET_BY_PROXY, ...stripNames]);
+    droppedCache.set(stripNames, names);
+  }
+  return names;
+}
+
+// Key header values already checked, so a request neither rebuilds
+// "Bearer <secret>" nor scans it again (keys rotate rarely; bounded all the same).
+const MAX_CHECKED_AUTH_VALUES = 100_000;
+const checkedBearer = new Map<string, string>();
+const checkedPlain = new Set<string>();
+
+function authHeaderValue(auth: UpstreamHeaderOptions['auth'], name: string): string {
+  const secret = auth.secret;
+  if (auth.type === 'BEARER') {
+    let value = checkedBearer.get(secret);
+    if (value === undefined) {
+      value = checkAuthValue(secret, 'Bearer ' + secret, name);
+      if (checkedBearer.size >= MAX_CHECKED_AUTH_VALUES) checkedBearer.clear();
+      checkedBearer.set(secret, value);
+    }
+    return value;
+  }
+  if (!checkedPlain.has(secret)) {
+    checkAuthValue(secret, secret, name);
+    if (checkedPlain.size >= MAX_CHECKED_AUTH_VALUES) checkedPlain.clear();
+    checkedPlain.add(secret);
+  }
+  return secret;
+}
+
+function checkAuthValue(secret: string, value: string, name: string): string {
+  // Checked here as well as when saved: a stored CR/LF must fail closed.
+  if (secret.length === 0 || !isSafeHeaderValue(value)) throw new UnsafeHeaderError(name);
+  return value;
+}
+
 /**
  * Flat `[name, value, ...]` request headers for undici. The pool key is added
  * last and wins over anything the client or the static config sent under the
@@ -140,11 +183,12 @@ function authHeaderName(auth: UpstreamHeaderOptions['auth']): string | null {
 export function buildUpstreamHeaders(raw: readonly string[], opts: UpstreamHeaderOptions): string[] {
   const authName = authHeaderName(opts.auth);
   const fixed = staticNames(opts.staticHeaders);
+  const dropped = droppedNames(opts.stripNames);
   const named = connectionNamed(rawConnectionValues(raw));
   const out: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const lower = raw[i].toLowerCase();
-    if (HOP_BY_HOP.has(lower) || SET_BY_PROXY.has(lower) || opts.stripNames.has(lower)) continue;
+    if (dropped.has(lower)) continue;
     if (fixed.has(lower) || lower === authName || (named !== null && named.has(lower))) continue;
     out.push(raw[i], raw[i + 1]);
   }
@@ -158,12 +202,7 @@ export function buildUpstreamHeaders(raw: readonly string[], opts: UpstreamHeade
     out.push(name, value);
   }
   if (opts.contentLength !== null) out.push('content-length', String(opts.contentLength));
-  if (authName !== null) {
-    const value = opts.auth.type === 'BEARER' ? 'Bearer ' + opts.auth.secret : opts.auth.secret;
-    // Checked here as well as when saved: a stored CR/LF must fail closed.
-    if (opts.auth.secret.length === 0 || !isSafeHeaderValue(value)) throw new UnsafeHeaderError(authName);
-    out.push(authName, value);
-  }
+  if (authName !== null) out.push(authName, authHeaderValue(opts.auth, authName));
   return out;
 }
 

@@ -2,7 +2,7 @@
 // fixed shape (allocated once per request), from which the single log row,
 // the metrics and the usage counts are made when it ends.
 
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { LogOutcome } from '../logs/log-entry.ts';
@@ -17,12 +17,19 @@ import type { UpstreamTarget } from './upstream-targets.ts';
 const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
 
 /**
- * A UUIDv7-shaped id: the millisecond clock first, then random bits. Time
- * order keeps the request log's requestId index append-mostly; a random v4
- * id there made each stored row cost twice as much (measured on SQLite).
+ * A UUIDv7 (RFC 9562): the millisecond clock first, then a counter (method 1,
+ * "fixed-length dedicated counter bits") and a random per-process node part.
+ * Time order keeps the request log's requestId index append-mostly (a random
+ * v4 id there made each stored row cost twice as much, measured on SQLite);
+ * the counter makes an id one string concatenation instead of a call for
+ * random bytes. Unique per process (the counter), across processes by the
+ * 48 random bits; request ids are not secrets, so predictability is fine.
  */
 let prefixAt = -1;
 let prefix = '';
+let counter = 0;
+const NODE_PART = randomBytes(6).toString('hex');
+const COUNTER_MASK = 0xffffff;
 
 export function timeOrderedId(now: number = Date.now()): string {
   if (now !== prefixAt) {
@@ -30,12 +37,14 @@ export function timeOrderedId(now: number = Date.now()): string {
     prefix = ts.slice(0, 8) + '-' + ts.slice(8) + '-7';
     prefixAt = now;
   }
-  return prefix + randomUUID().slice(15);
+  // 24 counter bits: three hex digits after the version, three after the variant (8: RFC 9562's 10xx).
+  const hex = ((counter++ & COUNTER_MASK) | 0x1000000).toString(16);
+  return prefix + hex.slice(1, 4) + '-8' + hex.slice(4) + '-' + NODE_PART;
 }
 
-function requestIdOf(req: IncomingMessage): string {
+function requestIdOf(req: IncomingMessage, now: number): string {
   const given = req.headers['x-request-id'];
-  return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : timeOrderedId();
+  return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : timeOrderedId(now);
 }
 
 export class ProxyRequest {
@@ -85,7 +94,7 @@ export class ProxyRequest {
   private logger: Logger | null = null;
 
   constructor(req: IncomingMessage, readonly res: ServerResponse, private readonly baseLog: Logger, trustProxy: boolean) {
-    this.requestId = requestIdOf(req);
+    this.requestId = requestIdOf(req, this.startedAt);
     this.method = req.method ?? 'GET';
     this.clientIp = clientIpOf(req, trustProxy);
   }

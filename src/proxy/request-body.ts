@@ -35,6 +35,28 @@ export function readRequestBody(req: IncomingMessage, maxBuffered: number, maxTo
     counted.bytesIn = length;
     return { kind: 'stream', source: req, length, prefix: null };
   }
+  const whole = completeBody(req, maxBuffered, counted);
+  if (whole !== null) return whole;
+  // The proxy runs inside the 'request' event, before the HTTP parser has read
+  // the body that usually came in the same packet; once the parser is done
+  // (the next microtask), a small body is buffered whole and one read() takes
+  // it, with no listeners, closures or flowing-mode events.
+  return Promise.resolve().then(() => completeBody(req, maxBuffered, counted) ?? readByEvents(req, maxBuffered, maxTotal, counted));
+}
+
+/** The body when the parser has it all buffered (and nothing read it yet); null otherwise. */
+function completeBody(req: IncomingMessage, maxBuffered: number, counted: { bytesIn: number }): BodyResult | null {
+  const size = req.readableLength;
+  if (!req.complete || size > maxBuffered || req.readableFlowing === true || req.destroyed) return null;
+  const data = size === 0 ? Buffer.alloc(0) : (req.read() as Buffer | null);
+  if (data === null || data.length !== size) return null;
+  counted.bytesIn = size;
+  return { kind: 'buffered', data };
+}
+
+function readByEvents(req: IncomingMessage, maxBuffered: number, maxTotal: number, counted: { bytesIn: number }): Promise<BodyResult> {
+  // The client may have gone while the parser finished (the 'close' event is not coming again).
+  if (req.destroyed) return Promise.reject(new ProxyAbort('client_closed', 'client closed the connection while sending the body'));
   return new Promise<BodyResult>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

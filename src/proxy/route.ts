@@ -12,7 +12,7 @@ import { Forwarder, type Payload } from './forward.ts';
 import type { ProxyDeps } from './proxy-deps.ts';
 import { ProxyAbort } from './proxy-errors.ts';
 import { ProxyRequest } from './proxy-request.ts';
-import { readRequestBody } from './request-body.ts';
+import { readRequestBody, type BodyResult } from './request-body.ts';
 import { readModel } from './request-model.ts';
 import { sendError } from './respond.ts';
 import { BadPathError, buildUpstreamPath } from './target-url.ts';
@@ -21,15 +21,30 @@ export type { ProxyDeps } from './proxy-deps.ts';
 
 const PREFIX_LENGTH = '/proxy/'.length;
 
+const PROXY_REQUEST = Symbol('keyrelay.proxyRequest');
+type ResponseOfRequest = ServerResponse & { [PROXY_REQUEST]?: ProxyRequest };
+
+/** The response closed: before it was complete, the client left. One shared listener, no closure per request. */
+function onResponseClose(this: ResponseOfRequest): void {
+  if (!this.writableFinished) this[PROXY_REQUEST]?.clientClosed();
+}
+
 export function createProxyHandler(deps: ProxyDeps) {
   const authenticate = createAuthenticator(deps.state);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const pr = new ProxyRequest(req, res, deps.log, deps.trustProxy);
-    res.on('close', () => {
-      if (!res.writableFinished) pr.clientClosed();
-    });
+    (res as ResponseOfRequest)[PROXY_REQUEST] = pr;
+    res.on('close', onResponseClose);
     try {
-      await handle(deps, authenticate, pr, req);
+      // One async frame for the whole request: the checks are synchronous, and
+      // only the body (rarely) and the attempts wait.
+      const upstreamPath = admit(deps, authenticate, pr, req);
+      if (upstreamPath !== null) {
+        let body = readRequestBody(req, pr.upstream!.config.maxBufferedBodyBytes, deps.maxRequestBodyBytes, pr);
+        if (body instanceof Promise) body = await body;
+        const forwarder = forwarderFor(deps, pr, req, upstreamPath, body);
+        if (forwarder !== null) await forwarder.run();
+      }
     } catch (error) {
       if (error instanceof ProxyAbort && error.kind === 'client_closed') pr.clientClosed();
       else {
@@ -44,14 +59,16 @@ export function createProxyHandler(deps: ProxyDeps) {
   };
 }
 
-function reject(pr: ProxyRequest, status: number, code: string, message: string, extra: Record<string, string> | null = null): void {
+function reject(pr: ProxyRequest, status: number, code: string, message: string, extra: Record<string, string> | null = null): null {
   pr.outcome = 'rejected';
   pr.error = message;
   pr.measureOverhead();
   sendError(pr, status, code, message, extra);
+  return null;
 }
 
-async function handle(deps: ProxyDeps, authenticate: Authenticate, pr: ProxyRequest, req: IncomingMessage): Promise<void> {
+/** Upstream, client token and path: the upstream path to send to, or null when the request was refused (and answered). */
+function admit(deps: ProxyDeps, authenticate: Authenticate, pr: ProxyRequest, req: IncomingMessage): string | null {
   const url = req.url ?? '/';
   let nameEnd = PREFIX_LENGTH;
   while (nameEnd < url.length && url.charCodeAt(nameEnd) !== 0x2f && url.charCodeAt(nameEnd) !== 0x3f) nameEnd++;
@@ -80,13 +97,15 @@ async function handle(deps: ProxyDeps, authenticate: Authenticate, pr: ProxyRequ
     throw error;
   }
   if (pr.method === 'CONNECT') return reject(pr, 405, 'METHOD_NOT_ALLOWED', 'CONNECT is not proxied');
+  return upstreamPath;
+}
 
-  const config = upstream.config;
-  const body = await readRequestBody(req, config.maxBufferedBodyBytes, deps.maxRequestBodyBytes, pr);
+/** The attempts for a request whose body is read; null when the body was refused (and answered). */
+function forwarderFor(deps: ProxyDeps, pr: ProxyRequest, req: IncomingMessage, upstreamPath: string, body: BodyResult): Forwarder | null {
   // The rest of an oversized body is never read, so the connection cannot be reused.
   if (body === 'too_large') return reject(pr, 413, 'PAYLOAD_TOO_LARGE', 'request body too large', { connection: 'close' });
   pr.body = body;
-
+  const config = pr.upstream!.config;
   let payload: Payload = null;
   let contentLength: number | null = null;
   if (body.kind === 'buffered') {
@@ -103,5 +122,5 @@ async function handle(deps: ProxyDeps, authenticate: Authenticate, pr: ProxyRequ
     payload = body.source;
     contentLength = body.length;
   }
-  await new Forwarder(deps, pr, req.rawHeaders, upstreamPath, payload, contentLength, body.kind !== 'stream').run();
+  return new Forwarder(deps, pr, req.rawHeaders, upstreamPath, payload, contentLength, body.kind !== 'stream');
 }

@@ -1,6 +1,7 @@
 // The byte scanners that read the model and token usage without a full parse.
 import { describe, expect, it } from 'vitest';
 import { topLevelString, usageFromJsonBuffer } from '../../src/logs/json-scan.ts';
+import { usageFromJson } from '../../src/logs/usage.ts';
 
 const b = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 
@@ -28,4 +29,42 @@ describe('usageFromJsonBuffer', () => {
     expect(usageFromJsonBuffer(b({ ok: true }))).toBeNull();
     expect(usageFromJsonBuffer(b('{"usage": {"prompt_tokens": 1'))).toBeNull();
   });
+
+  it('reads usage objects exactly as a full parse would, whatever their shape', () => {
+    const shapes: string[] = [
+      '{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16}',
+      '{ "prompt_tokens" : 9 , "completion_tokens" : 7 , "total_tokens" : 16 }',
+      '{"prompt_tokens":19,"completion_tokens":10,"total_tokens":29,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"accepted_prediction_tokens":0}}',
+      '{"input_tokens":10,"cache_creation_input_tokens":5,"cache_read_input_tokens":2,"output_tokens":3,"service_tier":"standard","server_tool_use":null}',
+      '{"input_tokens":10,"output_tokens":2,"cache_creation":{"ephemeral_5m_input_tokens":0}}',
+      '{"prompt_tokens":1.5,"completion_tokens":2}',
+      '{"prompt_tokens":1e3,"completion_tokens":2}',
+      '{"prompt_tokens":-1,"completion_tokens":2}',
+      '{"prompt_tokens":007,"completion_tokens":2}',
+      '{"prompt_tokens":"9","completion_tokens":true,"total_tokens":null}',
+      '{"prompt\\u005ftokens":4,"completion_tokens":2}',
+      '{"prompt_tokens":4,"prompt_tokens":6,"completion_tokens":2}',
+      '{"prompt_tokens":12345678901234567890,"completion_tokens":2}',
+      '{"other":[1,{"a":"}"}],"prompt_tokens":3}',
+      '{}',
+      '{"prompt_tokens":3,}',
+      '{"prompt_tokens" 3}',
+      '{"prompt_tokens":tru}',
+      '{"prompt_tokens":3,,"completion_tokens":1}',
+      '{,}',
+      '{"prompt_tokens":1 "completion_tokens":2}',
+      '{"prompt_tokens":0,"completion_tokens":0}',
+    ];
+    for (const usage of shapes) {
+      const body = `{"id":"x","choices":[],"usage":${usage}}`;
+      let expected: unknown;
+      try {
+        expected = usageFromJson({ usage: JSON.parse(usage) as unknown });
+      } catch {
+        expected = null;
+      }
+      expect([usage, usageFromJsonBuffer(b(body))]).toEqual([usage, expected]);
+    }
+  });
 });
+

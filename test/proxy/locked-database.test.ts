@@ -20,7 +20,8 @@ describe('a locked SQLite database', () => {
 
   beforeAll(async () => {
     mock = await startMockUpstream();
-    t = await startTestGateway({ provider: 'sqlite' });
+    // A flush interval longer than the test: after the first flush below, only the test's own flushes write.
+    t = await startTestGateway({ provider: 'sqlite', env: { KEYRELAY_LOG_FLUSH_MS: '60000' } });
     up = await createUpstream(t, mock, { name: 'locked' }, [{ value: KEY }]);
     token = (await createToken(t)).token;
     if (t.config.database.provider !== 'sqlite') throw new Error('sqlite only');
