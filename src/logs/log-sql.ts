@@ -1,9 +1,10 @@
 // The SQL the log writer's worker runs: request-log INSERTs and the usage
-// UPDATEs. SQLite: one prepared single-row INSERT run per row inside the
-// transaction (the SQL text never varies, and run()'s lastInsertRowid gives
-// the id: RETURNING through all() measured 2.4x slower, 22 vs 9 µs a row with
-// the table's six indexes). PostgreSQL: multi-row INSERTs with RETURNING,
-// chunked below the 65,535-parameter limit, so a batch is a few round trips.
+// UPDATEs. SQLite: prepared INSERTs of a fixed number of rows (and single
+// rows for the rest) inside the transaction; ids come from run()'s
+// lastInsertRowid (RETURNING through all() measured 2.4x slower, 22 vs 9 µs a
+// row with the table's six indexes). PostgreSQL: multi-row INSERTs with
+// RETURNING, chunked below the 65,535-parameter limit, so a batch is a few
+// round trips.
 
 import type { RequestLogged } from '../events/bus.ts';
 

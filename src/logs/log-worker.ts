@@ -3,7 +3,7 @@
 // never throws out of a message: every write is answered, stored or failed.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { secretCount, S_ERROR, S_MODEL, S_PATH, S_REQUEST_BODY, S_RESPONSE_BODY, STRS, unpackEntry, type PackedRows } from './log-chunk.ts';
+import { S_ERROR, S_MODEL, S_PATH, S_REQUEST_BODY, S_RESPONSE_BODY, unpackEntries, type PackedRows } from './log-chunk.ts';
 import { toStoredRow } from './log-entry.ts';
 import type { FromLogWorker, LogWorkerData, ToLogWorker } from './log-protocol.ts';
 import type { StoredRow } from './log-sql.ts';
@@ -25,22 +25,21 @@ try {
 let failedGroup = -1;
 const post = (message: FromLogWorker) => port.postMessage(message);
 
-const TEXT_COLUMNS: ReadonlyArray<[number, keyof StoredRow]> = [
-  [S_PATH, 'path'], [S_ERROR, 'error'], [S_MODEL, 'model'], [S_REQUEST_BODY, 'requestBody'], [S_RESPONSE_BODY, 'responseBody'],
-];
+/** Free-text columns that redaction and clipping may change. */
+const TEXT_COLUMN_INDEX = { path: S_PATH, error: S_ERROR, model: S_MODEL, requestBody: S_REQUEST_BODY, responseBody: S_RESPONSE_BODY } as const;
+const TEXT_COLUMNS = Object.entries(TEXT_COLUMN_INDEX) as ReadonlyArray<[keyof typeof TEXT_COLUMN_INDEX, number]>;
 
-/** Redacted rows, and what changed against the packed text (the main thread publishes from its own copy). */
+/** Redacted rows, and what changed against the queued text (the main thread publishes from its own copy). */
 function storedRows(p: PackedRows | null): { rows: StoredRow[]; changed: (number | string | null)[] } {
   const rows: StoredRow[] = [];
   const changed: (number | string | null)[] = [];
   if (p === null) return { rows, changed };
-  let secretAt = 0;
-  for (let i = 0; i < p.count; i++) {
-    const row = toStoredRow(unpackEntry(p, i, secretAt), redactor);
-    secretAt += secretCount(p, i);
-    for (const [column, field] of TEXT_COLUMNS) {
-      const value = row[field] as string | null;
-      if (value !== p.strs[i * STRS + column]) changed.push(i, column, value);
+  const entries = unpackEntries(p);
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i];
+    const row = toStoredRow(entry, redactor);
+    for (const [field] of TEXT_COLUMNS) {
+      if (row[field] !== entry[field]) changed.push(i, TEXT_COLUMN_INDEX[field], row[field] as string | null);
     }
     rows.push(row);
   }

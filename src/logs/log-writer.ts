@@ -225,7 +225,7 @@ export class LogWriter {
     if (chunk !== null) chunk.detach((column, id) => (column === S_KEY_ID ? this.deps.state.keys.has(id) : column === S_UPSTREAM_ID ? this.deps.state.upstreamsById.has(id) : this.deps.state.tokensById.has(id)));
     const seq = ++this.seq;
     const reply = new Promise<Reply>((resolve) => this.waiting.set(seq, resolve));
-    const rows = chunk === null ? null : { count: chunk.count, strs: chunk.strs, nums: chunk.nums, secrets: chunk.secrets };
+    const rows = chunk === null ? null : chunk.packed();
     this.post({ type: 'write', seq, group, rows, usage, safe });
     return { chunk, usage, reply };
   }

@@ -35,13 +35,11 @@ export function readRequestBody(req: IncomingMessage, maxBuffered: number, maxTo
     counted.bytesIn = length;
     return { kind: 'stream', source: req, length, prefix: null };
   }
-  const whole = completeBody(req, maxBuffered, counted);
-  if (whole !== null) return whole;
-  // The proxy runs inside the 'request' event, before the HTTP parser has read
-  // the body that usually came in the same packet; once the parser is done
-  // (the next microtask), a small body is buffered whole and one read() takes
-  // it, with no listeners, closures or flowing-mode events.
-  return Promise.resolve().then(() => completeBody(req, maxBuffered, counted) ?? readByEvents(req, maxBuffered, maxTotal, counted));
+  // The proxy runs inside the 'request' event, usually before the HTTP parser
+  // has delivered the body (node:http calls into JavaScript once per parser
+  // event, so even a body in the same packet arrives after a microtask
+  // checkpoint); a body that is already complete is taken at once.
+  return completeBody(req, maxBuffered, counted) ?? readByEvents(req, maxBuffered, maxTotal, counted);
 }
 
 /** The body when the parser has it all buffered (and nothing read it yet); null otherwise. */
@@ -55,8 +53,6 @@ function completeBody(req: IncomingMessage, maxBuffered: number, counted: { byte
 }
 
 function readByEvents(req: IncomingMessage, maxBuffered: number, maxTotal: number, counted: { bytesIn: number }): Promise<BodyResult> {
-  // The client may have gone while the parser finished (the 'close' event is not coming again).
-  if (req.destroyed) return Promise.reject(new ProxyAbort('client_closed', 'client closed the connection while sending the body'));
   return new Promise<BodyResult>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -97,6 +97,27 @@ describe.each(PROVIDERS)('quota and request logs on %s', (provider) => {
     expect(mine[3].responseBody).toBe('{"error":"nope"}');
   });
 
+  it('a large batch: every published id is its stored row\'s id', async () => {
+    const KEY = 'sk-bulk-00000000000000000000000001';
+    await createUpstream(t, mock, { name: 'bulk' }, [{ value: KEY }]);
+    await t.gateway.logs.flush();
+    const ids = Array.from({ length: 150 }, (_, i) => `bulk-${provider}-${i}`);
+    const published = new Map<string, number>();
+    const sub = t.gateway.events.subscribe('requestLog:created');
+    const collecting = (async () => {
+      for await (const row of sub) {
+        if (row.requestId.startsWith(`bulk-${provider}-`)) published.set(row.requestId, row.id);
+        if (published.size === ids.length) break;
+      }
+    })();
+    await Promise.all(ids.map((id) => send(t.url, { path: '/proxy/bulk/x', headers: { ...bearer(token.token), 'x-request-id': id } })));
+    await t.gateway.logs.flush();
+    await collecting;
+    const stored = (await logRows(t)).filter((r) => String(r.requestId).startsWith(`bulk-${provider}-`));
+    expect(stored).toHaveLength(ids.length);
+    for (const row of stored) expect(published.get(String(row.requestId))).toBe(Number(row.id));
+  });
+
   it('a key deleted before its row is stored: the row keeps its place with keyId null', async () => {
     const KEY = 'sk-gone-00000000000000000000000001';
     const up = await createUpstream(t, mock, { name: 'gone' }, [{ value: KEY }]);
@@ -117,7 +138,7 @@ describe.each(PROVIDERS)('quota and request logs on %s', (provider) => {
     // A real database error inside the writer's transaction: a trigger that refuses every request-log row until dropped.
     await failLogInserts(sql, true);
     try {
-      for (let i = 0; i < 5; i++) await send(t.url, { path: '/proxy/batch/x', headers: { ...bearer(token.token), 'x-request-id': `batch-${provider}-${i}` } });
+      await Promise.all(Array.from({ length: 40 }, (_, i) => send(t.url, { path: '/proxy/batch/x', headers: { ...bearer(token.token), 'x-request-id': `batch-${provider}-${i}` } })));
       while (t.gateway.logs.failures === failuresBefore) await t.gateway.logs.flush();
     } finally {
       await failLogInserts(sql, false);
@@ -125,9 +146,10 @@ describe.each(PROVIDERS)('quota and request logs on %s', (provider) => {
     await t.gateway.logs.flush();
     expect(t.gateway.logs.depth).toBe(0);
     const rows = (await logRows(t)).filter((r) => String(r.requestId).startsWith(`batch-${provider}-`));
-    expect(rows).toHaveLength(5);
+    expect(rows).toHaveLength(40);
+    expect(new Set(rows.map((r) => r.requestId)).size).toBe(40);
     const [key] = await sql.query<{ quotaUsed: number; requestCount: number }>('SELECT "quotaUsed", "requestCount" FROM "ApiKey" WHERE "id" = ?', [up.keyIds[KEY]]);
-    expect([Number(key.quotaUsed), Number(key.requestCount)]).toEqual([5, 5]);
+    expect([Number(key.quotaUsed), Number(key.requestCount)]).toEqual([40, 40]);
   });
 
   it('a quota reset while a usage batch is on its way to the database: the stale charges do not land on top of the reset', async () => {

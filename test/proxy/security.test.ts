@@ -3,6 +3,7 @@
 // path, and a canary key that must never show up anywhere.
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RequestLogged } from '../../src/events/bus.ts';
 import { graphql } from '../generated/index.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { gql } from '../support/graphql-client.ts';
@@ -181,10 +182,19 @@ describe('access, header hygiene and secrets', () => {
     expect(raw.startsWith('HTTP/1.1 400')).toBe(true);
   });
 
-  it('the canary key never appears in error responses, log rows, operational logs or GraphQL output, even when the upstream echoes it', async () => {
+  it('the canary key never appears in error responses, log rows, published log events, operational logs or GraphQL output, even when the upstream echoes it', async () => {
+    // Rows are redacted in the log writer's worker; the events are published from the main thread's copy plus the worker's changes.
+    const published: RequestLogged[] = [];
+    const events = t.gateway.events.subscribe('requestLog:created');
+    void (async () => {
+      for await (const row of events) published.push(row);
+    })();
     mock.byKey[CANARY] = 'status:401:{"error":{"message":"Incorrect API key provided: {key}"}}';
-    const res = await call(t.url, { method: 'POST', path: '/proxy/sec/v1/chat?key=zzz', headers: { ...bearer(token), 'content-type': 'application/json' }, body: `{"model":"m","note":"${CANARY}"}` });
+    const res = await call(t.url, { method: 'POST', path: '/proxy/sec/v1/chat?key=zzz', headers: { ...bearer(token), 'content-type': 'application/json', 'x-request-id': 'canary-echo' }, body: `{"model":"m","note":"${CANARY}"}` });
     delete mock.byKey[CANARY];
+    // The client's token in the query string (the `key` parameter), and the pool key elsewhere in it.
+    const viaQuery = await call(t.url, { path: `/proxy/sec/v1/models?key=${token}&other=${CANARY}`, headers: { 'x-request-id': 'canary-query' } });
+    expect(viaQuery.status).toBe(200);
     expect(res.status).toBe(401);
     expect(res.body).toContain('Incorrect API key provided');
     // the request still reached the upstream with the key
@@ -197,10 +207,19 @@ describe('access, header hygiene and secrets', () => {
     expect(down.id).toBeTruthy();
 
     const rows = await logRows(t);
+    await events.return?.();
+    for (const id of ['canary-echo', 'canary-query']) {
+      const stored = rows.find((r) => r.requestId === id)!;
+      const event = published.find((p) => p.requestId === id)!;
+      expect(event.id).toBe(Number(stored.id));
+      for (const field of ['path', 'error', 'model', 'requestBody', 'responseBody'] as const) expect([field, event[field]]).toEqual([field, stored[field]]);
+    }
+    expect(published.find((p) => p.requestId === 'canary-query')!.path).toContain('[REDACTED]');
     const graph = [await gql(t.url, ProxyAuditLogs, { first: 200 }), await gql(t.url, ProxyAuditKeys, {})].map((r) => r.text);
-    const everything = [...clientPayloads, JSON.stringify(rows, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)), ...t.logLines, ...graph].join('\n');
+    const everything = [...clientPayloads, JSON.stringify(rows, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)), JSON.stringify(published), ...t.logLines, ...graph].join('\n');
     for (const form of encodings(CANARY)) expect(everything).not.toContain(form);
     expect(JSON.stringify(rows, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))).not.toContain(token);
+    expect(JSON.stringify(published)).not.toContain(token);
     expect(graph[0]).toContain('Incorrect API key provided');
     expect(clientPayloads.join('\n')).toContain('Incorrect API key provided: [REDACTED]');
   });
