@@ -202,6 +202,7 @@ for (let r = 0; r < rounds; r++) {
   results.push((mainThreadMicros() - t0) / total);
   while (logs.depth > 0) await logs.flush();
 }
+if (process.env.HOT_PATH_ROUNDS) console.log(results.map((r) => r.toFixed(1)).join(" "));
 results.sort((a, b) => a - b);
 console.log(`${process.argv[3] === 'bare' ? 'bare forwarder' : 'keyrelay'} hot path: ${results[0].toFixed(2)} µs/request best, ${results[Math.floor(rounds / 2)].toFixed(2)} median (${rounds} rounds of ${total} requests, ${inFlight} in flight; main-thread CPU time, the log worker runs beside it)`);
 await logs.close();

@@ -1,10 +1,10 @@
 // Request-log rows as columns: the proxy's entries are copied into a chunk as
 // they are queued (one short-lived object per request instead of one kept
 // until the flush). A chunk crosses to the writer's worker packed: all its
-// text in one string with the lengths in an Int32Array, the numbers in a
-// Float64Array. Structured clone copies that in a few memcpys, where an array
-// of strings costs a serializer step per string (measured 2x the whole pack).
-// The strings also stay as an array here, for the rows published once stored.
+// text joined into one string with the lengths in an Int32Array, the numbers
+// in a Float64Array. Structured clone copies that in a few memcpys, where an
+// array of strings costs a serializer step per string. The strings stay as an
+// array here, for the rows published once stored.
 
 import type { RequestLogged } from '../events/bus.ts';
 import type { LogEntry, LogOutcome } from './log-entry.ts';
@@ -48,7 +48,7 @@ export interface PackedRows {
   count: number;
   /** Every non-null string column, row after row. */
   text: string;
-  /** Per row, STRS lengths into `text`: -1 for null; -2 - n for n characters that stand for null (an id detached after it was queued). */
+  /** Per row, STRS lengths into `text`; -1 for null. */
   lens: Int32Array;
   nums: Float64Array;
   /** Each row's secrets in row order (a row's count is in its N_SECRETS column), in one string with their lengths. */
@@ -62,12 +62,11 @@ const orNull = (n: number): number | null => (Number.isNaN(n) ? null : n);
 
 export class LogChunk {
   count = 0;
-  /** The string columns as strings, for publishing. */
+  /** The string columns, row after row (joined for the worker, read back for publishing). */
   strs: (string | null)[] = [];
-  text = '';
   lens: Int32Array;
   nums: Float64Array;
-  secretText = '';
+  secrets: string[] = [];
   secretLens: number[] = [];
 
   constructor(readonly capacity: number) {
@@ -79,21 +78,17 @@ export class LogChunk {
   packed(): PackedRows {
     return {
       count: this.count,
-      text: this.text,
+      // join() writes null as ''; its length says null apart from ''.
+      text: this.strs.join(''),
       lens: this.lens.subarray(0, this.count * STRS),
       nums: this.nums.subarray(0, this.count * NUMS),
-      secretText: this.secretText,
+      secretText: this.secrets.join(''),
       secretLens: this.secretLens,
     };
   }
 
   private addText(s: string | null, at: number): void {
-    if (s === null) {
-      this.lens[at] = NULL;
-    } else {
-      this.lens[at] = s.length;
-      this.text += s;
-    }
+    this.lens[at] = s === null ? NULL : s.length;
     this.strs.push(s);
   }
 
@@ -118,7 +113,7 @@ export class LogChunk {
     this.addText(e.requestBody, at + S_REQUEST_BODY);
     this.addText(e.responseBody, at + S_RESPONSE_BODY);
     for (const secret of e.secrets) {
-      this.secretText += secret;
+      this.secrets.push(secret);
       this.secretLens.push(secret.length);
     }
     const n = this.nums;
@@ -144,21 +139,15 @@ export class LogChunk {
     if (n >= this.count) {
       this.count = 0;
       this.strs = [];
-      this.text = '';
-      this.secretText = '';
+      this.secrets = [];
       this.secretLens = [];
       return;
     }
-    let chars = 0;
-    for (let k = 0; k < n * STRS; k++) chars += textLength(this.lens[k]);
     let secrets = 0;
     for (let i = 0; i < n; i++) secrets += this.nums[i * NUMS + N_SECRETS];
-    let secretChars = 0;
-    for (let k = 0; k < secrets; k++) secretChars += this.secretLens[k];
     this.strs.splice(0, n * STRS);
-    this.text = this.text.slice(chars);
     this.lens.copyWithin(0, n * STRS, this.count * STRS);
-    this.secretText = this.secretText.slice(secretChars);
+    this.secrets.splice(0, secrets);
     this.secretLens.splice(0, secrets);
     this.nums.copyWithin(0, n * NUMS, this.count * NUMS);
     this.count -= n;
@@ -172,7 +161,7 @@ export class LogChunk {
         const id = this.strs[o + c];
         if (id !== null && !isLive(c, id)) {
           this.strs[o + c] = null;
-          this.lens[o + c] = -2 - id.length;
+          this.lens[o + c] = NULL;
         }
       }
     }
@@ -181,7 +170,7 @@ export class LogChunk {
 
 /** Characters a length entry takes in the text. */
 function textLength(len: number): number {
-  return len >= 0 ? len : len === NULL ? 0 : -2 - len;
+  return len >= 0 ? len : 0;
 }
 
 const ID_COLUMNS = [S_UPSTREAM_ID, S_KEY_ID, S_TOKEN_ID];

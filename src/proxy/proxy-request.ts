@@ -28,8 +28,10 @@ const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
 let prefixAt = -1;
 let prefix = '';
 let counter = 0;
-const NODE_PART = randomBytes(6).toString('hex');
-const COUNTER_MASK = 0xffffff;
+const NODE_PART = '-' + randomBytes(6).toString('hex');
+/** '000' .. 'fff': twelve counter bits as text without formatting a number per id. */
+const HEX3 = Array.from({ length: 4096 }, (_, i) => i.toString(16).padStart(3, '0'));
+const HEX3_VARIANT = HEX3.map((h) => '-8' + h);
 
 export function timeOrderedId(now: number = Date.now()): string {
   if (now !== prefixAt) {
@@ -38,8 +40,8 @@ export function timeOrderedId(now: number = Date.now()): string {
     prefixAt = now;
   }
   // 24 counter bits: three hex digits after the version, three after the variant (8: RFC 9562's 10xx).
-  const hex = ((counter++ & COUNTER_MASK) | 0x1000000).toString(16);
-  return prefix + hex.slice(1, 4) + '-8' + hex.slice(4) + '-' + NODE_PART;
+  const c = counter++ & 0xffffff;
+  return prefix + HEX3[c >>> 12] + HEX3_VARIANT[c & 0xfff] + NODE_PART;
 }
 
 function requestIdOf(req: IncomingMessage, now: number): string {

@@ -21,20 +21,14 @@ export type { ProxyDeps } from './proxy-deps.ts';
 
 const PREFIX_LENGTH = '/proxy/'.length;
 
-const PROXY_REQUEST = Symbol('keyrelay.proxyRequest');
-type ResponseOfRequest = ServerResponse & { [PROXY_REQUEST]?: ProxyRequest };
-
-/** The response closed: before it was complete, the client left. One shared listener, no closure per request. */
-function onResponseClose(this: ResponseOfRequest): void {
-  if (!this.writableFinished) this[PROXY_REQUEST]?.clientClosed();
-}
-
 export function createProxyHandler(deps: ProxyDeps) {
   const authenticate = createAuthenticator(deps.state);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const pr = new ProxyRequest(req, res, deps.log, deps.trustProxy);
-    (res as ResponseOfRequest)[PROXY_REQUEST] = pr;
-    res.on('close', onResponseClose);
+    // (A closure, not a property on res: a new property on that large object copies its property store.)
+    res.on('close', () => {
+      if (!res.writableFinished) pr.clientClosed();
+    });
     try {
       // One async frame for the whole request: the checks are synchronous, and
       // only the body (rarely) and the attempts wait.
