@@ -19,6 +19,7 @@ import { nextQuotaResetAt } from './keys/quota-schedule.ts';
 import { createRuleRuntime, forgetDeletedKeys } from './rules/runtime.ts';
 import type { RuleRuntime } from './rules/runtime-types.ts';
 import type { Logger } from './logger.ts';
+import { tuneGcForProxying } from './proxy/gc-tuning.ts';
 import { createProxyHandler } from './proxy/route.ts';
 import { Registry } from 'prom-client';
 import { QuotaGate } from './keys/quota.ts';
@@ -59,6 +60,7 @@ export interface Gateway {
  * down, so tests start a whole gateway on a temp database in one call.
  */
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
+  tuneGcForProxying();
   const applied = await migrateDatabase(config.database, (line) => log.debug({ engine: line }, 'schema engine'));
   log.info({ provider: config.database.provider, applied }, applied.length ? 'applied migrations' : 'database schema up to date');
   const db = await openDatabase(config.database);
