@@ -35,24 +35,6 @@ export function readRequestBody(req: IncomingMessage, maxBuffered: number, maxTo
     counted.bytesIn = length;
     return { kind: 'stream', source: req, length, prefix: null };
   }
-  // The proxy runs inside the 'request' event, usually before the HTTP parser
-  // has delivered the body (node:http calls into JavaScript once per parser
-  // event, so even a body in the same packet arrives after a microtask
-  // checkpoint); a body that is already complete is taken at once.
-  return completeBody(req, maxBuffered, counted) ?? readByEvents(req, maxBuffered, maxTotal, counted);
-}
-
-/** The body when the parser has it all buffered (and nothing read it yet); null otherwise. */
-function completeBody(req: IncomingMessage, maxBuffered: number, counted: { bytesIn: number }): BodyResult | null {
-  const size = req.readableLength;
-  if (!req.complete || size > maxBuffered || req.readableFlowing === true || req.destroyed) return null;
-  const data = size === 0 ? Buffer.alloc(0) : (req.read() as Buffer | null);
-  if (data === null || data.length !== size) return null;
-  counted.bytesIn = size;
-  return { kind: 'buffered', data };
-}
-
-function readByEvents(req: IncomingMessage, maxBuffered: number, maxTotal: number, counted: { bytesIn: number }): Promise<BodyResult> {
   return new Promise<BodyResult>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
