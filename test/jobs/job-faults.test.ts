@@ -15,7 +15,8 @@ const RunJob = graphql(`mutation JobsFaultRunJob($name: String!) { runJob(name: 
 const Jobs = graphql(`query JobsFaultJobs { jobs { name running lastRun { id status error trigger } } }`);
 const SetSchedule = graphql(`mutation JobsFaultSchedule($name: String!, $schedule: String) { setJobSchedule(name: $name, schedule: $schedule) { name schedule nextRunAt } }`);
 
-const TIMEOUT_MS = 2500;
+// Generous: on a loaded machine a worker can take seconds to start (module load, its own database connection, the advisory lock).
+const TIMEOUT_MS = 6000;
 
 describe.each(PROVIDERS)('job faults on %s', (provider) => {
   let t: TestGateway;
