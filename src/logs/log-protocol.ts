@@ -1,8 +1,9 @@
-// Messages between the log writer (main thread) and its worker. One `write`
-// per transaction: up to a chunk of rows, and the usage snapshot with the
-// first write of a flush. Writes of one flush share a `group`; after one of
-// them fails the worker fails the rest of the group without trying, so the
-// main thread can put them back in order.
+// Messages between the log writer (main thread) and its worker: one `write`
+// per flush with the chunks of rows taken from the queue and the usage
+// counted since the last flush. The worker stores them in transactions of up
+// to ROWS_PER_TRANSACTION rows (usage with the first) and answers once: what
+// each chunk got (its ids), or null for the chunks from the first failed
+// transaction on, so the main thread can put those back in order.
 
 import type { DatabaseTarget } from '../db/database-url.ts';
 import type { UsageSnapshot } from '../keys/usage-counters.ts';
@@ -14,11 +15,23 @@ export interface LogWorkerData {
 }
 
 export type ToLogWorker =
-  | { type: 'write'; seq: number; group: number; rows: PackedRows | null; usage: UsageSnapshot | null; safe: boolean }
+  | { type: 'write'; seq: number; chunks: PackedRows[]; usage: UsageSnapshot | null; safe: boolean }
   | { type: 'close' };
 
+export interface StoredChunk {
+  ids: number[];
+  /** [row, column, stored value] triples for free-text columns the worker redacted or clipped. */
+  changed: (number | string | null)[];
+}
+
 export type FromLogWorker =
-  /** `changed`: [row, column, stored value] triples for free-text columns the worker redacted or clipped. */
-  | { type: 'written'; seq: number; ids: number[]; changed: (number | string | null)[] }
-  | { type: 'failed'; seq: number; message: string; code: string | null; tried: boolean }
+  | {
+      type: 'written';
+      seq: number;
+      /** Per chunk of the write, in order; null when its transaction failed or was not tried. */
+      chunks: (StoredChunk | null)[];
+      usageStored: boolean;
+      /** Why the first failed transaction failed; null when everything was stored. */
+      error: { message: string; code: string | null } | null;
+    }
   | { type: 'closed' };

@@ -1,11 +1,11 @@
 // The log writer's worker thread: its own database connection, redaction
-// (pure, off the main thread), and one transaction per `write` message. It
-// never throws out of a message: every write is answered, stored or failed.
+// (pure, off the main thread), and the transactions of each `write` message.
+// It never throws out of a message: every write is answered, stored or failed.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { S_ERROR, S_MODEL, S_PATH, S_REQUEST_BODY, S_RESPONSE_BODY, unpackEntries, type PackedRows } from './log-chunk.ts';
 import { toStoredRow } from './log-entry.ts';
-import type { FromLogWorker, LogWorkerData, ToLogWorker } from './log-protocol.ts';
+import type { FromLogWorker, LogWorkerData, StoredChunk, ToLogWorker } from './log-protocol.ts';
 import type { StoredRow } from './log-sql.ts';
 import { openLogStore, type LogStore } from './log-store.ts';
 import { createRedactor } from './redact.ts';
@@ -22,7 +22,6 @@ try {
 } catch {
   store = null;
 }
-let failedGroup = -1;
 const post = (message: FromLogWorker) => port.postMessage(message);
 
 /** Free-text columns that redaction and clipping may change. */
@@ -30,10 +29,9 @@ const TEXT_COLUMN_INDEX = { path: S_PATH, error: S_ERROR, model: S_MODEL, reques
 const TEXT_COLUMNS = Object.entries(TEXT_COLUMN_INDEX) as ReadonlyArray<[keyof typeof TEXT_COLUMN_INDEX, number]>;
 
 /** Redacted rows, and what changed against the queued text (the main thread publishes from its own copy). */
-function storedRows(p: PackedRows | null): { rows: StoredRow[]; changed: (number | string | null)[] } {
+function storedRows(p: PackedRows): { rows: StoredRow[]; changed: (number | string | null)[] } {
   const rows: StoredRow[] = [];
   const changed: (number | string | null)[] = [];
-  if (p === null) return { rows, changed };
   const entries = unpackEntries(p);
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i];
@@ -46,25 +44,41 @@ function storedRows(p: PackedRows | null): { rows: StoredRow[]; changed: (number
   return { rows, changed };
 }
 
+/**
+ * Rows per transaction: a flush's chunks share transactions up to this size
+ * (128-row transactions cost 7.5 µs a row against 5.6 at 1,024, measured with
+ * the table's indexes), while a backlog is still stored in slices that hold
+ * the write lock for milliseconds, not seconds.
+ */
+const ROWS_PER_TRANSACTION = 2048;
+
 async function write(m: Extract<ToLogWorker, { type: 'write' }>): Promise<void> {
-  if (m.group === failedGroup) {
-    post({ type: 'failed', seq: m.seq, message: 'an earlier write of this flush failed', code: null, tried: false });
-    return;
-  }
-  let ids: number[];
-  let changed: (number | string | null)[];
+  const results: (StoredChunk | null)[] = m.chunks.map(() => null);
+  let usageStored = false;
+  let error: { message: string; code: string | null } | null = null;
   try {
     store ??= openLogStore(data.target, data.busyTimeoutMs);
-    const stored = storedRows(m.rows);
-    changed = stored.changed;
-    ids = await store.write(stored.rows, m.usage, m.safe);
-  } catch (error) {
-    failedGroup = m.group;
-    const e = error as { message?: unknown; code?: unknown };
-    post({ type: 'failed', seq: m.seq, message: String(e?.message ?? error), code: typeof e?.code === 'string' ? e.code : null, tried: true });
-    return;
+    const prepared = m.chunks.map(storedRows);
+    for (let first = 0; first < prepared.length || (first === 0 && m.usage !== null); ) {
+      // Whole chunks per transaction, at least one.
+      let last = first;
+      let rows = prepared.length > 0 ? prepared[first].rows.length : 0;
+      while (last + 1 < prepared.length && rows + prepared[last + 1].rows.length <= ROWS_PER_TRANSACTION) rows += prepared[++last].rows.length;
+      const slice = prepared.slice(first, last + 1);
+      const ids = await store.write(slice.flatMap((p) => p.rows), first === 0 ? m.usage : null, m.safe);
+      if (first === 0) usageStored = true;
+      let at = 0;
+      slice.forEach((p, k) => {
+        results[first + k] = { ids: ids.slice(at, at + p.rows.length), changed: p.changed };
+        at += p.rows.length;
+      });
+      first = last + 1;
+    }
+  } catch (caught) {
+    const e = caught as { message?: unknown; code?: unknown };
+    error = { message: String(e?.message ?? caught), code: typeof e?.code === 'string' ? e.code : null };
   }
-  post({ type: 'written', seq: m.seq, ids, changed });
+  post({ type: 'written', seq: m.seq, chunks: results, usageStored, error });
 }
 
 // Messages are handled strictly one after another (a write awaits the database on PostgreSQL).

@@ -1,9 +1,9 @@
 // The batched request-log writer. The proxy calls enqueue() and returns at
 // once; the entry is copied into a columnar chunk. Soon after (see
-// schedule()) and on close, the queued chunks and the usage counters go to a
-// worker thread (log-worker.ts) that redacts them and stores them on its own
-// database connection, one transaction per chunk; its answer (the new ids)
-// is published here as `requestLog:created`. The main thread never waits on
+// schedule()) and on close, the queued chunks and the usage counters go, in
+// one message, to a worker thread (log-worker.ts) that redacts them and
+// stores them on its own database connection; its answer (the new ids) is
+// published here as `requestLog:created`. The main thread never waits on
 // the database: a locked SQLite file stalls the worker, not the proxy. The
 // queue is bounded: when the database cannot keep up, the oldest rows are
 // dropped (counted, warned), never the usage counts, which live apart.
@@ -11,7 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import type { DatabaseTarget } from '../db/database-url.ts';
 import type { EventBus } from '../events/bus.ts';
-import type { UsageCounters, UsageSnapshot } from '../keys/usage-counters.ts';
+import type { UsageCounters } from '../keys/usage-counters.ts';
 import type { Logger } from '../logger.ts';
 import type { GatewayState } from '../state/gateway-state.ts';
 import { LogChunk, publishedRow, S_KEY_ID, S_UPSTREAM_ID } from './log-chunk.ts';
@@ -33,7 +33,7 @@ export interface LogWriterDeps {
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
-/** Rows per chunk, and so per transaction: a few milliseconds of the write lock, so other writers get in between. */
+/** Rows per chunk (the queue's unit; the worker joins chunks into transactions). */
 const CHUNK_ROWS = 512;
 const MIN_CHUNK_ROWS = 16;
 /** A flush sends at most this many rows; the next one follows at once while the queue is long. */
@@ -43,11 +43,6 @@ const WARN_EVERY_MS = 10_000;
 const GATHER_MS = 5;
 
 type Reply = Exclude<FromLogWorker, { type: 'closed' }>;
-interface Sent {
-  chunk: LogChunk | null;
-  usage: UsageSnapshot | null;
-  reply: Promise<Reply>;
-}
 
 export class LogWriter {
   private queue: LogChunk[] = [];
@@ -66,7 +61,6 @@ export class LogWriter {
   private worker: Worker | null = null;
   private readonly waiting = new Map<number, (reply: Reply) => void>();
   private seq = 0;
-  private group = 0;
   /** Rows dropped because the queue was full. */
   dropped = 0;
   /** Failed flush attempts (each retried). */
@@ -177,7 +171,7 @@ export class LogWriter {
     }
   }
 
-  /** Sends up to MAX_ROWS_PER_FLUSH queued rows (and the usage) as one group of writes; the rows taken. */
+  /** Sends up to MAX_ROWS_PER_FLUSH queued rows (and the usage) in one message; the rows taken. */
   private async writeQueued(): Promise<number> {
     const chunks: LogChunk[] = [];
     let rows = 0;
@@ -190,44 +184,34 @@ export class LogWriter {
     this.chunkRows = Math.min(CHUNK_ROWS, Math.max(MIN_CHUNK_ROWS, 1 << Math.ceil(Math.log2(Math.max(1, rows)))));
     const usage = this.deps.usage.drain();
     if (chunks.length === 0 && usage === null) return 0;
-    const group = ++this.group;
-    const safe = this.safeMode;
-    const sent: Sent[] = [];
-    if (chunks.length === 0) sent.push(this.send(group, null, usage, safe));
-    for (let i = 0; i < chunks.length; i++) sent.push(this.send(group, chunks[i], i === 0 ? usage : null, safe));
-    const replies = await Promise.all(sent.map((s) => s.reply));
-    let failed: Reply | null = null;
-    const putBack: LogChunk[] = [];
-    for (let i = 0; i < sent.length; i++) {
-      const reply = replies[i];
-      const { chunk, usage: u } = sent[i];
-      if (reply.type === 'written') {
-        if (u !== null) this.deps.usage.settle(u);
-        if (chunk !== null) this.publish(chunk, reply.ids, reply.changed);
-        continue;
-      }
-      failed ??= reply;
-      if (u !== null) this.deps.usage.restore(u);
-      if (chunk !== null) putBack.push(chunk);
+    const { state } = this.deps;
+    const packed = chunks.map((chunk) => {
+      chunk.detach((column, id) => (column === S_KEY_ID ? state.keys.has(id) : column === S_UPSTREAM_ID ? state.upstreamsById.has(id) : state.tokensById.has(id)));
+      return chunk.packed();
+    });
+    const seq = ++this.seq;
+    const replied = new Promise<Reply>((resolve) => this.waiting.set(seq, resolve));
+    this.post({ type: 'write', seq, chunks: packed, usage, safe: this.safeMode });
+    const reply = await replied;
+    if (usage !== null) {
+      if (reply.usageStored) this.deps.usage.settle(usage);
+      else this.deps.usage.restore(usage);
     }
-    if (failed === null) {
+    const putBack: LogChunk[] = [];
+    chunks.forEach((chunk, i) => {
+      const stored = reply.chunks[i] ?? null;
+      if (stored === null) putBack.push(chunk);
+      else this.publish(chunk, stored.ids, stored.changed);
+    });
+    if (reply.error === null) {
       this.safeMode = false;
       return rows;
     }
     this.failures++;
     this.safeMode = true;
     this.putBack(putBack);
-    this.warn({ err: { message: failed.type === 'failed' ? failed.message : '', code: failed.type === 'failed' ? failed.code : null }, rows: putBack.reduce((n, c) => n + c.count, 0), queued: this.queued }, 'storing request logs failed; will retry');
+    this.warn({ err: reply.error, rows: putBack.reduce((n, c) => n + c.count, 0), queued: this.queued }, 'storing request logs failed; will retry');
     return rows;
-  }
-
-  private send(group: number, chunk: LogChunk | null, usage: UsageSnapshot | null, safe: boolean): Sent {
-    if (chunk !== null) chunk.detach((column, id) => (column === S_KEY_ID ? this.deps.state.keys.has(id) : column === S_UPSTREAM_ID ? this.deps.state.upstreamsById.has(id) : this.deps.state.tokensById.has(id)));
-    const seq = ++this.seq;
-    const reply = new Promise<Reply>((resolve) => this.waiting.set(seq, resolve));
-    const rows = chunk === null ? null : chunk.packed();
-    this.post({ type: 'write', seq, group, rows, usage, safe });
-    return { chunk, usage, reply };
   }
 
   private publish(chunk: LogChunk, ids: number[], changed: (number | string | null)[]): void {
@@ -274,7 +258,7 @@ export class LogWriter {
       // Writes it never answered failed before their commit, or (if it died in
       // the instant between commit and answer) are stored twice on retry: the
       // worker catches every error, so only a fatal one (out of memory) gets here.
-      for (const [seq, resolve] of this.waiting) resolve({ type: 'failed', seq, message: 'log worker exited', code: null, tried: true });
+      for (const [seq, resolve] of this.waiting) resolve({ type: 'written', seq, chunks: [], usageStored: false, error: { message: 'log worker exited', code: null } });
       this.waiting.clear();
     });
     return worker;
