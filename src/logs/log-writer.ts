@@ -54,7 +54,7 @@ export class LogWriter {
   private followUp: Promise<void> | null = null;
   /** After a failed batch: reference rows by subquery so a concurrent delete cannot fail it again. */
   private safeMode = false;
-  private lastWarnAt = 0;
+  private readonly lastWarnAt = new Map<string, number>();
   private closed = false;
   private started = false;
   private lastFlushAt = 0;
@@ -153,10 +153,11 @@ export class LogWriter {
     this.warn({ dropped: this.dropped, queueMax: this.deps.queueMax }, 'request log queue full; dropped the oldest rows');
   }
 
+  /** At most one warning of each kind per WARN_EVERY_MS (a full queue must not hide failing writes, nor the reverse). */
   private warn(fields: Record<string, unknown>, message: string): void {
     const now = Date.now();
-    if (now - this.lastWarnAt < WARN_EVERY_MS) return;
-    this.lastWarnAt = now;
+    if (now - (this.lastWarnAt.get(message) ?? 0) < WARN_EVERY_MS) return;
+    this.lastWarnAt.set(message, now);
     this.deps.log.warn(fields, message);
   }
 
