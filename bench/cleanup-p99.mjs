@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { Pool } from 'undici';
-import { setupKeyrelay } from './setup.mjs';
+import { setupKeyrelay, waitReady } from './setup.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ADMIN = 'bench-admin-token-0123456789';
@@ -131,12 +131,7 @@ async function main() {
   });
   children.push(kr);
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`${url}/readyz`)).ok) break;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitReady(url);
   const token = await setupKeyrelay(url, ADMIN, `http://127.0.0.1:${mockPort}/v1`);
   const seedStart = Date.now();
   seed(join(dataDir, 'keyrelay.db'), rows);

@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setupKeyrelay } from './setup.mjs';
+import { setupKeyrelay, waitReady } from './setup.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -54,12 +54,7 @@ if (subject === 'bare-h3') {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`${url}/readyz`)).ok) break;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitReady(url);
   const token = await setupKeyrelay(url, 'bench-admin-token-0123456789', `http://127.0.0.1:${mockPort}/v1`);
   spec = { origin: url, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } };
 }

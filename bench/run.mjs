@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setupKeyrelay } from './setup.mjs';
+import { setupKeyrelay, waitReady } from './setup.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -70,12 +70,7 @@ async function startKeyrelay(mockPort) {
   });
   children.push(child);
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`${url}/readyz`)).ok) break;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitReady(url);
   const token = await setupKeyrelay(url, 'bench-admin-token-0123456789', `http://127.0.0.1:${mockPort}/v1`);
   return { child, url, token, cleanup: () => rmSync(dataDir, { recursive: true, force: true }) };
 }

@@ -25,3 +25,14 @@ export async function setupKeyrelay(url, adminToken, baseUrl) {
   const { createAccessToken } = await gql('mutation { createAccessToken(input: { name: "bench" }) { token } }');
   return createAccessToken.token;
 }
+
+/** Resolves once a keyrelay started as a child process answers /readyz (10 s at most). */
+export async function waitReady(url) {
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`keyrelay at ${url} did not become ready`);
+}
