@@ -9,6 +9,7 @@
 // benchmark on a noisy machine, so it tells small changes apart; it prints
 // µs of main-thread CPU time per request, the best and median of several rounds.
 // `bare` runs the bare forwarder's per-request work in the same harness instead.
+// Compare best-of values across a few processes.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { IncomingMessage, ServerResponse } from 'node:http';
@@ -202,7 +203,8 @@ for (let r = 0; r < rounds; r++) {
   results.push((mainThreadMicros() - t0) / total);
   while (logs.depth > 0) await logs.flush();
 }
-if (process.env.HOT_PATH_ROUNDS) console.log(results.map((r) => r.toFixed(1)).join(" "));
+// HOT_PATH_ROUNDS=1 prints every round: a process sometimes settles into a slower state (JIT, GC) and stays there.
+if (process.env.HOT_PATH_ROUNDS) console.log(results.map((r) => r.toFixed(1)).join(' '));
 results.sort((a, b) => a - b);
 console.log(`${process.argv[3] === 'bare' ? 'bare forwarder' : 'keyrelay'} hot path: ${results[0].toFixed(2)} µs/request best, ${results[Math.floor(rounds / 2)].toFixed(2)} median (${rounds} rounds of ${total} requests, ${inFlight} in flight; main-thread CPU time, the log worker runs beside it)`);
 await logs.close();
