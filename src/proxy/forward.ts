@@ -112,7 +112,7 @@ export class Forwarder implements AttemptHooks {
         proto: 'http',
         stripNames: CLIENT_CREDENTIAL_HEADERS,
         staticHeaders: config.headers,
-        auth: { type: config.authType, name: config.authName, secret: key.secret },
+        auth: { type: config.authType, name: config.authName, secret: key.secret, cacheKey: key },
         contentLength: this.contentLength,
       });
       const path = config.authType === 'QUERY' ? appendQueryParam(this.upstreamPath, config.authName ?? 'key', key.secret) : this.upstreamPath;

@@ -120,7 +120,8 @@ export interface UpstreamHeaderOptions {
   /** Lower-case names of client credential headers (authorization, x-api-key, ...). */
   stripNames: ReadonlySet<string>;
   staticHeaders: Readonly<Record<string, string>>;
-  auth: { type: AuthType; name: string | null; secret: string };
+  /** `cacheKey`: an object standing for the key (its state), under which the checked header value is remembered. */
+  auth: { type: AuthType; name: string | null; secret: string; cacheKey?: object };
   /** Set when the body is buffered; null leaves framing to undici. */
   contentLength: number | null;
 }
@@ -145,28 +146,17 @@ function droppedNames(stripNames: ReadonlySet<string>): ReadonlySet<string> {
 }
 
 // Key header values already checked, so a request neither rebuilds
-// "Bearer <secret>" nor scans it again (keys rotate rarely; bounded all the same).
-const MAX_CHECKED_AUTH_VALUES = 100_000;
-const checkedBearer = new Map<string, string>();
-const checkedPlain = new Set<string>();
+// "Bearer <secret>" nor scans it again. Cached per key object (weakly: a
+// deleted key takes its entry along) and only while its secret is the one
+// checked; callers without a key object get no caching.
+const checkedAuth = new WeakMap<object, { type: AuthType; secret: string; value: string }>();
 
 function authHeaderValue(auth: UpstreamHeaderOptions['auth'], name: string): string {
-  const secret = auth.secret;
-  if (auth.type === 'BEARER') {
-    let value = checkedBearer.get(secret);
-    if (value === undefined) {
-      value = checkAuthValue(secret, 'Bearer ' + secret, name);
-      if (checkedBearer.size >= MAX_CHECKED_AUTH_VALUES) checkedBearer.clear();
-      checkedBearer.set(secret, value);
-    }
-    return value;
-  }
-  if (!checkedPlain.has(secret)) {
-    checkAuthValue(secret, secret, name);
-    if (checkedPlain.size >= MAX_CHECKED_AUTH_VALUES) checkedPlain.clear();
-    checkedPlain.add(secret);
-  }
-  return secret;
+  const cached = auth.cacheKey === undefined ? undefined : checkedAuth.get(auth.cacheKey);
+  if (cached !== undefined && cached.secret === auth.secret && cached.type === auth.type) return cached.value;
+  const value = checkAuthValue(auth.secret, auth.type === 'BEARER' ? 'Bearer ' + auth.secret : auth.secret, name);
+  if (auth.cacheKey !== undefined) checkedAuth.set(auth.cacheKey, { type: auth.type, secret: auth.secret, value });
+  return value;
 }
 
 function checkAuthValue(secret: string, value: string, name: string): string {

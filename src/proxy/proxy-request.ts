@@ -40,7 +40,8 @@ export function timeOrderedId(now: number = Date.now()): string {
     prefixAt = now;
   }
   // 24 counter bits: three hex digits after the version, three after the variant (8: RFC 9562's 10xx).
-  const c = counter++ & 0xffffff;
+  const c = counter;
+  counter = (counter + 1) & 0xffffff;
   return prefix + HEX3[c >>> 12] + HEX3_VARIANT[c & 0xfff] + NODE_PART;
 }
 

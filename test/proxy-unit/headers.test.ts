@@ -93,6 +93,17 @@ describe('buildUpstreamHeaders (B11, B12, B14)', () => {
     expect(out.get('x-custom')).toEqual(['a', 'b']);
   });
 
+  it('a key header value is checked again whenever the key\'s secret or auth type changes, cached or not', () => {
+    const key = {};
+    const header = (auth: UpstreamHeaderOptions['auth']) => toMap(buildUpstreamHeaders([], options({ auth })));
+    expect(header({ type: 'BEARER', name: null, secret: CANARY, cacheKey: key }).get('authorization')).toEqual([`Bearer ${CANARY}`]);
+    expect(header({ type: 'BEARER', name: null, secret: CANARY, cacheKey: key }).get('authorization')).toEqual([`Bearer ${CANARY}`]);
+    expect(header({ type: 'BEARER', name: null, secret: 'sk-rotated-0000000001', cacheKey: key }).get('authorization')).toEqual(['Bearer sk-rotated-0000000001']);
+    expect(header({ type: 'HEADER', name: 'x-api-key', secret: 'sk-rotated-0000000001', cacheKey: key }).get('x-api-key')).toEqual(['sk-rotated-0000000001']);
+    expect(() => header({ type: 'BEARER', name: null, secret: 'sk-bad\r\nx-injected: 1', cacheKey: key })).toThrow(UnsafeHeaderError);
+    expect(() => header({ type: 'BEARER', name: null, secret: '', cacheKey: key })).toThrow(UnsafeHeaderError);
+  });
+
   it('HEADER auth: the key wins over client and static headers of that name', () => {
     const flat = buildUpstreamHeaders(['X-API-KEY', 'client', 'anthropic-version', 'old'], options({
       stripNames: new Set(),
