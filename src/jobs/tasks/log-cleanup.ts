@@ -66,9 +66,15 @@ export async function cleanupOldRows(ctx: JobContext): Promise<JobCounts> {
   }
   if (sqlite) {
     // TRUNCATE waits for readers (busy timeout) and shrinks the WAL file to zero; fine here, off the main thread.
-    const [result] = await sql.query<{ busy: number }>('PRAGMA wal_checkpoint(TRUNCATE)');
-    counts.checkpoints!++;
-    if (result?.busy) counts.walTruncateBusy = 1;
+    // The request-log worker writes all the while, so a busy checkpoint is tried again after a short pause.
+    let busy = true;
+    for (let attempt = 0; attempt < 10 && busy; attempt++) {
+      if (attempt > 0) await sleep(50);
+      const [result] = await sql.query<{ busy: number }>('PRAGMA wal_checkpoint(TRUNCATE)');
+      counts.checkpoints!++;
+      busy = !!result?.busy;
+    }
+    if (busy) counts.walTruncateBusy = 1;
   }
   return { ...counts, retentionDays, slowestBatchMs: Math.round(slowestMs * 10) / 10, lastBatchRows: size };
 }
