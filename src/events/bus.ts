@@ -74,8 +74,38 @@ export type EventMap = {
   'config:changed': [ConfigChanged];
 };
 
-export type EventBus = PubSub<EventMap>;
+export type EventBus = PubSub<EventMap> & {
+  /** Whether anything listens on `topic` now: a publisher may skip building a payload nobody reads (a request-log row per request). */
+  hasSubscribers(topic: keyof EventMap): boolean;
+};
+
+/** Yoga's pub/sub over an EventTarget that knows its listeners per topic. */
+class ListenedEventTarget extends EventTarget {
+  private readonly listeners = new Map<string, Set<unknown>>();
+
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: AddEventListenerOptions | boolean): void {
+    super.addEventListener(type, listener, options);
+    if (listener === null) return;
+    let set = this.listeners.get(type);
+    if (set === undefined) this.listeners.set(type, (set = new Set()));
+    set.add(listener);
+  }
+
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: EventListenerOptions | boolean): void {
+    super.removeEventListener(type, listener, options);
+    const set = this.listeners.get(type);
+    if (set === undefined || listener === null) return;
+    set.delete(listener);
+    if (set.size === 0) this.listeners.delete(type);
+  }
+
+  has(type: string): boolean {
+    return this.listeners.has(type);
+  }
+}
 
 export function createEventBus(): EventBus {
-  return createPubSub<EventMap>();
+  const target = new ListenedEventTarget();
+  const pubsub = createPubSub<EventMap>({ eventTarget: target as never });
+  return Object.assign(pubsub, { hasSubscribers: (topic: keyof EventMap) => target.has(topic) });
 }

@@ -216,6 +216,8 @@ export class LogWriter {
   }
 
   private publish(chunk: LogChunk, ids: number[], changed: (number | string | null)[]): void {
+    // Most of the time no dashboard is open: no row objects, no events.
+    if (!this.deps.events.hasSubscribers('requestLog:created')) return;
     let byRow: Map<number, Map<number, string | null>> | null = null;
     for (let i = 0; i < changed.length; i += 3) {
       byRow ??= new Map();
