@@ -5,6 +5,7 @@ import { UserInputError } from '../errors.ts';
 import { parseInput } from './validate.ts';
 
 export interface RequestLogFilter {
+  requestId?: string | null;
   upstreamId?: string | null;
   keyId?: string | null;
   accessTokenId?: string | null;
@@ -18,6 +19,7 @@ export interface RequestLogFilter {
 }
 
 const filterSchema = z.object({
+  requestId: z.string().min(1, 'must not be empty').max(200).nullish(),
   statusMin: z.number().int().min(0).max(999).nullish(),
   statusMax: z.number().int().min(0).max(999).nullish(),
   text: z.string().min(1, 'must not be empty').max(500).nullish(),
@@ -43,6 +45,8 @@ export function requestLogWhere(filter: RequestLogFilter | null | undefined, pro
   if (filter.from && filter.to && filter.from > filter.to) throw new UserInputError('filter.from: must not be after filter.to', 'filter.from');
 
   const and: Prisma.RequestLogWhereInput[] = [];
+  // Rides the requestId index.
+  if (filter.requestId != null) and.push({ requestId: filter.requestId });
   if (filter.upstreamId) and.push({ upstreamId: filter.upstreamId });
   if (filter.keyId) and.push({ keyId: filter.keyId });
   if (filter.accessTokenId) and.push({ accessTokenId: filter.accessTokenId });

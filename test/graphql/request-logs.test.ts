@@ -137,6 +137,8 @@ describe.each(PROVIDERS)('requestLogs and keyEvents on %s', (provider) => {
       [{ text: 'ECONNREFUSED' }, (r) => r.error !== null],
       [{ upstreamId: upstreams[0], errorsOnly: true, statusMin: 500 }, (r) => r.upstreamId === upstreams[0] && r.status! >= 500],
       [{ keyId: keys[0]![0], from: new Date(BASE + 5000 * 1000).toISOString() }, (r) => r.keyId === keys[0]![0] && r.createdAt >= BASE + 5_000_000],
+      // A client's x-request-id, or a KeyEvent's requestId: the one request behind it.
+      [{ requestId: 'seed-4321' }, (r) => (r as SeedLog & { requestId: string }).requestId === 'seed-4321'],
     ];
     for (const [filter, keep] of cases) {
       const want = expected(keep);
@@ -163,6 +165,8 @@ describe.each(PROVIDERS)('requestLogs and keyEvents on %s', (provider) => {
     expect(text.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'filter.text' });
     const time = await gql(t.url, RequestLogs, { filter: { from: new Date(BASE + 10_000).toISOString(), to: new Date(BASE).toISOString() } });
     expect(time.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'filter.from' });
+    const id = await gql(t.url, RequestLogs, { filter: { requestId: '' } });
+    expect(id.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'filter.requestId' });
   });
 
   it('keeps the audit trail of key state changes, newest first, by key or upstream', async () => {

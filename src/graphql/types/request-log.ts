@@ -37,6 +37,7 @@ export const RequestLogType = builder.prismaObject('RequestLog', {
 
 const RequestLogFilterInput = builder.inputType('RequestLogFilter', {
   fields: (t) => ({
+    requestId: t.string({ description: "One request: the x-request-id its response carried, or a key event's requestId." }),
     upstreamId: t.id(),
     keyId: t.id(),
     accessTokenId: t.id(),
