@@ -1,10 +1,11 @@
 // The floor again, mounted the way keyrelay mounts its proxy: an h3 v2 app
-// served by crossws/srvx, the forwarder as a Node-style handler
-// (fromNodeHandler). The gap between this and bare-forwarder.mjs is what the
-// framework costs; the gap between this and keyrelay is keyrelay's own work.
+// served by crossws/srvx, the forwarder as a Node-style handler (keyrelay's
+// nodeRoute, from dist/). The gap between this and bare-forwarder.mjs is what
+// the framework costs; the gap between this and keyrelay is keyrelay's own work.
 import { serve } from 'crossws/server';
-import { H3, fromNodeHandler } from 'h3';
+import { H3 } from 'h3';
 import { Pool } from 'undici';
+import { nodeRoute } from '../dist/h3-node-route.js';
 
 const upstream = process.argv[2];
 const pool = new Pool(upstream, { connections: 128, pipelining: 1, keepAliveTimeout: 60_000 });
@@ -36,7 +37,7 @@ const forward = (req, res) =>
 
 const app = new H3();
 app.get('/healthz', () => ({ status: 'ok' }));
-app.all('/proxy/**', fromNodeHandler(forward));
+app.all('/proxy/**', nodeRoute(forward));
 const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1', silent: true, gracefulShutdown: false });
 await server.ready();
 process.send?.({ port: server.node.server.address().port });

@@ -73,7 +73,9 @@ else proc.kill('SIGTERM');
 await exited;
 
 // The main thread's profile is the largest file (the log worker writes its own).
-const file = readdirSync(profDir).sort((a, b) => statSync(join(profDir, a)).size - statSync(join(profDir, b)).size).pop();
+const files = readdirSync(profDir).sort((a, b) => statSync(join(profDir, b)).size - statSync(join(profDir, a)).size);
+// PROFILE_THREAD=worker reads the request-log worker's profile (the second largest) instead.
+const file = files[process.env.PROFILE_THREAD === 'worker' ? 1 : 0];
 const prof = JSON.parse(readFileSync(join(profDir, file), 'utf8'));
 rmSync(dataDir, { recursive: true, force: true });
 
@@ -127,4 +129,9 @@ console.log('\n--- self time by function');
 for (const [k, v] of top(self, 40)) console.log(pct(v), k);
 console.log("\n--- inclusive time of keyrelay's own functions (dist/)");
 for (const [k, v] of top(incl, 40, (k) => k.includes('dist/'))) console.log(pct(v), k);
+if (process.env.PROFILE_JSON) {
+  const { writeFileSync } = await import('node:fs');
+  const perRequest = (map) => Object.fromEntries([...map].map(([k, v]) => [k, v / r.requests]));
+  writeFileSync(process.env.PROFILE_JSON, JSON.stringify({ rps: r.rps, busyPerRequest: busy / r.requests, self: perRequest(self), byFile: perRequest(byFile) }));
+}
 process.exit(0);

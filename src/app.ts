@@ -1,7 +1,8 @@
-import { H3, defineWebSocketHandler, type H3Event } from 'h3';
+import { H3, defineWebSocketHandler } from 'h3';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hooks } from 'crossws';
 import type { KeyrelayYoga } from './graphql/yoga.ts';
+import { nodeRoute } from './h3-node-route.ts';
 import { GRAPHIQL_ASSET_PREFIX, readGraphiQLAsset } from './graphql/graphiql.ts';
 
 export interface AppParts {
@@ -65,25 +66,3 @@ export function createApp(parts: AppParts): H3 {
   return app;
 }
 
-/** What h3's own Node adapter (fromNodeHandler) resolves with once a Node handler answered: srvx then leaves the response alone. */
-const H3_HANDLED = Symbol.for('h3.handled');
-
-/**
- * Mounts a Node-style handler (raw req/res, undici streaming into the
- * response, no web Request/Response on the hot path) whose promise settles
- * once the response is over. h3's fromNodeHandler learns the same through
- * four listeners and a promise of its own per request; the proxy's promise
- * already says it, which saves ~3 µs of CPU per request.
- */
-function nodeRoute(handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>) {
-  return (event: H3Event) => {
-    const node = event.runtime?.node;
-    if (node?.res === undefined) throw new Error('the proxy route needs the Node.js server');
-    const res = node.res as unknown as ServerResponse;
-    // A write after the end emits 'error'; with no listener that would end the process (fromNodeHandler listened too).
-    res.on('error', ignoreResponseError);
-    return handler(node.req as unknown as IncomingMessage, res).then(() => H3_HANDLED);
-  };
-}
-
-function ignoreResponseError(): void {}

@@ -1,5 +1,5 @@
 // ANY /proxy/{upstream}/{path}: the hot path, as a Node-style handler (raw
-// req/res under h3's fromNodeHandler). Everything it reads comes from the
+// req/res under h3, mounted by nodeRoute). Everything it reads comes from the
 // in-memory state; everything it records (log row, usage, metrics) is queued
 // when the response is over. Order: upstream -> client token -> path ->
 // body -> model -> attempts (forward.ts).
