@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { Pool } from 'undici';
-import { setupKeyrelay, waitReady } from './setup.mjs';
+import { KEYRELAY_NODE_FLAGS, setupKeyrelay, waitReady } from './setup.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ADMIN = 'bench-admin-token-0123456789';
@@ -125,7 +125,7 @@ async function main() {
 
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'keyrelay-bench-cleanup-'));
-  const kr = spawn(process.execPath, [join(here, '..', 'dist', 'main.js')], {
+  const kr = spawn(process.execPath, [...KEYRELAY_NODE_FLAGS, join(here, '..', 'dist', 'main.js')], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', KEYRELAY_DATA_DIR: dataDir, KEYRELAY_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn', NODE_ENV: 'production', KEYRELAY_JOBS: 'true', DATABASE_URL: '' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setupKeyrelay, waitReady } from './setup.mjs';
+import { KEYRELAY_NODE_FLAGS, setupKeyrelay, waitReady } from './setup.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -49,7 +49,7 @@ if (subject === 'bare-h3') {
   spec = { origin: `http://127.0.0.1:${port}`, headers: { 'content-type': 'application/json' } };
 } else {
   const port = await freePort();
-  proc = spawn(process.execPath, [...profArgs, join(root, 'dist', 'main.js')], {
+  proc = spawn(process.execPath, [...KEYRELAY_NODE_FLAGS, ...profArgs, join(root, 'dist', 'main.js')], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', KEYRELAY_DATA_DIR: dataDir, KEYRELAY_ADMIN_TOKEN: 'bench-admin-token-0123456789', LOG_LEVEL: 'warn', NODE_ENV: 'production', KEYRELAY_JOBS: 'false' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

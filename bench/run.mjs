@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setupKeyrelay, waitReady } from './setup.mjs';
+import { KEYRELAY_NODE_FLAGS, setupKeyrelay, waitReady } from './setup.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -64,7 +64,7 @@ function load(spec) {
 async function startKeyrelay(mockPort) {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'keyrelay-bench-'));
-  const child = spawn(process.execPath, [join(root, 'dist', 'main.js')], {
+  const child = spawn(process.execPath, [...KEYRELAY_NODE_FLAGS, join(root, 'dist', 'main.js')], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', KEYRELAY_DATA_DIR: dataDir, KEYRELAY_ADMIN_TOKEN: 'bench-admin-token-0123456789', LOG_LEVEL: 'warn', NODE_ENV: 'production', KEYRELAY_JOBS: 'false' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

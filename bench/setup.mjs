@@ -1,3 +1,10 @@
+import { readFileSync } from 'node:fs';
+
+/** The Node flags `npm start` runs keyrelay with (package.json's start script): the benchmark runs it the same way. */
+export const KEYRELAY_NODE_FLAGS = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+  .scripts.start.split(/\s+/)
+  .filter((arg) => arg.startsWith('--'));
+
 // Configures a fresh keyrelay for the benchmark through its admin API:
 // one upstream, 10 keys, one rule, a client token. Returns the token.
 export async function setupKeyrelay(url, adminToken, baseUrl) {

@@ -1,4 +1,6 @@
 // V8 settings for a process that proxies: turned on once, before traffic.
+// (The young generation's size is set at startup only, so it is a command-line
+// flag in package.json's start script: --max-semi-space-size=32.)
 //
 // Allocation-site pretenuring lets V8 allocate objects from a code site
 // straight in the old generation once it saw most of them survive a
