@@ -129,9 +129,4 @@ console.log('\n--- self time by function');
 for (const [k, v] of top(self, 40)) console.log(pct(v), k);
 console.log("\n--- inclusive time of keyrelay's own functions (dist/)");
 for (const [k, v] of top(incl, 40, (k) => k.includes('dist/'))) console.log(pct(v), k);
-if (process.env.PROFILE_JSON) {
-  const { writeFileSync } = await import('node:fs');
-  const perRequest = (map) => Object.fromEntries([...map].map(([k, v]) => [k, v / r.requests]));
-  writeFileSync(process.env.PROFILE_JSON, JSON.stringify({ rps: r.rps, busyPerRequest: busy / r.requests, self: perRequest(self), byFile: perRequest(byFile) }));
-}
 process.exit(0);

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import type { Actor, KeyStatus } from '../state/types.ts';
 
@@ -79,33 +80,8 @@ export type EventBus = PubSub<EventMap> & {
   hasSubscribers(topic: keyof EventMap): boolean;
 };
 
-/** Yoga's pub/sub over an EventTarget that knows its listeners per topic. */
-class ListenedEventTarget extends EventTarget {
-  private readonly listeners = new Map<string, Set<unknown>>();
-
-  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: AddEventListenerOptions | boolean): void {
-    super.addEventListener(type, listener, options);
-    if (listener === null) return;
-    let set = this.listeners.get(type);
-    if (set === undefined) this.listeners.set(type, (set = new Set()));
-    set.add(listener);
-  }
-
-  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: EventListenerOptions | boolean): void {
-    super.removeEventListener(type, listener, options);
-    const set = this.listeners.get(type);
-    if (set === undefined || listener === null) return;
-    set.delete(listener);
-    if (set.size === 0) this.listeners.delete(type);
-  }
-
-  has(type: string): boolean {
-    return this.listeners.has(type);
-  }
-}
-
 export function createEventBus(): EventBus {
-  const target = new ListenedEventTarget();
+  const target = new EventTarget();
   const pubsub = createPubSub<EventMap>({ eventTarget: target as never });
-  return Object.assign(pubsub, { hasSubscribers: (topic: keyof EventMap) => target.has(topic) });
+  return Object.assign(pubsub, { hasSubscribers: (topic: keyof EventMap) => getEventListeners(target, topic).length > 0 });
 }
