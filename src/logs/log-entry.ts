@@ -20,34 +20,17 @@ export type LogOutcome =
   /** Refused before any upstream was contacted: 400, 401, 403, 404, 413. */
   | 'rejected';
 
-export interface LogEntry {
-  createdAt: number;
-  requestId: string;
-  upstreamId: string | null;
-  keyId: string | null;
-  accessTokenId: string | null;
-  method: string;
-  /** The client's path and query under the upstream (not yet redacted). */
-  path: string;
-  status: number;
+/**
+ * A request-log row as queued: the stored row's columns (bus.ts) before the
+ * writer assigns its id, with usage as one object, and the secrets to scrub.
+ * `path`, `error`, `model` and the bodies are not redacted yet.
+ */
+export type LogEntry = Omit<RequestLogged, 'id' | 'outcome' | 'promptTokens' | 'completionTokens' | 'totalTokens'> & {
   outcome: LogOutcome;
-  latencyMs: number;
-  overheadMs: number;
-  attempts: number;
-  bytesIn: number;
-  bytesOut: number;
-  clientIp: string | null;
-  error: string | null;
-  model: string | null;
-  stream: boolean;
   usage: TokenUsage | null;
-  matchedRules: string | null;
-  requestBody: string | null;
-  responseBody: string | null;
-  bodyTruncated: boolean;
   /** Pool keys used and the client's token: scrubbed from path, error and bodies. Never stored. */
   secrets: string[];
-}
+};
 
 const MAX_PATH_CHARS = 2048;
 const MAX_ERROR_CHARS = 1000;
