@@ -1,8 +1,10 @@
 // npm run bench: one run compares keyrelay with a bare undici forwarder in
 // front of the same mock upstream. Each runs in its own process; the load
 // generator too. Prints req/s, latency p50/p99, SSE time to first byte and
-// keyrelay's CPU per request. Options: --seconds N (default 10), --soak
-// (adds a 5-minute run at 1,000 req/s sampling memory), --only json,rate,sse.
+// keyrelay's CPU per request. Options: --seconds N per run (default 10),
+// --rounds N (default 3: the closed-loop and fixed-rate runs are repeated and
+// their ratios' median reported), --soak (adds a 5-minute run at 1,000 req/s
+// sampling memory), --only json,rate,sse.
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -21,6 +23,7 @@ const arg = (name, fallback) => {
 const seconds = Number(arg('seconds', 10));
 const only = new Set(arg('only', 'json,rate,sse').split(','));
 const soak = args.includes('--soak');
+const rounds = Math.max(1, Number(arg('rounds', 3)));
 
 const children = [];
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
@@ -97,45 +100,76 @@ async function main() {
     await load({ mode: 'closed', origin: targets[name].origin, path, method: 'POST', headers: targets[name].headers, body, connections: 50, seconds: 3 });
   }
 
+  // Machines like this one drift by several percent over a minute: every round
+  // runs the three subjects back to back in a rotated order, and the verdict is
+  // the median of the rounds' ratios, each taken between neighbouring runs.
+  const names = Object.keys(targets);
+  const order = (round) => names.map((_, i) => names[(i + round) % names.length]);
+  const median = (values) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  };
+  const fmtPct = (v) => `${(v * 100).toFixed(1)}%`;
+
   if (only.has('json')) {
-    console.log('## JSON, closed loop, 50 connections');
-    for (const [name, t] of Object.entries(targets)) {
-      const cpu0 = cpuSeconds(t.pid);
-      const main0 = mainThreadCpuSeconds(t.pid);
-      const r = await load({ mode: 'closed', origin: t.origin, path, method: 'POST', headers: t.headers, body, connections: 50, seconds });
-      r.cpuPerRequestUs = ((cpuSeconds(t.pid) - cpu0) / r.requests) * 1e6;
-      r.mainThreadCpuPerRequestUs = ((mainThreadCpuSeconds(t.pid) - main0) / r.requests) * 1e6;
-      results[`json-${name}`] = r;
-      console.log(`${name.padEnd(10)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${us(r.p50)}  p99 ${us(r.p99)}  cpu/req ${r.cpuPerRequestUs.toFixed(0)} µs  errors ${r.errors}  statuses ${JSON.stringify(r.statuses)}`);
+    console.log(`## JSON, closed loop, 50 connections (${rounds} round${rounds === 1 ? '' : 's'})`);
+    const runs = Object.fromEntries(names.map((n) => [n, []]));
+    for (let round = 0; round < rounds; round++) {
+      for (const name of order(round)) {
+        const t = targets[name];
+        const cpu0 = cpuSeconds(t.pid);
+        const main0 = mainThreadCpuSeconds(t.pid);
+        const r = await load({ mode: 'closed', origin: t.origin, path, method: 'POST', headers: t.headers, body, connections: 50, seconds });
+        r.cpuPerRequestUs = ((cpuSeconds(t.pid) - cpu0) / r.requests) * 1e6;
+        r.mainThreadCpuPerRequestUs = ((mainThreadCpuSeconds(t.pid) - main0) / r.requests) * 1e6;
+        runs[name][round] = r;
+        console.log(`${`${round + 1}`.padStart(2)} ${name.padEnd(10)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${us(r.p50)}  p99 ${us(r.p99)}  cpu/req ${r.cpuPerRequestUs.toFixed(0)} µs (main thread ${r.mainThreadCpuPerRequestUs.toFixed(0)})  errors ${r.errors}  statuses ${JSON.stringify(r.statuses)}`);
+      }
     }
-    const pct = (a, b) => `${((results[`json-${a}`].rps / results[`json-${b}`].rps) * 100).toFixed(1)}%`;
-    console.log(`keyrelay: ${pct('keyrelay', 'bare')} of the bare forwarder's req/s (the same forwarder in h3: ${pct('bare-h3', 'bare')}; keyrelay vs it: ${pct('keyrelay', 'bare-h3')})`);
-    const mainUs = (n) => results[`json-${n}`].mainThreadCpuPerRequestUs.toFixed(0);
-    console.log(`main-thread cpu/req: bare ${mainUs('bare')} µs, bare-h3 ${mainUs('bare-h3')} µs, keyrelay ${mainUs('keyrelay')} µs (keyrelay's request-log worker runs beside it)\n`);
+    results.json = runs;
+    const ratios = (a, b) => runs[a].map((r, i) => r.rps / runs[b][i].rps);
+    const summary = (a, b) => {
+      const each = ratios(a, b);
+      return `${fmtPct(median(each))}${rounds > 1 ? ` (rounds: ${each.map(fmtPct).join(', ')})` : ''}`;
+    };
+    console.log(`keyrelay: ${summary('keyrelay', 'bare')} of the bare forwarder's req/s, median of the rounds; the same forwarder in h3: ${summary('bare-h3', 'bare')}; keyrelay vs it: ${summary('keyrelay', 'bare-h3')}`);
+    const cpuUs = (n, field) => median(runs[n].map((r) => r[field])).toFixed(0);
+    console.log(`cpu/req, median: bare ${cpuUs('bare', 'cpuPerRequestUs')} µs, bare-h3 ${cpuUs('bare-h3', 'cpuPerRequestUs')} µs, keyrelay ${cpuUs('keyrelay', 'cpuPerRequestUs')} µs, of which on its main thread ${cpuUs('keyrelay', 'mainThreadCpuPerRequestUs')} µs (the request-log worker runs beside it)\n`);
   }
 
   if (only.has('rate')) {
-    console.log('## JSON, open loop, 1,000 req/s');
-    for (const [name, t] of Object.entries(targets)) {
-      const cpu0 = cpuSeconds(t.pid);
-      const r = await load({ mode: 'open', origin: t.origin, path, method: 'POST', headers: t.headers, body, connections: 50, rate: 1000, seconds });
-      r.cpuPerRequestUs = ((cpuSeconds(t.pid) - cpu0) / r.requests) * 1e6;
-      results[`rate-${name}`] = r;
-      console.log(`${name.padEnd(10)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${us(r.p50)}  p99 ${us(r.p99)}  cpu/req ${r.cpuPerRequestUs.toFixed(0)} µs  errors ${r.errors}`);
+    console.log(`## JSON, open loop, 1,000 req/s (${rounds} round${rounds === 1 ? '' : 's'})`);
+    const runs = Object.fromEntries(names.map((n) => [n, []]));
+    for (let round = 0; round < rounds; round++) {
+      for (const name of order(round)) {
+        const t = targets[name];
+        const cpu0 = cpuSeconds(t.pid);
+        const r = await load({ mode: 'open', origin: t.origin, path, method: 'POST', headers: t.headers, body, connections: 50, rate: 1000, seconds });
+        r.cpuPerRequestUs = ((cpuSeconds(t.pid) - cpu0) / r.requests) * 1e6;
+        runs[name][round] = r;
+        console.log(`${`${round + 1}`.padStart(2)} ${name.padEnd(10)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${us(r.p50)}  p99 ${us(r.p99)}  cpu/req ${r.cpuPerRequestUs.toFixed(0)} µs  errors ${r.errors}`);
+      }
     }
-    const a = results['rate-keyrelay'];
-    const b = results['rate-bare'];
-    console.log(`added latency: p50 ${us(a.p50 - b.p50)}  p99 ${us(a.p99 - b.p99)}\n`);
+    results.rate = runs;
+    const added = (field) => runs.keyrelay.map((r, i) => r[field] - runs.bare[i][field]);
+    const each = (field) => (rounds > 1 ? ` (rounds: ${added(field).map(us).join(', ')})` : '');
+    console.log(`added latency vs bare, median of the rounds: p50 ${us(median(added('p50')))}${each('p50')}  p99 ${us(median(added('p99')))}${each('p99')}\n`);
   }
 
   if (only.has('sse')) {
-    console.log('## SSE, 200 streams of 20 events 10 ms apart, 20 at a time');
-    for (const [name, t] of Object.entries(targets)) {
-      const r = await load({ mode: 'sse', origin: t.origin, path: '/proxy/bench/v1/sse?events=20&interval=10', headers: t.headers, streams: 200, concurrency: 20 });
-      results[`sse-${name}`] = r;
-      console.log(`${name.padEnd(10)} ttfb p50 ${us(r.ttfbP50)} p99 ${us(r.ttfbP99)}  total p50 ${us(r.totalP50)} p99 ${us(r.totalP99)}  chunks/stream ${r.chunksPerStream.toFixed(1)}  errors ${r.errors}`);
+    console.log(`## SSE, 200 streams of 20 events 10 ms apart, 20 at a time (${rounds} round${rounds === 1 ? '' : 's'})`);
+    const runs = Object.fromEntries(names.map((n) => [n, []]));
+    for (let round = 0; round < rounds; round++) {
+      for (const name of order(round)) {
+        const r = await load({ mode: 'sse', origin: targets[name].origin, path: '/proxy/bench/v1/sse?events=20&interval=10', headers: targets[name].headers, streams: 200, concurrency: 20 });
+        runs[name][round] = r;
+        console.log(`${`${round + 1}`.padStart(2)} ${name.padEnd(10)} ttfb p50 ${us(r.ttfbP50)} p99 ${us(r.ttfbP99)}  total p50 ${us(r.totalP50)} p99 ${us(r.totalP99)}  chunks/stream ${r.chunksPerStream.toFixed(1)}  errors ${r.errors}`);
+      }
     }
-    console.log(`ttfb difference p50: ${us(results['sse-keyrelay'].ttfbP50 - results['sse-bare'].ttfbP50)}\n`);
+    results.sse = runs;
+    const added = runs.keyrelay.map((r, i) => r.ttfbP50 - runs.bare[i].ttfbP50);
+    console.log(`time to first byte p50 vs bare, median of the rounds: ${us(median(added))}${rounds > 1 ? ` (rounds: ${added.map(us).join(', ')})` : ''}\n`);
   }
 
   if (soak) {
