@@ -1,6 +1,9 @@
 // V8 settings for a process that proxies: turned on once, before traffic.
-// (The young generation's size is set at startup only, so it is a command-line
-// flag in package.json's start script: --max-semi-space-size=32.)
+// (Two more are read only when the heap is set up, so they are command-line
+// flags in package.json's start script: --max-semi-space-size=32 for the
+// young generation's size, and --no-memory-reducer, see the README's
+// Performance section: after some seconds idle V8 shrank the heap, and the
+// next burst paid for it with 40% more CPU a request for three seconds.)
 //
 // Allocation-site pretenuring lets V8 allocate objects from a code site
 // straight in the old generation once it saw most of them survive a
