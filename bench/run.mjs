@@ -111,65 +111,55 @@ async function main() {
     return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
   };
   const fmtPct = (v) => `${(v * 100).toFixed(1)}%`;
-
-  if (only.has('json')) {
-    console.log(`## JSON, closed loop, 50 connections (${rounds} round${rounds === 1 ? '' : 's'})`);
+  /** The rounds' figures as text: "median (rounds: a, b, c)". */
+  const perRound = (values, fmt) => `${fmt(median(values))}${rounds > 1 ? ` (rounds: ${values.map(fmt).join(', ')})` : ''}`;
+  const heading = (title) => console.log(`## ${title} (${rounds} round${rounds === 1 ? '' : 's'})`);
+  /** Runs `measure` for every subject in every round, printing a line each; the results by subject, in round order. */
+  async function inRounds(measure, describe) {
     const runs = Object.fromEntries(names.map((n) => [n, []]));
     for (let round = 0; round < rounds; round++) {
       for (const name of order(round)) {
-        const t = targets[name];
-        const cpu0 = cpuSeconds(t.pid);
-        const main0 = mainThreadCpuSeconds(t.pid);
-        const r = await load({ mode: 'closed', origin: t.origin, path, method: 'POST', headers: t.headers, body, connections: 50, seconds });
-        r.cpuPerRequestUs = ((cpuSeconds(t.pid) - cpu0) / r.requests) * 1e6;
-        r.mainThreadCpuPerRequestUs = ((mainThreadCpuSeconds(t.pid) - main0) / r.requests) * 1e6;
+        const r = await measure(targets[name]);
         runs[name][round] = r;
-        console.log(`${`${round + 1}`.padStart(2)} ${name.padEnd(10)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${us(r.p50)}  p99 ${us(r.p99)}  cpu/req ${r.cpuPerRequestUs.toFixed(0)} µs (main thread ${r.mainThreadCpuPerRequestUs.toFixed(0)})  errors ${r.errors}  statuses ${JSON.stringify(r.statuses)}`);
+        console.log(`${String(round + 1).padStart(2)} ${name.padEnd(10)} ${describe(r)}`);
       }
     }
-    results.json = runs;
-    const ratios = (a, b) => runs[a].map((r, i) => r.rps / runs[b][i].rps);
-    const summary = (a, b) => {
-      const each = ratios(a, b);
-      return `${fmtPct(median(each))}${rounds > 1 ? ` (rounds: ${each.map(fmtPct).join(', ')})` : ''}`;
-    };
-    console.log(`keyrelay: ${summary('keyrelay', 'bare')} of the bare forwarder's req/s, median of the rounds; the same forwarder in h3: ${summary('bare-h3', 'bare')}; keyrelay vs it: ${summary('keyrelay', 'bare-h3')}`);
+    return runs;
+  }
+  /** A closed- or open-loop JSON run, with the subject's CPU per request (whole process and main thread) from /proc. */
+  async function jsonRun(t, spec) {
+    const cpu0 = cpuSeconds(t.pid);
+    const main0 = mainThreadCpuSeconds(t.pid);
+    const r = await load({ origin: t.origin, path, method: 'POST', headers: t.headers, body, connections: 50, seconds, ...spec });
+    r.cpuPerRequestUs = ((cpuSeconds(t.pid) - cpu0) / r.requests) * 1e6;
+    r.mainThreadCpuPerRequestUs = ((mainThreadCpuSeconds(t.pid) - main0) / r.requests) * 1e6;
+    return r;
+  }
+  const jsonLine = (r) =>
+    `${r.rps.toFixed(0).padStart(6)} req/s  p50 ${us(r.p50)}  p99 ${us(r.p99)}  cpu/req ${r.cpuPerRequestUs.toFixed(0)} µs (main thread ${r.mainThreadCpuPerRequestUs.toFixed(0)})  errors ${r.errors}  statuses ${JSON.stringify(r.statuses)}`;
+
+  if (only.has('json')) {
+    heading('JSON, closed loop, 50 connections');
+    const runs = (results.json = await inRounds((t) => jsonRun(t, { mode: 'closed' }), jsonLine));
+    const ratio = (a, b) => perRound(runs[a].map((r, i) => r.rps / runs[b][i].rps), fmtPct);
+    console.log(`keyrelay: ${ratio('keyrelay', 'bare')} of the bare forwarder's req/s, median of the rounds; the same forwarder in h3: ${ratio('bare-h3', 'bare')}; keyrelay vs it: ${ratio('keyrelay', 'bare-h3')}`);
     const cpuUs = (n, field) => median(runs[n].map((r) => r[field])).toFixed(0);
     console.log(`cpu/req, median: bare ${cpuUs('bare', 'cpuPerRequestUs')} µs, bare-h3 ${cpuUs('bare-h3', 'cpuPerRequestUs')} µs, keyrelay ${cpuUs('keyrelay', 'cpuPerRequestUs')} µs, of which on its main thread ${cpuUs('keyrelay', 'mainThreadCpuPerRequestUs')} µs (the request-log worker runs beside it)\n`);
   }
 
   if (only.has('rate')) {
-    console.log(`## JSON, open loop, 1,000 req/s (${rounds} round${rounds === 1 ? '' : 's'})`);
-    const runs = Object.fromEntries(names.map((n) => [n, []]));
-    for (let round = 0; round < rounds; round++) {
-      for (const name of order(round)) {
-        const t = targets[name];
-        const cpu0 = cpuSeconds(t.pid);
-        const r = await load({ mode: 'open', origin: t.origin, path, method: 'POST', headers: t.headers, body, connections: 50, rate: 1000, seconds });
-        r.cpuPerRequestUs = ((cpuSeconds(t.pid) - cpu0) / r.requests) * 1e6;
-        runs[name][round] = r;
-        console.log(`${`${round + 1}`.padStart(2)} ${name.padEnd(10)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${us(r.p50)}  p99 ${us(r.p99)}  cpu/req ${r.cpuPerRequestUs.toFixed(0)} µs  errors ${r.errors}`);
-      }
-    }
-    results.rate = runs;
-    const added = (field) => runs.keyrelay.map((r, i) => r[field] - runs.bare[i][field]);
-    const each = (field) => (rounds > 1 ? ` (rounds: ${added(field).map(us).join(', ')})` : '');
-    console.log(`added latency vs bare, median of the rounds: p50 ${us(median(added('p50')))}${each('p50')}  p99 ${us(median(added('p99')))}${each('p99')}\n`);
+    heading('JSON, open loop, 1,000 req/s');
+    const runs = (results.rate = await inRounds((t) => jsonRun(t, { mode: 'open', rate: 1000 }), jsonLine));
+    const added = (field) => perRound(runs.keyrelay.map((r, i) => r[field] - runs.bare[i][field]), us);
+    console.log(`added latency vs bare, median of the rounds: p50 ${added('p50')}  p99 ${added('p99')}\n`);
   }
 
   if (only.has('sse')) {
-    console.log(`## SSE, 200 streams of 20 events 10 ms apart, 20 at a time (${rounds} round${rounds === 1 ? '' : 's'})`);
-    const runs = Object.fromEntries(names.map((n) => [n, []]));
-    for (let round = 0; round < rounds; round++) {
-      for (const name of order(round)) {
-        const r = await load({ mode: 'sse', origin: targets[name].origin, path: '/proxy/bench/v1/sse?events=20&interval=10', headers: targets[name].headers, streams: 200, concurrency: 20 });
-        runs[name][round] = r;
-        console.log(`${`${round + 1}`.padStart(2)} ${name.padEnd(10)} ttfb p50 ${us(r.ttfbP50)} p99 ${us(r.ttfbP99)}  total p50 ${us(r.totalP50)} p99 ${us(r.totalP99)}  chunks/stream ${r.chunksPerStream.toFixed(1)}  errors ${r.errors}`);
-      }
-    }
-    results.sse = runs;
-    const added = runs.keyrelay.map((r, i) => r.ttfbP50 - runs.bare[i].ttfbP50);
-    console.log(`time to first byte p50 vs bare, median of the rounds: ${us(median(added))}${rounds > 1 ? ` (rounds: ${added.map(us).join(', ')})` : ''}\n`);
+    heading('SSE, 200 streams of 20 events 10 ms apart, 20 at a time');
+    const sseRun = (t) => load({ mode: 'sse', origin: t.origin, path: '/proxy/bench/v1/sse?events=20&interval=10', headers: t.headers, streams: 200, concurrency: 20 });
+    const sseLine = (r) => `ttfb p50 ${us(r.ttfbP50)} p99 ${us(r.ttfbP99)}  total p50 ${us(r.totalP50)} p99 ${us(r.totalP99)}  chunks/stream ${r.chunksPerStream.toFixed(1)}  errors ${r.errors}`;
+    const runs = (results.sse = await inRounds(sseRun, sseLine));
+    console.log(`time to first byte p50 vs bare, median of the rounds: ${perRound(runs.keyrelay.map((r, i) => r.ttfbP50 - runs.bare[i].ttfbP50), us)}\n`);
   }
 
   if (soak) {
