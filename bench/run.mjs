@@ -156,8 +156,14 @@ async function main() {
 
   if (only.has('sse')) {
     heading('SSE, 200 streams of 20 events 10 ms apart, 20 at a time');
-    const sseRun = (t) => load({ mode: 'sse', origin: t.origin, path: '/proxy/bench/v1/sse?events=20&interval=10', headers: t.headers, streams: 200, concurrency: 20 });
-    const sseLine = (r) => `ttfb p50 ${us(r.ttfbP50)} p99 ${us(r.ttfbP99)}  total p50 ${us(r.totalP50)} p99 ${us(r.totalP99)}  chunks/stream ${r.chunksPerStream.toFixed(1)}  errors ${r.errors}`;
+    const sseRun = async (t) => {
+      const cpu0 = mainThreadCpuSeconds(t.pid);
+      const r = await load({ mode: 'sse', origin: t.origin, path: '/proxy/bench/v1/sse?events=20&interval=10', headers: t.headers, streams: 200, concurrency: 20 });
+      r.mainThreadCpuPerStreamUs = ((mainThreadCpuSeconds(t.pid) - cpu0) / 200) * 1e6;
+      return r;
+    };
+    const sseLine = (r) =>
+      `ttfb p50 ${us(r.ttfbP50)} p99 ${us(r.ttfbP99)}  total p50 ${us(r.totalP50)} p99 ${us(r.totalP99)}  chunks/stream ${r.chunksPerStream.toFixed(1)}  main-thread cpu/stream ${r.mainThreadCpuPerStreamUs.toFixed(0)} µs  errors ${r.errors}`;
     const runs = (results.sse = await inRounds(sseRun, sseLine));
     console.log(`time to first byte p50 vs bare, median of the rounds: ${perRound(runs.keyrelay.map((r, i) => r.ttfbP50 - runs.bare[i].ttfbP50), us)}\n`);
   }
