@@ -8,18 +8,16 @@
 // counts. Needs `npm run build` first. The load runs in its own process, as
 // in bench/run.mjs, and records each request's start time, so the "during"
 // window is exactly the job's startedAt..finishedAt.
-import { fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { Pool } from 'undici';
-import { KEYRELAY_NODE_FLAGS, setupKeyrelay, waitReady } from './setup.mjs';
+import { BENCH_ADMIN_TOKEN as ADMIN, startKeyrelay } from './setup.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const ADMIN = 'bench-admin-token-0123456789';
 const PATH = '/proxy/bench/v1/chat/completions';
 const BODY = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hello' }] });
 
@@ -73,14 +71,6 @@ function arg(name, fallback) {
   return i === -1 ? fallback : Number(process.argv[i + 1]);
 }
 
-async function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function gql(url, query, variables) {
   const res = await fetch(`${url}/graphql`, {
@@ -123,16 +113,8 @@ async function main() {
   children.push(mock);
   const mockPort = await new Promise((resolve) => mock.once('message', (m) => resolve(m.port)));
 
-  const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'keyrelay-bench-cleanup-'));
-  const kr = spawn(process.execPath, [...KEYRELAY_NODE_FLAGS, join(here, '..', 'dist', 'main.js')], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', KEYRELAY_DATA_DIR: dataDir, KEYRELAY_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn', NODE_ENV: 'production', KEYRELAY_JOBS: 'true', DATABASE_URL: '' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.push(kr);
-  const url = `http://127.0.0.1:${port}`;
-  await waitReady(url);
-  const token = await setupKeyrelay(url, ADMIN, `http://127.0.0.1:${mockPort}/v1`);
+  const { child: kr, url, token } = await startKeyrelay({ mockPort, dataDir, env: { KEYRELAY_JOBS: 'true', DATABASE_URL: '' }, onSpawn: (child) => children.push(child) });
   const seedStart = Date.now();
   seed(join(dataDir, 'keyrelay.db'), rows);
   console.log(`log-cleanup under proxy load: SQLite, ${rows.toLocaleString('en')} request-log rows 40 days old (seeded in ${Date.now() - seedStart} ms), open loop ${rate} req/s, Node ${process.version}\n`);

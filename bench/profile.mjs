@@ -4,13 +4,12 @@
 // goes: self time by file and by function, and inclusive time of keyrelay's
 // own functions, each as a share of the busy (non-idle) samples. Startup is
 // left out: only samples taken during the measured run count.
-import { fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KEYRELAY_NODE_FLAGS, setupKeyrelay, waitReady } from './setup.mjs';
+import { startKeyrelay } from './setup.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -21,13 +20,6 @@ const rate = process.argv[4] ? Number(process.argv[4]) : null;
 const children = [];
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 const load = (spec) => {
   const child = fork(join(here, 'load.mjs'));
   children.push(child);
@@ -48,15 +40,8 @@ if (subject === 'bare-h3') {
   const port = await new Promise((resolve) => proc.once('message', (m) => resolve(m.port)));
   spec = { origin: `http://127.0.0.1:${port}`, headers: { 'content-type': 'application/json' } };
 } else {
-  const port = await freePort();
-  proc = spawn(process.execPath, [...KEYRELAY_NODE_FLAGS, ...profArgs, join(root, 'dist', 'main.js')], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', KEYRELAY_DATA_DIR: dataDir, KEYRELAY_ADMIN_TOKEN: 'bench-admin-token-0123456789', LOG_LEVEL: 'warn', NODE_ENV: 'production', KEYRELAY_JOBS: 'false' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitReady(url);
-  const token = await setupKeyrelay(url, 'bench-admin-token-0123456789', `http://127.0.0.1:${mockPort}/v1`);
-  spec = { origin: url, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } };
+  const kr = await startKeyrelay({ mockPort, dataDir, nodeArgs: profArgs, onSpawn: (child) => (proc = child) });
+  spec = { origin: kr.url, headers: { 'content-type': 'application/json', authorization: `Bearer ${kr.token}` } };
 }
 spec = {
   ...spec, mode: 'closed', path: '/proxy/bench/v1/chat/completions', method: 'POST', connections: 50,

@@ -2,19 +2,17 @@
 // front of the same mock upstream. Each runs in its own process; the load
 // generator too. Prints req/s, latency p50/p99, SSE time to first byte and
 // keyrelay's CPU per request. Options: --seconds N per run (default 10),
-// --rounds N (default 3: the closed-loop and fixed-rate runs are repeated and
-// their ratios' median reported), --soak (adds a 5-minute run at 1,000 req/s
-// sampling memory), --only json,rate,sse.
-import { fork, spawn } from 'node:child_process';
+// --rounds N (default 3: the closed-loop, fixed-rate and SSE runs are repeated
+// and the median of their ratios and differences reported), --soak (adds a
+// 5-minute run at 1,000 req/s sampling memory), --only json,rate,sse.
+import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KEYRELAY_NODE_FLAGS, setupKeyrelay, waitReady } from './setup.mjs';
+import { startKeyrelay } from './setup.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..');
 const args = process.argv.slice(2);
 const arg = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
@@ -34,14 +32,6 @@ function forkReady(file, argv = []) {
   return new Promise((resolve) => child.once('message', (m) => resolve({ child, port: m.port })));
 }
 
-async function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** CPU seconds (user + system) a process has used so far, from /proc. */
 function cpuSeconds(pid) {
@@ -64,20 +54,6 @@ function load(spec) {
   return new Promise((resolve) => child.once('message', resolve));
 }
 
-async function startKeyrelay(mockPort) {
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'keyrelay-bench-'));
-  const child = spawn(process.execPath, [...KEYRELAY_NODE_FLAGS, join(root, 'dist', 'main.js')], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', KEYRELAY_DATA_DIR: dataDir, KEYRELAY_ADMIN_TOKEN: 'bench-admin-token-0123456789', LOG_LEVEL: 'warn', NODE_ENV: 'production', KEYRELAY_JOBS: 'false' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.push(child);
-  const url = `http://127.0.0.1:${port}`;
-  await waitReady(url);
-  const token = await setupKeyrelay(url, 'bench-admin-token-0123456789', `http://127.0.0.1:${mockPort}/v1`);
-  return { child, url, token, cleanup: () => rmSync(dataDir, { recursive: true, force: true }) };
-}
-
 const us = (v) => `${(v / 1000).toFixed(3)} ms`;
 const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hello' }] });
 
@@ -85,7 +61,8 @@ async function main() {
   const mock = await forkReady('mock-upstream.mjs');
   const bare = await forkReady('bare-forwarder.mjs', [`http://127.0.0.1:${mock.port}`]);
   const h3bare = await forkReady('h3-forwarder.mjs', [`http://127.0.0.1:${mock.port}`]);
-  const kr = await startKeyrelay(mock.port);
+  const dataDir = mkdtempSync(join(tmpdir(), 'keyrelay-bench-'));
+  const kr = await startKeyrelay({ mockPort: mock.port, dataDir, onSpawn: (child) => children.push(child) });
   const targets = {
     bare: { origin: `http://127.0.0.1:${bare.port}`, pid: bare.child.pid, headers: { 'content-type': 'application/json' } },
     'bare-h3': { origin: `http://127.0.0.1:${h3bare.port}`, pid: h3bare.child.pid, headers: { 'content-type': 'application/json' } },
@@ -182,7 +159,7 @@ async function main() {
   console.log('JSON:', JSON.stringify(results));
   kr.child.kill('SIGTERM');
   await new Promise((r) => kr.child.once('exit', r));
-  kr.cleanup();
+  rmSync(dataDir, { recursive: true, force: true });
   process.exit(0);
 }
 

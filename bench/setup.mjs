@@ -1,9 +1,43 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 
 /** The Node flags `npm start` runs keyrelay with (package.json's start script): the benchmark runs it the same way. */
 export const KEYRELAY_NODE_FLAGS = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
   .scripts.start.split(/\s+/)
   .filter((arg) => arg.startsWith('--'));
+
+export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts keyrelay as `npm start` runs it (plus `nodeArgs`) on a free port over
+ * `dataDir`, waits until it is ready and configures it in front of the mock
+ * upstream. `onSpawn` gets the child at once, so the caller can kill it even
+ * if the setup fails. `env` overrides the benchmark's defaults (jobs off).
+ */
+export async function startKeyrelay({ mockPort, dataDir, nodeArgs = [], env = {}, onSpawn }) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...KEYRELAY_NODE_FLAGS, ...nodeArgs, MAIN], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', KEYRELAY_DATA_DIR: dataDir, KEYRELAY_ADMIN_TOKEN: BENCH_ADMIN_TOKEN, LOG_LEVEL: 'warn', NODE_ENV: 'production', KEYRELAY_JOBS: 'false', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  onSpawn?.(child);
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(url);
+  const token = await setupKeyrelay(url, BENCH_ADMIN_TOKEN, `http://127.0.0.1:${mockPort}/v1`);
+  return { child, url, token };
+}
 
 // Configures a fresh keyrelay for the benchmark through its admin API:
 // one upstream, 10 keys, one rule, a client token. Returns the token.
