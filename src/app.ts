@@ -65,4 +65,3 @@ export function createApp(parts: AppParts): H3 {
   );
   return app;
 }
-
