@@ -11,6 +11,7 @@ import { checkMasterKey } from './crypto/master-key-check.ts';
 import { migrateDatabase, openDatabase, type Db } from './db/client.ts';
 import { listMigrations } from './db/migrate.ts';
 import { createEventBus, type EventBus } from './events/bus.ts';
+import { PublishedRelations } from './graphql/published-relations.ts';
 import { createGraphQLServer } from './graphql/yoga.ts';
 import { createGraphQLWsHooks } from './graphql/ws.ts';
 import { KeyLifecycle } from './keys/lifecycle.ts';
@@ -95,7 +96,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     // Counted by the proxy, stored by the log writer; the admin API's quota reset discards pending charges.
     const usage = new UsageCounters();
     const services = createAdminServices({ prisma: db.prisma, sql: db.sql, state, events, cipher, lifecycle, log, usage });
-    const yoga = createGraphQLServer({ services, auth, log, graphiql: config.graphiql, introspection: config.introspection, production: config.production });
+    const relations = new PublishedRelations();
+    cleanups.push(relations.watch(events));
+    const yoga = createGraphQLServer({ services, relations, auth, log, graphiql: config.graphiql, introspection: config.introspection, production: config.production });
     const wsHooks = createGraphQLWsHooks(yoga, auth, config.allowedOrigins, log) as unknown as Partial<Hooks>;
     const migrationCount = (await listMigrations(db.target.provider)).length;
 

@@ -1,6 +1,9 @@
 import type { AdminServices } from '../admin/services.ts';
+import type { PublishedRelations } from './published-relations.ts';
 
 /** Per-operation context. Resolvers reach data only through the services. */
 export interface GraphQLContext {
   services: AdminServices;
+  /** Relations of rows published to subscriptions, batched and shared by every subscriber (one per server). */
+  relations: PublishedRelations;
 }

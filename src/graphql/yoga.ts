@@ -8,11 +8,14 @@ import { useAdminAuth } from './auth-plugin.ts';
 import type { GraphQLContext } from './context.ts';
 import { maskError } from './errors.ts';
 import { noIntrospection } from './no-introspection.ts';
+import type { PublishedRelations } from './published-relations.ts';
 import { getSchema } from './schema.ts';
 import { renderLocalGraphiQL } from './graphiql.ts';
 
 export interface GraphQLOptions {
   services: AdminServices;
+  /** Relations of rows published to subscriptions; the gateway keeps it in step with the bus. */
+  relations: PublishedRelations;
   auth: AdminAuth;
   log: Logger;
   graphiql: boolean;
@@ -41,7 +44,7 @@ export function createGraphQLServer(opts: GraphQLOptions): KeyrelayYoga {
       ? { title: 'keyrelay admin', headers: JSON.stringify({ Authorization: 'Bearer <paste your admin token>' }, null, 2) }
       : false,
     maskedErrors: { maskError, isDev: !opts.production },
-    context: () => ({ services: opts.services }),
+    context: () => ({ services: opts.services, relations: opts.relations }),
     // h3 does not recognise Yoga's ponyfilled Response; hand it the native classes.
     fetchAPI: { Request, Response, Headers, ReadableStream, fetch, URL, TextEncoder, TextDecoder, FormData, Blob, File } as never,
     logging: {

@@ -8,14 +8,21 @@ import type { SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuery } from '@prism
 import pg from 'pg';
 import { PrismaClient } from '../../src/generated/prisma/client.ts';
 import { PrismaClient as PgPrismaClient } from '../../src/generated/prisma-pg/client.ts';
+import { PublishedRelations } from '../../src/graphql/published-relations.ts';
 import { createGraphQLServer } from '../../src/graphql/yoga.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { TestGateway } from '../support/gateway.ts';
 
 export interface SpiedGraphQL {
   queries: SqlQuery[];
+  /** The recording client, for loads outside GraphQL. */
+  prisma: PrismaClient;
+  /** The server's loader of published rows' relations (it forgets rows on the gateway's bus events). */
+  relations: PublishedRelations;
   /** POSTs one operation in-process; returns the parsed body. */
   run(query: string, variables?: Record<string, unknown>): Promise<{ data?: Record<string, unknown>; errors?: unknown[] }>;
+  /** Opens a subscription in-process over SSE; returns the streaming response. */
+  stream(query: string, variables?: Record<string, unknown>): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -36,7 +43,7 @@ function record<T extends object>(target: T, queries: SqlQuery[]): T {
   });
 }
 
-export async function spyGraphQL(t: TestGateway): Promise<SpiedGraphQL> {
+export async function spyGraphQL(t: TestGateway, opts: { relationTtlMs?: number } = {}): Promise<SpiedGraphQL> {
   const queries: SqlQuery[] = [];
   const target = t.config.database;
   let pool: pg.Pool | null = null;
@@ -53,8 +60,11 @@ export async function spyGraphQL(t: TestGateway): Promise<SpiedGraphQL> {
     connect: async () => record<SqlDriverAdapter>(await factory.connect(), queries),
   };
   const prisma = target.provider === 'sqlite' ? new PrismaClient({ adapter: spying }) : (new PgPrismaClient({ adapter: spying }) as unknown as PrismaClient);
+  const relations = new PublishedRelations(opts.relationTtlMs);
+  const stopWatching = relations.watch(t.gateway.events);
   const yoga = createGraphQLServer({
     services: { ...t.gateway.services, prisma },
+    relations,
     auth: { verify: () => true },
     log: createLogger('silent'),
     graphiql: false,
@@ -63,6 +73,8 @@ export async function spyGraphQL(t: TestGateway): Promise<SpiedGraphQL> {
   });
   return {
     queries,
+    prisma,
+    relations,
     async run(query, variables) {
       const res = await yoga.fetch('http://in-process/graphql', {
         method: 'POST',
@@ -71,7 +83,15 @@ export async function spyGraphQL(t: TestGateway): Promise<SpiedGraphQL> {
       });
       return (await res.json()) as { data?: Record<string, unknown>; errors?: unknown[] };
     },
+    async stream(query, variables) {
+      return yoga.fetch('http://in-process/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: 'Bearer x' },
+        body: JSON.stringify({ query, variables }),
+      });
+    },
     async close() {
+      stopWatching();
       await prisma.$disconnect();
       await pool?.end();
     },

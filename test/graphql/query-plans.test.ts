@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVIDERS, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { PublishedRelations } from '../../src/graphql/published-relations.ts';
 import { spyGraphQL, type SpiedGraphQL } from './prisma-spy.ts';
-import { seedLogs } from './support.ts';
+import { logEvent, seedLogs, sseEvents, subscribed } from './support.ts';
 
 // Operations are sent in-process to a Yoga built on a recording Prisma
 // client, so these strings are not codegen documents.
@@ -11,6 +12,7 @@ const LOGS_WITH_RELATIONS = `query ($filter: RequestLogFilter, $first: Int, $aft
     pageInfo { endCursor hasNextPage }
   }
 }`;
+const LIVE_WITH_RELATIONS = `subscription { requestLogged { id key { name status upstream { name } } upstream { name } accessToken { name } } }`;
 const UPSTREAMS_WITH_KEYS = `{ upstreams { name keyCounts { active } keys(first: 10) { edges { node { name upstream { name } } } } rules { name } } }`;
 
 describe.each(PROVIDERS)('query counts and plans on %s', (provider) => {
@@ -18,6 +20,7 @@ describe.each(PROVIDERS)('query counts and plans on %s', (provider) => {
   let spy: SpiedGraphQL;
   let upstreamIds: string[];
   let keyIds: string[];
+  let tokenId: string;
 
   beforeAll(async () => {
     t = await startTestGateway({ provider });
@@ -31,6 +34,7 @@ describe.each(PROVIDERS)('query counts and plans on %s', (provider) => {
       keyIds.push(...keys.map((k) => k.id));
     }
     const token = await services.tokens.create({ name: 'plans' });
+    tokenId = token.accessToken.id;
     await seedLogs(
       t.gateway,
       Array.from({ length: 300 }, (_, i) => ({
@@ -41,7 +45,8 @@ describe.each(PROVIDERS)('query counts and plans on %s', (provider) => {
         status: i % 7 === 0 ? 500 : 200,
       })),
     );
-    spy = await spyGraphQL(t);
+    // Longer than any test here takes, so the counts below do not depend on the machine's speed.
+    spy = await spyGraphQL(t, { relationTtlMs: 60_000 });
   });
   afterAll(async () => {
     await spy?.close();
@@ -73,6 +78,89 @@ describe.each(PROVIDERS)('query counts and plans on %s', (provider) => {
     expect((all.result.data!.upstreams as unknown[]).length).toBe(5);
     console.log(`[${provider}] upstreams with keys and rules: ${all.statements} SQL statements for 5 upstreams`);
     expect(all.statements).toBeLessThanOrEqual(5);
+  });
+
+  interface Live { id: string; key: { name: string; status: string; upstream: { name: string } } | null; upstream: { name: string } | null; accessToken: { name: string } | null }
+
+  /** `n` in-process SSE subscribers to LIVE_WITH_RELATIONS, each listening on the bus before this returns. */
+  async function liveSubscribers(n: number) {
+    const streams: Array<AsyncGenerator<{ event: string; data: unknown }>> = [];
+    for (let i = 0; i < n; i++) {
+      const ready = subscribed(t.gateway.events, 'requestLog:created');
+      streams.push(sseEvents(await spy.stream(LIVE_WITH_RELATIONS)));
+      await ready;
+    }
+    return {
+      /** The next `count` payloads of every subscriber. */
+      async take(count: number): Promise<Live[][]> {
+        return Promise.all(
+          streams.map(async (stream) => {
+            const got: Live[] = [];
+            while (got.length < count) {
+              const { value } = await stream.next();
+              const frame = value as { event: string; data: { data?: { requestLogged: Live }; errors?: unknown } };
+              expect(frame.data.errors).toBeUndefined();
+              if (frame.event === 'next') got.push(frame.data.data!.requestLogged);
+            }
+            return got;
+          }),
+        );
+      },
+      close: () => Promise.all(streams.map((s) => s.return(undefined))),
+    };
+  }
+
+  it('resolves published request logs\' relations with one query per model and row, shared by every subscriber', async () => {
+    const live = await liveSubscribers(3);
+    spy.relations.forget();
+    spy.queries.length = 0;
+    // 30 rows over three keys of one upstream, as one log-writer flush publishes them.
+    const keys = keyIds.slice(0, 3);
+    for (let i = 0; i < 30; i++) t.gateway.events.publish('requestLog:created', logEvent({ id: 10_000 + i, upstreamId: upstreamIds[0], keyId: keys[i % 3], accessTokenId: i % 2 ? tokenId : null }));
+    const seen = await live.take(30);
+    await live.close();
+    for (const rows of seen) {
+      expect(rows.map((r) => r.id)).toEqual(Array.from({ length: 30 }, (_, i) => String(10_000 + i)));
+      expect(rows.map((r) => r.key?.upstream.name)).toEqual(Array(30).fill('u0'));
+      expect(new Set(rows.map((r) => r.key?.name)).size).toBe(3);
+      expect(rows.map((r) => r.accessToken?.name ?? null)).toEqual(Array.from({ length: 30 }, (_, i) => (i % 2 ? 'plans' : null)));
+    }
+    const statements = spy.queries.map((q) => q.sql);
+    console.log(`[${provider}] 3 subscribers x 30 published logs: ${statements.length} SQL statements for their relations`);
+    // Pothos' own fallback reloads the log row with its relations for every subscriber and event: 90 reloads, at least.
+    expect(statements.some((sql) => /RequestLog/.test(sql))).toBe(false);
+    // Three keys (with their upstream), one upstream, one token: each loaded once.
+    expect(statements.length).toBeLessThanOrEqual(8);
+  });
+
+  it('shows a key\'s new status on the next published log after the key changed', async () => {
+    const live = await liveSubscribers(2);
+    const keyId = keyIds[5]!;
+    t.gateway.events.publish('requestLog:created', logEvent({ id: 20_000, keyId }));
+    expect((await live.take(1)).map(([row]) => row!.key?.status)).toEqual(['ACTIVE', 'ACTIVE']);
+    await t.gateway.services.keys.setStatus(keyId, { status: 'DISABLED', until: null, reason: 'plans' });
+    // The state change reaches the loader through the bus; let it land before the next event.
+    await new Promise((resolve) => setImmediate(resolve));
+    t.gateway.events.publish('requestLog:created', logEvent({ id: 20_001, keyId }));
+    expect((await live.take(1)).map(([row]) => row!.key?.status)).toEqual(['DISABLED', 'DISABLED']);
+    await live.close();
+    await t.gateway.services.keys.setStatus(keyId, { status: 'ACTIVE', until: null, reason: null });
+  });
+
+  it('loads a remembered row again once its time is up, and a missing one as null', async () => {
+    const relations = new PublishedRelations(30);
+    const query = { select: { id: true, name: true } };
+    spy.queries.length = 0;
+    const first = await relations.load<{ name: string }>('Upstream', spy.prisma.upstream as never, query, upstreamIds[1]!);
+    await relations.load('Upstream', spy.prisma.upstream as never, query, upstreamIds[1]!);
+    expect(first?.name).toBe('u1');
+    expect(spy.queries).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    await relations.load('Upstream', spy.prisma.upstream as never, query, upstreamIds[1]!);
+    expect(spy.queries).toHaveLength(2);
+    expect(await relations.load('Upstream', spy.prisma.upstream as never, query, 'no-such-upstream')).toBeNull();
+    expect(await relations.load('Upstream', spy.prisma.upstream as never, query, null)).toBeNull();
+    expect(spy.queries).toHaveLength(3);
   });
 
   it.runIf(provider === 'sqlite')('pages request logs on the (x, id) indexes: no sort, no full scan', async () => {

@@ -29,9 +29,10 @@ export const RequestLogType = builder.prismaObject('RequestLog', {
     requestBody: t.exposeString('requestBody', { nullable: true }),
     responseBody: t.exposeString('responseBody', { nullable: true }),
     bodyTruncated: t.exposeBoolean('bodyTruncated'),
-    upstream: t.relation('upstream', { nullable: true }),
-    key: t.relation('key', { nullable: true }),
-    accessToken: t.relation('accessToken', { nullable: true }),
+    // `resolve` serves rows no query loaded (those published to requestLogged); a listed row's relation comes with its query.
+    upstream: t.relation('upstream', { nullable: true, resolve: (query, log, _args, ctx) => ctx.relations.load('Upstream', ctx.services.prisma.upstream as never, query, log.upstreamId) }),
+    key: t.relation('key', { nullable: true, resolve: (query, log, _args, ctx) => ctx.relations.load('ApiKey', ctx.services.prisma.apiKey as never, query, log.keyId) }),
+    accessToken: t.relation('accessToken', { nullable: true, resolve: (query, log, _args, ctx) => ctx.relations.load('AccessToken', ctx.services.prisma.accessToken as never, query, log.accessTokenId) }),
   }),
 });
 
