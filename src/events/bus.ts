@@ -1,4 +1,4 @@
-import { getEventListeners } from 'node:events';
+import { getEventListeners, setMaxListeners } from 'node:events';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import type { Actor, KeyStatus } from '../state/types.ts';
 
@@ -82,6 +82,9 @@ export type EventBus = PubSub<EventMap> & {
 
 export function createEventBus(): EventBus {
   const target = new EventTarget();
+  // Each live subscription is a listener, so dozens of dashboards are normal, not a leak
+  // (Node warns past 10); subscriptions bound their own buffers.
+  setMaxListeners(0, target);
   const pubsub = createPubSub<EventMap>({ eventTarget: target as never });
   return Object.assign(pubsub, { hasSubscribers: (topic: keyof EventMap) => getEventListeners(target, topic).length > 0 });
 }

@@ -25,4 +25,23 @@ describe('event bus', () => {
     await second.return?.();
     expect(bus.hasSubscribers('config:changed')).toBe(false);
   });
+
+  it('takes a hundred subscribers to one topic without a listener-leak warning', async () => {
+    const bus = createEventBus();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const subs = Array.from({ length: 100 }, () => bus.subscribe('requestLog:created')[Symbol.asyncIterator]());
+      const pulls = subs.map((s) => s.next());
+      await new Promise((r) => setImmediate(r));
+      // Warnings are emitted on the next tick.
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.map((w) => w.name)).not.toContain('MaxListenersExceededWarning');
+      await Promise.all(subs.map((s) => s.return?.()));
+      await Promise.allSettled(pulls);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });
