@@ -109,7 +109,7 @@ for (const [id, w] of weight) {
 const perReq = (busy / r.requests).toFixed(1);
 console.log(`${r.rps.toFixed(0)} req/s; main thread busy ${((busy / (busy + idle)) * 100).toFixed(0)}% of the run, ${perReq} µs of samples per request (shares below are of the busy time)`);
 console.log('\n--- self time by file');
-for (const [k, v] of top(byFile, 30)) console.log(pct(v), k);
+for (const [k, v] of top(byFile, Number(process.env.PROFILE_FILES ?? 30))) console.log(pct(v), k);
 console.log('\n--- self time by function');
 for (const [k, v] of top(self, 40)) console.log(pct(v), k);
 console.log("\n--- inclusive time of keyrelay's own functions (dist/)");

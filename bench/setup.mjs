@@ -35,7 +35,8 @@ export async function startKeyrelay({ mockPort, dataDir, nodeArgs = [], env = {}
   onSpawn?.(child);
   const url = `http://127.0.0.1:${port}`;
   await waitReady(url);
-  const token = await setupKeyrelay(url, BENCH_ADMIN_TOKEN, `http://127.0.0.1:${mockPort}/v1`);
+  // The mock at its root: a client path /proxy/bench/v1/... reaches it as /v1/..., as the bare forwarder sends it.
+  const token = await setupKeyrelay(url, BENCH_ADMIN_TOKEN, `http://127.0.0.1:${mockPort}`);
   return { child, url, token };
 }
 
