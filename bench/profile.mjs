@@ -3,7 +3,9 @@
 // loop, 50 connections) with node --cpu-prof, and prints where the time
 // goes: self time by file and by function, and inclusive time of keyrelay's
 // own functions, each as a share of the busy (non-idle) samples. Startup is
-// left out: only samples taken during the measured run count.
+// left out: only samples taken during the measured run count. PROFILE_FILES=N
+// lists N files by self time (default 30); PROFILE_THREAD=worker reads the
+// request-log worker's profile.
 import { fork } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
