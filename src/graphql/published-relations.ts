@@ -99,7 +99,10 @@ export class PublishedRelations {
     this.batches.clear();
     this.scheduled = false;
     for (const { delegate, query, waiting } of batches) {
-      delegate.findMany({ ...query, where: { id: { in: [...waiting.keys()] } } }).then(
+      // Rows are matched to waiters by id, so a narrowed select must still carry it.
+      const select = query.select as Record<string, unknown> | undefined;
+      const shaped = select ? { ...query, select: { ...select, id: true } } : query;
+      delegate.findMany({ ...shaped, where: { id: { in: [...waiting.keys()] } } }).then(
         (rows) => {
           const byId = new Map(rows.map((row) => [row.id, row]));
           for (const [id, waiters] of waiting) for (const w of waiters) w.resolve(byId.get(id) ?? null);

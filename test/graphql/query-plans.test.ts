@@ -161,6 +161,8 @@ describe.each(PROVIDERS)('query counts and plans on %s', (provider) => {
     expect(await relations.load('Upstream', spy.prisma.upstream as never, query, 'no-such-upstream')).toBeNull();
     expect(await relations.load('Upstream', spy.prisma.upstream as never, query, null)).toBeNull();
     expect(spy.queries).toHaveLength(3);
+    // A selection without the id still finds its row.
+    expect(await relations.load('Upstream', spy.prisma.upstream as never, { select: { name: true } }, upstreamIds[2]!)).toEqual({ id: upstreamIds[2], name: 'u2' });
   });
 
   it.runIf(provider === 'sqlite')('pages request logs on the (x, id) indexes: no sort, no full scan', async () => {
