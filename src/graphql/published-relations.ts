@@ -3,7 +3,7 @@
 // relation, once per subscriber per event, so a dashboard watching a gateway
 // at thousands of requests a second would cost thousands of queries a second,
 // each of them CPU on the proxy's event loop. Here lookups made in the same
-// turn of the event loop share one `findMany({ where: { id: { in } } })` per
+// burst of promise jobs share one `findMany({ where: { id: { in } } })` per
 // model and selection, and a row, once loaded, serves every event that names
 // it for a second. A key, upstream or token seen in a live feed is thus at most
 // a second older than the database (its batched counters already lag that
@@ -86,9 +86,10 @@ export class PublishedRelations {
     if (!waiters) batch.waiting.set(id, (waiters = []));
     if (!this.scheduled) {
       this.scheduled = true;
-      // setImmediate, not a microtask: each subscriber resolves an event in its own
-      // promise chain, and all of them should join one batch.
-      setImmediate(() => this.dispatch());
+      // After the promise jobs queued now have run, as DataLoader schedules: each subscriber
+      // resolves an event in its own promise chain and all of them should join one batch,
+      // yet no event should wait for the next turn of the event loop.
+      void Promise.resolve().then(() => process.nextTick(() => this.dispatch()));
     }
     const list = waiters;
     return new Promise((resolve, reject) => list.push({ resolve, reject }));
