@@ -11,14 +11,10 @@
 // `bare` runs the bare forwarder's per-request work in the same harness instead.
 // Compare best-of values across a few processes.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import Database from 'better-sqlite3';
 import { Registry } from 'prom-client';
-import { migrateDatabase } from '../dist/db/client.js';
 import { createEventBus } from '../dist/events/bus.js';
 import { QuotaGate } from '../dist/keys/quota.js';
 import { UsageCounters } from '../dist/keys/usage-counters.js';
@@ -31,23 +27,13 @@ import { RetryBudget } from '../dist/proxy/retry-budget.js';
 import { createProxyHandler } from '../dist/proxy/route.js';
 import { compileRule } from '../dist/rules/evaluate.js';
 import { createRuleRuntime } from '../dist/rules/runtime.js';
+import { createLogDatabase } from './log-database.mjs';
 
 const total = Number(process.argv[2] ?? 200_000);
 const inFlight = 50;
 const rounds = 7;
 
-const dir = mkdtempSync(join(tmpdir(), 'keyrelay-hot-path-'));
-const target = { provider: 'sqlite', file: join(dir, 'k.db'), url: `file:${join(dir, 'k.db')}` };
-await migrateDatabase(target);
-{
-  // The rows the log references, so its foreign keys hold.
-  const db = new Database(target.file);
-  db.exec(`INSERT INTO "Upstream" ("id", "name", "baseUrl", "updatedAt") VALUES ('up1', 'bench', 'http://127.0.0.1:9/v1', 0)`);
-  const addKey = db.prepare(`INSERT INTO "ApiKey" ("id", "upstreamId", "name", "secretCipher", "secretHash", "fingerprint", "updatedAt") VALUES (?, 'up1', ?, 'c', ?, 'f', 0)`);
-  for (let i = 0; i < 10; i++) addKey.run(`key${i}`, `k${i}`, `h${i}`);
-  db.exec(`INSERT INTO "AccessToken" ("id", "name", "tokenHash", "prefix", "updatedAt") VALUES ('tok1', 'bench', 'h', 'p', 0)`);
-  db.close();
-}
+const { target, remove } = await createLogDatabase('hot-path', Array.from({ length: 10 }, (_, i) => `key${i}`));
 
 const upstreamConfig = {
   id: 'up1', name: 'bench', baseUrl: 'http://127.0.0.1:9/v1', enabled: true, strategy: 'ROUND_ROBIN', authType: 'BEARER', authName: null,
@@ -208,5 +194,5 @@ if (process.env.HOT_PATH_ROUNDS) console.log(results.map((r) => r.toFixed(1)).jo
 results.sort((a, b) => a - b);
 console.log(`${process.argv[3] === 'bare' ? 'bare forwarder' : 'keyrelay'} hot path: ${results[0].toFixed(2)} µs/request best, ${results[Math.floor(rounds / 2)].toFixed(2)} median (${rounds} rounds of ${total} requests, ${inFlight} in flight; main-thread CPU time, the log worker runs beside it)`);
 await logs.close();
-rmSync(dir, { recursive: true, force: true });
+remove();
 process.exit(0);

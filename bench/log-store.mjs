@@ -6,13 +6,10 @@
 // `--keys` keys taken in turn (each key is an insertion point inside the
 // (keyId, id) index), `--batch` rows per transaction (a flush every 50 ms at
 // 11,000 req/s is about 550). `--drop` removes indexes first, to price them.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { migrateDatabase } from '../dist/db/client.js';
 import { openLogStore } from '../dist/logs/log-store.js';
+import { createLogDatabase } from './log-database.mjs';
 
 const { values: opts } = parseArgs({
   options: { rows: { type: 'string', default: '300000' }, batch: { type: 'string', default: '550' }, keys: { type: 'string', default: '10' }, drop: { type: 'string', default: '' } },
@@ -22,16 +19,9 @@ const batch = Number(opts.batch);
 const keys = Number(opts.keys);
 const dropped = opts.drop.split(',').filter(Boolean);
 
-const dir = mkdtempSync(join(tmpdir(), 'keyrelay-log-store-'));
-const target = { provider: 'sqlite', file: join(dir, 'k.db'), url: `file:${join(dir, 'k.db')}` };
-await migrateDatabase(target);
-{
-  // The rows the log references, so its foreign keys hold.
+const { target, remove } = await createLogDatabase('log-store', Array.from({ length: keys }, (_, i) => `key${String(i).padStart(21, '0')}`));
+if (dropped.length) {
   const db = new Database(target.file);
-  db.exec(`INSERT INTO "Upstream" ("id", "name", "baseUrl", "updatedAt") VALUES ('up1', 'bench', 'http://127.0.0.1:9', 0)`);
-  const addKey = db.prepare(`INSERT INTO "ApiKey" ("id", "upstreamId", "name", "secretCipher", "secretHash", "fingerprint", "updatedAt") VALUES (?, 'up1', ?, 'c', ?, 'f', 0)`);
-  for (let i = 0; i < keys; i++) addKey.run(`key${String(i).padStart(21, '0')}`, `k${i}`, `h${i}`);
-  db.exec(`INSERT INTO "AccessToken" ("id", "name", "tokenHash", "prefix", "updatedAt") VALUES ('tok1', 'bench', 'h', 'p', 0)`);
   for (const index of dropped) db.exec(`DROP INDEX "${index}"`);
   db.close();
 }
@@ -57,5 +47,5 @@ for (let done = 0; done < total; done += batch) {
   cpuUs += used.user + used.system;
 }
 await store.close();
-rmSync(dir, { recursive: true, force: true });
+remove();
 console.log(`${(cpuUs / total).toFixed(2)} µs CPU per row: ${total} rows, ${batch} per transaction, ${keys} keys${dropped.length ? `, without ${dropped.join(', ')}` : ''}`);

@@ -56,25 +56,37 @@ export async function startTestGateway(opts: { provider?: Provider; env?: Record
   const provider = opts.provider ?? 'sqlite';
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'keyrelay-test-'));
   const database = opts.database ?? (await createTestDatabase(provider, dataDir));
-  const config = loadConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'info',
-    KEYRELAY_DATA_DIR: dataDir,
-    DATABASE_URL: database.url,
-    KEYRELAY_ADMIN_TOKEN: ADMIN_TOKEN,
-    KEYRELAY_JOBS: 'false',
-    ...opts.env,
-  });
+  // A gateway that refuses to start (bad config is tested) leaves nothing behind either.
+  const discard = async () => {
+    if (!opts.database) await database.drop();
+    if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
+  let config: Config;
+  let gateway: Gateway;
   const logLines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      logLines.push(...String(chunk).split('\n').filter(Boolean));
-      done();
-    },
-  });
-  const gateway = await startGateway(config, createLogger(config.LOG_LEVEL, sink));
+  try {
+    config = loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      KEYRELAY_DATA_DIR: dataDir,
+      DATABASE_URL: database.url,
+      KEYRELAY_ADMIN_TOKEN: ADMIN_TOKEN,
+      KEYRELAY_JOBS: 'false',
+      ...opts.env,
+    });
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        logLines.push(...String(chunk).split('\n').filter(Boolean));
+        done();
+      },
+    });
+    gateway = await startGateway(config, createLogger(config.LOG_LEVEL, sink));
+  } catch (error) {
+    await discard();
+    throw error;
+  }
   return {
     gateway,
     url: gateway.url,
