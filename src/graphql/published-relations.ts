@@ -1,7 +1,8 @@
 // Relations of rows that no query loaded: the request logs the bus publishes to
 // `requestLogged`. Pothos' own fallback for such a row reloads the row with the
-// relation, once per subscriber per event, so a dashboard watching a gateway
-// at thousands of requests a second would cost thousands of queries a second,
+// relation, once per subscriber per event (Prisma merges the subscribers'
+// reloads of one event at best), so a dashboard watching a gateway at
+// thousands of requests a second would cost thousands of queries a second,
 // each of them CPU on the proxy's event loop. Here lookups made in the same
 // burst of promise jobs share one `findMany({ where: { id: { in } } })` per
 // model and selection, and a row, once loaded, serves every event that names
