@@ -15,7 +15,7 @@ export async function createLogDatabase(name, keyIds) {
   const db = new Database(target.file);
   db.exec(`INSERT INTO "Upstream" ("id", "name", "baseUrl", "updatedAt") VALUES ('up1', 'bench', 'http://127.0.0.1:9', 0)`);
   const addKey = db.prepare(`INSERT INTO "ApiKey" ("id", "upstreamId", "name", "secretCipher", "secretHash", "fingerprint", "updatedAt") VALUES (?, 'up1', ?, 'c', ?, 'f', 0)`);
-  keyIds.forEach((id, i) => addKey.run(id, `k${i}`, `h${i}`));
+  db.transaction(() => keyIds.forEach((id, i) => addKey.run(id, `k${i}`, `h${i}`)))();
   db.exec(`INSERT INTO "AccessToken" ("id", "name", "tokenHash", "prefix", "updatedAt") VALUES ('tok1', 'bench', 'h', 'p', 0)`);
   db.close();
   return { target, remove: () => rmSync(dir, { recursive: true, force: true }) };
