@@ -71,25 +71,20 @@ export async function spyGraphQL(t: TestGateway, opts: { relationTtlMs?: number 
     introspection: true,
     production: false,
   });
+  const post = async (query: string, variables: Record<string, unknown> | undefined, accept?: string) =>
+    yoga.fetch('http://in-process/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer x', ...(accept ? { accept } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
   return {
     queries,
     prisma,
     relations,
     async run(query, variables) {
-      const res = await yoga.fetch('http://in-process/graphql', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: 'Bearer x' },
-        body: JSON.stringify({ query, variables }),
-      });
-      return (await res.json()) as { data?: Record<string, unknown>; errors?: unknown[] };
+      return (await (await post(query, variables)).json()) as { data?: Record<string, unknown>; errors?: unknown[] };
     },
-    async stream(query, variables) {
-      return yoga.fetch('http://in-process/graphql', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: 'Bearer x' },
-        body: JSON.stringify({ query, variables }),
-      });
-    },
+    stream: (query, variables) => post(query, variables, 'text/event-stream'),
     async close() {
       stopWatching();
       await prisma.$disconnect();
