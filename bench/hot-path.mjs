@@ -1,4 +1,4 @@
-// `node bench/hot-path.mjs [requests] [bare]` (after npm run build): keyrelay's own
+// `node bench/hot-path.mjs [requests] [bare|h3|bare-h3]` (after npm run build): keyrelay's own
 // JavaScript cost per proxied request, without sockets, kernel or load
 // generator. The real proxy handler (token check, key pool, quota, rules,
 // headers, usage scan, metrics, log entry) runs against real node:http
@@ -9,12 +9,16 @@
 // benchmark on a noisy machine, so it tells small changes apart; it prints
 // µs of main-thread CPU time per request, the best and median of several rounds.
 // `bare` runs the bare forwarder's per-request work in the same harness instead.
+// `h3` and `bare-h3` mount either handler in keyrelay's h3 app, served by
+// srvx's Node handler as in the gateway: the price of the mount alone.
 // Compare best-of values across a few processes.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
+import { serve } from 'srvx/node';
+import { createApp } from '../dist/app.js';
 import { createEventBus } from '../dist/events/bus.js';
 import { QuotaGate } from '../dist/keys/quota.js';
 import { UsageCounters } from '../dist/keys/usage-counters.js';
@@ -137,7 +141,22 @@ function bareHandler(req, res) {
     });
   });
 }
-const subject = process.argv[3] === 'bare' ? bareHandler : handler;
+const mode = process.argv[3] ?? 'keyrelay';
+const direct = mode === 'bare' || mode === 'bare-h3' ? bareHandler : handler;
+const subject = mode === 'h3' || mode === 'bare-h3' ? mountedInH3(direct) : direct;
+
+/** The handler behind keyrelay's h3 app and srvx's Node request listener (what the gateway's server runs per request). */
+function mountedInH3(inner) {
+  const app = createApp({
+    yoga: { fetch: () => new Response(null, { status: 404 }) }, wsHooks: {}, proxy: inner, graphqlMaxBodyBytes: 1024 * 1024,
+    readiness: async () => ({ ready: true, checks: {} }),
+  });
+  const listener = serve({ fetch: app.fetch, manual: true, silent: true, gracefulShutdown: false }).node.handler;
+  return (req, res) => new Promise((resolve) => {
+    res.once('finish', resolve);
+    listener(req, res);
+  });
+}
 
 function oneRequest(socket) {
   const req = new IncomingMessage(socket);
@@ -192,7 +211,7 @@ for (let r = 0; r < rounds; r++) {
 // HOT_PATH_ROUNDS=1 prints every round: a process sometimes settles into a slower state (JIT, GC) and stays there.
 if (process.env.HOT_PATH_ROUNDS) console.log(results.map((r) => r.toFixed(1)).join(' '));
 results.sort((a, b) => a - b);
-console.log(`${process.argv[3] === 'bare' ? 'bare forwarder' : 'keyrelay'} hot path: ${results[0].toFixed(2)} µs/request best, ${results[Math.floor(rounds / 2)].toFixed(2)} median (${rounds} rounds of ${total} requests, ${inFlight} in flight; main-thread CPU time, the log worker runs beside it)`);
+console.log(`${{ keyrelay: 'keyrelay', bare: 'bare forwarder', h3: 'keyrelay in h3', 'bare-h3': 'bare forwarder in h3' }[mode]} hot path: ${results[0].toFixed(2)} µs/request best, ${results[Math.floor(rounds / 2)].toFixed(2)} median (${rounds} rounds of ${total} requests, ${inFlight} in flight; main-thread CPU time, the log worker runs beside it)`);
 await logs.close();
 remove();
 process.exit(0);
