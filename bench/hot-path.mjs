@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
-import { serve } from 'srvx/node';
+import { serve } from 'crossws/server';
 import { createApp } from '../dist/app.js';
 import { createEventBus } from '../dist/events/bus.js';
 import { QuotaGate } from '../dist/keys/quota.js';
@@ -36,6 +36,9 @@ import { createLogDatabase } from './log-database.mjs';
 const total = Number(process.argv[2] ?? 200_000);
 const inFlight = 50;
 const rounds = 7;
+const MODES = { keyrelay: 'keyrelay', bare: 'bare forwarder', h3: 'keyrelay in h3', 'bare-h3': 'bare forwarder in h3' };
+const mode = process.argv[3] ?? 'keyrelay';
+if (!(mode in MODES)) throw new Error(`unknown mode ${mode}: one of ${Object.keys(MODES).join(', ')}`);
 
 const { target, remove } = await createLogDatabase('hot-path', Array.from({ length: 10 }, (_, i) => `key${i}`));
 
@@ -141,7 +144,6 @@ function bareHandler(req, res) {
     });
   });
 }
-const mode = process.argv[3] ?? 'keyrelay';
 const direct = mode === 'bare' || mode === 'bare-h3' ? bareHandler : handler;
 const subject = mode === 'h3' || mode === 'bare-h3' ? mountedInH3(direct) : direct;
 
@@ -211,7 +213,7 @@ for (let r = 0; r < rounds; r++) {
 // HOT_PATH_ROUNDS=1 prints every round: a process sometimes settles into a slower state (JIT, GC) and stays there.
 if (process.env.HOT_PATH_ROUNDS) console.log(results.map((r) => r.toFixed(1)).join(' '));
 results.sort((a, b) => a - b);
-console.log(`${{ keyrelay: 'keyrelay', bare: 'bare forwarder', h3: 'keyrelay in h3', 'bare-h3': 'bare forwarder in h3' }[mode]} hot path: ${results[0].toFixed(2)} µs/request best, ${results[Math.floor(rounds / 2)].toFixed(2)} median (${rounds} rounds of ${total} requests, ${inFlight} in flight; main-thread CPU time, the log worker runs beside it)`);
+console.log(`${MODES[mode]} hot path: ${results[0].toFixed(2)} µs/request best, ${results[Math.floor(rounds / 2)].toFixed(2)} median (${rounds} rounds of ${total} requests, ${inFlight} in flight; main-thread CPU time, the log worker runs beside it)`);
 await logs.close();
 remove();
 process.exit(0);
