@@ -71,7 +71,6 @@ function arg(name, fallback) {
   return i === -1 ? fallback : Number(process.argv[i + 1]);
 }
 
-
 async function gql(url, query, variables) {
   const res = await fetch(`${url}/graphql`, {
     method: 'POST',

@@ -32,7 +32,6 @@ function forkReady(file, argv = []) {
   return new Promise((resolve) => child.once('message', (m) => resolve({ child, port: m.port })));
 }
 
-
 /** CPU seconds (user + system) a process has used so far, from /proc. */
 function cpuSeconds(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
