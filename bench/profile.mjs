@@ -11,7 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startKeyrelay } from './setup.mjs';
+import { runLoad, startKeyrelay } from './setup.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -22,12 +22,7 @@ const rate = process.argv[4] ? Number(process.argv[4]) : null;
 const children = [];
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
-const load = (spec) => {
-  const child = fork(join(here, 'load.mjs'));
-  children.push(child);
-  child.send(spec);
-  return new Promise((resolve) => child.once('message', resolve));
-};
+const load = (spec) => runLoad(spec, children);
 
 const mock = fork(join(here, 'mock-upstream.mjs'));
 children.push(mock);

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startKeyrelay } from './setup.mjs';
+import { runLoad, startKeyrelay } from './setup.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -46,12 +46,7 @@ function rssMiB(pid) {
   return Number(line.replace(/\D+/g, '')) / 1024;
 }
 
-function load(spec) {
-  const child = fork(join(here, 'load.mjs'));
-  children.push(child);
-  child.send(spec);
-  return new Promise((resolve) => child.once('message', resolve));
-}
+const load = (spec) => runLoad(spec, children);
 
 const us = (v) => `${(v / 1000).toFixed(3)} ms`;
 const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hello' }] });

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,15 @@ export const KEYRELAY_NODE_FLAGS = JSON.parse(readFileSync(new URL('../package.j
 
 export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const LOAD = fileURLToPath(new URL('./load.mjs', import.meta.url));
+
+/** Runs one load (load.mjs's spec) in a process of its own, so the generator does not share keyrelay's event loop; its result. `children` collects the process for cleanup on exit. */
+export function runLoad(spec, children) {
+  const child = fork(LOAD);
+  children.push(child);
+  child.send(spec);
+  return new Promise((resolve) => child.once('message', resolve));
+}
 
 export function freePort() {
   return new Promise((resolve) => {
