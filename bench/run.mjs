@@ -119,7 +119,7 @@ async function main() {
     const spread = Math.max(...bareRps) / Math.min(...bareRps) - 1;
     const h3Faster = runs['bare-h3'].filter((r, i) => r.rps > runs.bare[i].rps * 1.05).length;
     if (spread > 0.1 || h3Faster > 0) {
-      console.log(`noisy run: the bare forwarder's req/s differed by ${fmtPct(spread)} between its rounds, and the same forwarder in h3 beat it by over 5% in ${h3Faster} of ${rounds}; differences of a few points are not measurable here (more --rounds narrow the median)`);
+      console.log(`noisy run: the bare forwarder's req/s differed by ${fmtPct(spread)} between its rounds, and the same forwarder in h3 beat it by over 5% in ${h3Faster} of ${rounds}; differences of a few points are not measurable in this run`);
     }
     const cpuUs = (n, field) => median(runs[n].map((r) => r[field])).toFixed(0);
     console.log(`cpu/req, median: bare ${cpuUs('bare', 'cpuPerRequestUs')} µs, bare-h3 ${cpuUs('bare-h3', 'cpuPerRequestUs')} µs, keyrelay ${cpuUs('keyrelay', 'cpuPerRequestUs')} µs, of which on its main thread ${cpuUs('keyrelay', 'mainThreadCpuPerRequestUs')} µs (the request-log worker runs beside it)\n`);
