@@ -8,10 +8,29 @@ const body = JSON.stringify({
   usage: { prompt_tokens: 9, completion_tokens: 7, total_tokens: 16 },
 });
 
+const sizedCache = new Map();
+function sized(size) {
+  let payload = sizedCache.get(size);
+  if (!payload) {
+    const head = '{"id":"bench","usage":{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16},"data":"';
+    payload = Buffer.from(`${head}${'x'.repeat(Math.max(0, size - head.length - 2))}"}`);
+    sizedCache.set(size, payload);
+  }
+  return payload;
+}
+
 const server = createServer((req, res) => {
   const url = req.url ?? '/';
   req.resume();
   req.on('end', () => {
+    if (url.includes('/bytes')) {
+      // A JSON answer of about `size` bytes, for the scaling rows on response size.
+      const size = Number(new URL(url, 'http://x').searchParams.get('size') ?? 1024);
+      const payload = sized(size);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': payload.length });
+      res.end(payload);
+      return;
+    }
     if (url.includes('/sse')) {
       const events = Number(new URL(url, 'http://x').searchParams.get('events') ?? 10);
       const interval = Number(new URL(url, 'http://x').searchParams.get('interval') ?? 10);

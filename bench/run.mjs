@@ -1,166 +1,162 @@
-// npm run bench: one run compares keyrelay with a bare undici forwarder in
-// front of the same mock upstream. Each runs in its own process; the load
-// generator too. Prints req/s, latency p50/p99, SSE time to first byte and
-// keyrelay's CPU per request. Options: --seconds N per run (default 10),
-// --rounds N (default 3: the closed-loop, fixed-rate and SSE runs are repeated
-// and the median of their ratios and differences reported), --soak (adds a
-// 5-minute run at 1,000 req/s sampling memory), --only json,rate,sse.
-import { fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// npm run bench: keyrelay against a bare node:http + undici forwarder in front
+// of the same mock upstream, each in its own process, driven by a load
+// generator in another. With 2 or more cores the load generator runs on CPU 0
+// and the subject and the mock on CPU 1 (taskset), and the subjects take turns
+// under exactly the same pinning, round after round. The headline is keyrelay's
+// CPU per request (its whole process: every thread, from /proc) over the bare
+// forwarder's, the median of the rounds with its spread.
+//
+// Options: --rounds N (default 6) and --seconds N per run (default 5);
+// --only headline,rate,sse; --with-h3 (adds the bare forwarder mounted in h3,
+// pricing the mount); --scaling (the cost-as-work-grows table, see
+// scaling.mjs); --soak (5 minutes at 1,000 req/s sampling memory); --json
+// (the human report goes to stderr, one JSON document to stdout).
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { runLoad, startKeyrelay } from './setup.mjs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { LOAD_CPU, pin, pinning } from './pin.mjs';
+import { cpuSeconds, mainThreadCpuSeconds, rssMiB } from './proc.mjs';
+import { runScaling } from './scaling.mjs';
+import { forkServer, runLoad, startKeyrelay } from './setup.mjs';
+import { fixed, ms, summary, withSpread } from './stats.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const arg = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? fallback : args[i + 1];
-};
-const seconds = Number(arg('seconds', 10));
-const only = new Set(arg('only', 'json,rate,sse').split(','));
-const soak = args.includes('--soak');
-const rounds = Math.max(1, Number(arg('rounds', 3)));
+const { values: opts } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '6' },
+    seconds: { type: 'string', default: '5' },
+    only: { type: 'string', default: 'headline,rate,sse' },
+    'with-h3': { type: 'boolean', default: false },
+    scaling: { type: 'boolean', default: false },
+    soak: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
+});
+const rounds = Math.max(1, Number(opts.rounds));
+const seconds = Math.max(1, Number(opts.seconds));
+const only = new Set(opts.only.split(','));
+const out = opts.json ? (...a) => console.error(...a) : (...a) => console.log(...a);
+
+// Targets of the benchmark issue (benchmark figures, never timed tests).
+const TARGETS = { cpuRatio: 1.1, addedP50Us: 200, addedP99Us: 1000, sseTtfbUs: 500 };
 
 const children = [];
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+pin(process.pid, LOAD_CPU);
 
-function forkReady(file, argv = []) {
-  const child = fork(join(here, file), argv, { stdio: 'inherit' });
-  children.push(child);
-  return new Promise((resolve) => child.once('message', (m) => resolve({ child, port: m.port })));
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-/** CPU seconds of the process's main (JavaScript) thread alone: the proxy's bottleneck, apart from its worker threads and libuv's pool. */
-function mainThreadCpuSeconds(pid) {
-  return cpuSeconds(`${pid}/task/${pid}`);
-}
-function rssMiB(pid) {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
-  return Number(line.replace(/\D+/g, '')) / 1024;
-}
-
+const PATH = '/proxy/bench/v1/chat/completions';
+const BODY = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hello' }] });
 const load = (spec) => runLoad(spec, children);
 
-const us = (v) => `${(v / 1000).toFixed(3)} ms`;
-const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hello' }] });
+/** One JSON run against a subject, with its CPU per request (whole process and main thread). */
+export async function measuredRun(subject, spec) {
+  const cpu0 = cpuSeconds(subject.pid);
+  const main0 = mainThreadCpuSeconds(subject.pid);
+  const r = await load({ origin: subject.origin, path: PATH, method: 'POST', body: BODY, connections: 50, seconds, ...spec, headers: { ...subject.headers, ...spec.headers } });
+  r.cpuPerRequestUs = ((cpuSeconds(subject.pid) - cpu0) / Math.max(1, r.requests)) * 1e6;
+  r.mainThreadCpuPerRequestUs = ((mainThreadCpuSeconds(subject.pid) - main0) / Math.max(1, r.requests)) * 1e6;
+  return r;
+}
+
+const runLine = (r) =>
+  `${r.rps.toFixed(0).padStart(6)} req/s  p50 ${ms(r.p50)}  p99 ${ms(r.p99)}  cpu/req ${r.cpuPerRequestUs.toFixed(1)} µs (main thread ${r.mainThreadCpuPerRequestUs.toFixed(1)})  errors ${r.errors}  statuses ${JSON.stringify(r.statuses)}`;
+
+/** Every subject in every round, in an order rotated per round; results by subject name, in round order. */
+async function inRounds(subjects, measure, describe) {
+  const names = Object.keys(subjects);
+  const runs = Object.fromEntries(names.map((n) => [n, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const name of names.map((_, i) => names[(i + round) % names.length])) {
+      const r = await measure(subjects[name]);
+      runs[name][round] = r;
+      out(`${String(round + 1).padStart(2)} ${name.padEnd(9)} ${describe(r)}`);
+    }
+  }
+  return runs;
+}
+
+const perRound = (runs, a, b, f) => summary(runs[a].map((r, i) => f(r, runs[b][i])));
+const verdict = (ok) => (ok ? 'met' : 'NOT met');
+
+async function headline(subjects) {
+  out(`## Closed loop, 50 connections, ${seconds} s a run, ${rounds} rounds`);
+  const runs = await inRounds(subjects, (s) => measuredRun(s, { mode: 'closed' }), runLine);
+  const cpuRatio = perRound(runs, 'keyrelay', 'bare', (k, b) => k.cpuPerRequestUs / b.cpuPerRequestUs);
+  const efficiency = perRound(runs, 'keyrelay', 'bare', (k, b) => b.cpuPerRequestUs / k.cpuPerRequestUs);
+  const rpsRatio = perRound(runs, 'keyrelay', 'bare', (k, b) => k.rps / b.rps);
+  const cpu = (n) => summary(runs[n].map((r) => r.cpuPerRequestUs));
+  out(`\nHEADLINE keyrelay's CPU per request: ${withSpread(cpuRatio, (v) => `${v.toFixed(2)}x`)} the bare forwarder's (target <= ${TARGETS.cpuRatio}x: ${verdict(cpuRatio.median <= TARGETS.cpuRatio)})`);
+  out(`  CPU efficiency (bare / keyrelay): ${withSpread(efficiency, (v) => `${(v * 100).toFixed(1)}%`)}`);
+  out(`  req/s ratio: ${withSpread(rpsRatio, (v) => `${(v * 100).toFixed(1)}%`)}`);
+  out(`  cpu/req medians: bare ${cpu('bare').median.toFixed(1)} µs, keyrelay ${cpu('keyrelay').median.toFixed(1)} µs${subjects['bare-h3'] ? `, bare-h3 ${cpu('bare-h3').median.toFixed(1)} µs` : ''}\n`);
+  return { cpuRatio, efficiency, rpsRatio, cpuPerRequestUs: Object.fromEntries(Object.keys(runs).map((n) => [n, cpu(n)])), runs };
+}
+
+async function fixedRate(subjects) {
+  out(`## Open loop, 1,000 req/s, ${seconds} s a run, ${rounds} rounds`);
+  const runs = await inRounds(subjects, (s) => measuredRun(s, { mode: 'open', rate: 1000 }), runLine);
+  const addedP50 = perRound(runs, 'keyrelay', 'bare', (k, b) => k.p50 - b.p50);
+  const addedP99 = perRound(runs, 'keyrelay', 'bare', (k, b) => k.p99 - b.p99);
+  out(`added p50: ${withSpread(addedP50, ms)} (target < 0.2 ms: ${verdict(addedP50.median < TARGETS.addedP50Us)})`);
+  out(`added p99: ${withSpread(addedP99, ms)} (target within 1 ms of bare's p99: ${verdict(addedP99.median <= TARGETS.addedP99Us)})\n`);
+  return { addedP50Us: addedP50, addedP99Us: addedP99, runs };
+}
+
+async function sse(subjects) {
+  out(`## SSE, 200 streams of 20 events 10 ms apart, 20 at a time, ${rounds} rounds`);
+  const measure = async (s) => {
+    const cpu0 = cpuSeconds(s.pid);
+    const r = await load({ mode: 'sse', origin: s.origin, path: '/proxy/bench/v1/sse?events=20&interval=10', headers: s.headers, streams: 200, concurrency: 20 });
+    r.cpuPerStreamUs = ((cpuSeconds(s.pid) - cpu0) / 200) * 1e6;
+    return r;
+  };
+  const line = (r) => `ttfb p50 ${ms(r.ttfbP50)} p99 ${ms(r.ttfbP99)}  chunks/stream ${r.chunksPerStream.toFixed(1)}  cpu/stream ${r.cpuPerStreamUs.toFixed(0)} µs  errors ${r.errors}`;
+  const runs = await inRounds(subjects, measure, line);
+  const ttfb = perRound(runs, 'keyrelay', 'bare', (k, b) => k.ttfbP50 - b.ttfbP50);
+  out(`time to first byte p50 vs bare: ${withSpread(ttfb, ms)} (target within 0.5 ms: ${verdict(ttfb.median <= TARGETS.sseTtfbUs)})\n`);
+  return { addedTtfbP50Us: ttfb, runs };
+}
+
+async function soak(subject) {
+  out('## Soak: keyrelay at 1,000 req/s for 5 minutes, RSS every 30 s');
+  const samples = [];
+  const timer = setInterval(() => samples.push(rssMiB(subject.pid)), 30_000);
+  const r = await load({ mode: 'open', origin: subject.origin, path: PATH, method: 'POST', headers: subject.headers, body: BODY, connections: 50, rate: 1000, seconds: 300 });
+  clearInterval(timer);
+  out(`requests ${r.requests} errors ${r.errors} p99 ${ms(r.p99)}  RSS MiB: ${samples.map(fixed(0)).join(' ')}\n`);
+  return { ...r, rssMiB: samples };
+}
 
 async function main() {
-  const mock = await forkReady('mock-upstream.mjs');
-  const bare = await forkReady('bare-forwarder.mjs', [`http://127.0.0.1:${mock.port}`]);
-  const h3bare = await forkReady('h3-forwarder.mjs', [`http://127.0.0.1:${mock.port}`]);
+  out(`keyrelay benchmark: Node ${process.version}, ${rounds} rounds of ${seconds} s; pinning: ${pinning.notice}`);
+  const mock = await forkServer('./mock-upstream.mjs', [], children);
+  const mockOrigin = `http://127.0.0.1:${mock.port}`;
+  const json = { 'content-type': 'application/json' };
+  const subjects = {};
+  const bare = await forkServer('./bare-forwarder.mjs', [mockOrigin], children);
+  subjects.bare = { origin: `http://127.0.0.1:${bare.port}`, pid: bare.pid, headers: json };
+  if (opts['with-h3']) {
+    const h3 = await forkServer('./h3-forwarder.mjs', [mockOrigin], children);
+    subjects['bare-h3'] = { origin: `http://127.0.0.1:${h3.port}`, pid: h3.pid, headers: json };
+  }
   const dataDir = mkdtempSync(join(tmpdir(), 'keyrelay-bench-'));
-  const kr = await startKeyrelay({ mockPort: mock.port, dataDir, onSpawn: (child) => children.push(child) });
-  const targets = {
-    bare: { origin: `http://127.0.0.1:${bare.port}`, pid: bare.child.pid, headers: { 'content-type': 'application/json' } },
-    'bare-h3': { origin: `http://127.0.0.1:${h3bare.port}`, pid: h3bare.child.pid, headers: { 'content-type': 'application/json' } },
-    keyrelay: { origin: kr.url, pid: kr.child.pid, headers: { 'content-type': 'application/json', authorization: `Bearer ${kr.token}` } },
-  };
-  const path = '/proxy/bench/v1/chat/completions';
-  const results = {};
-  console.log(`keyrelay benchmark: ${seconds} s per run, Node ${process.version}, mock upstream + bare undici forwarder + keyrelay (SQLite, 10 keys, 1 rule, request logging on)\n`);
+  const kr = await startKeyrelay({ mockPort: mock.port, dataDir, onSpawn: (c) => children.push(c) });
+  subjects.keyrelay = { origin: kr.url, pid: kr.child.pid, headers: { ...json, authorization: `Bearer ${kr.token}` }, token: kr.token, adminUrl: kr.url };
+  out('subjects: bare forwarder, keyrelay (SQLite, 10 keys, 1 rule, request logging on, npm start\'s Node flags)\n');
 
-  for (const name of Object.keys(targets)) {
-    // warm-up: JIT, keep-alive connections, pools
-    await load({ mode: 'closed', origin: targets[name].origin, path, method: 'POST', headers: targets[name].headers, body, connections: 50, seconds: 3 });
-  }
+  for (const s of Object.values(subjects)) await measuredRun(s, { mode: 'closed', seconds: 3 }); // JIT, keep-alive pools
 
-  // Machines like this one drift by several percent over a minute: every round
-  // runs the three subjects back to back in a rotated order, and the verdict is
-  // the median of the rounds' ratios, each taken between neighbouring runs.
-  const names = Object.keys(targets);
-  const order = (round) => names.map((_, i) => names[(i + round) % names.length]);
-  const median = (values) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = sorted.length >> 1;
-    return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  };
-  const fmtPct = (v) => `${(v * 100).toFixed(1)}%`;
-  /** The rounds' figures as text: "median (rounds: a, b, c)". */
-  const perRound = (values, fmt) => `${fmt(median(values))}${rounds > 1 ? ` (rounds: ${values.map(fmt).join(', ')})` : ''}`;
-  const heading = (title) => console.log(`## ${title} (${rounds} round${rounds === 1 ? '' : 's'})`);
-  /** Runs `measure` for every subject in every round, printing a line each; the results by subject, in round order. */
-  async function inRounds(measure, describe) {
-    const runs = Object.fromEntries(names.map((n) => [n, []]));
-    for (let round = 0; round < rounds; round++) {
-      for (const name of order(round)) {
-        const r = await measure(targets[name]);
-        runs[name][round] = r;
-        console.log(`${String(round + 1).padStart(2)} ${name.padEnd(10)} ${describe(r)}`);
-      }
-    }
-    return runs;
-  }
-  /** A closed- or open-loop JSON run, with the subject's CPU per request (whole process and main thread) from /proc. */
-  async function jsonRun(t, spec) {
-    const cpu0 = cpuSeconds(t.pid);
-    const main0 = mainThreadCpuSeconds(t.pid);
-    const r = await load({ origin: t.origin, path, method: 'POST', headers: t.headers, body, connections: 50, seconds, ...spec });
-    r.cpuPerRequestUs = ((cpuSeconds(t.pid) - cpu0) / r.requests) * 1e6;
-    r.mainThreadCpuPerRequestUs = ((mainThreadCpuSeconds(t.pid) - main0) / r.requests) * 1e6;
-    return r;
-  }
-  const jsonLine = (r) =>
-    `${r.rps.toFixed(0).padStart(6)} req/s  p50 ${us(r.p50)}  p99 ${us(r.p99)}  cpu/req ${r.cpuPerRequestUs.toFixed(0)} µs (main thread ${r.mainThreadCpuPerRequestUs.toFixed(0)})  errors ${r.errors}  statuses ${JSON.stringify(r.statuses)}`;
+  const results = { node: process.version, pinning, rounds, seconds, targets: TARGETS };
+  if (only.has('headline')) results.headline = await headline(subjects);
+  if (only.has('rate')) results.rate = await fixedRate(subjects);
+  if (only.has('sse')) results.sse = await sse(subjects);
+  if (opts.soak) results.soak = await soak(subjects.keyrelay);
+  if (opts.scaling) results.scaling = await runScaling({ out, load, rounds, seconds, mockPort: mock.port, subjects, children, measuredRun });
 
-  if (only.has('json')) {
-    heading('JSON, closed loop, 50 connections');
-    const runs = (results.json = await inRounds((t) => jsonRun(t, { mode: 'closed' }), jsonLine));
-    const ratio = (a, b) => perRound(runs[a].map((r, i) => r.rps / runs[b][i].rps), fmtPct);
-    console.log(`keyrelay: ${ratio('keyrelay', 'bare')} of the bare forwarder's req/s, median of the rounds; the same forwarder in h3: ${ratio('bare-h3', 'bare')}; keyrelay vs it: ${ratio('keyrelay', 'bare-h3')}`);
-    // The mount can only add work, so bare in h3 beating bare, or bare's own rounds far apart, mean the machine's speed moved during the run.
-    const bareRps = runs.bare.map((r) => r.rps);
-    const spread = Math.max(...bareRps) / Math.min(...bareRps) - 1;
-    const h3Faster = runs['bare-h3'].filter((r, i) => r.rps > runs.bare[i].rps * 1.05).length;
-    if (spread > 0.1 || h3Faster > 0) {
-      console.log(`noisy run: the bare forwarder's req/s differed by ${fmtPct(spread)} between its rounds, and the same forwarder in h3 beat it by over 5% in ${h3Faster} of ${rounds}; differences of a few points are not measurable in this run`);
-    }
-    const cpuUs = (n, field) => median(runs[n].map((r) => r[field])).toFixed(0);
-    console.log(`cpu/req, median: bare ${cpuUs('bare', 'cpuPerRequestUs')} µs, bare-h3 ${cpuUs('bare-h3', 'cpuPerRequestUs')} µs, keyrelay ${cpuUs('keyrelay', 'cpuPerRequestUs')} µs, of which on its main thread ${cpuUs('keyrelay', 'mainThreadCpuPerRequestUs')} µs (the request-log worker runs beside it)\n`);
-  }
-
-  if (only.has('rate')) {
-    heading('JSON, open loop, 1,000 req/s');
-    const runs = (results.rate = await inRounds((t) => jsonRun(t, { mode: 'open', rate: 1000 }), jsonLine));
-    const added = (field) => perRound(runs.keyrelay.map((r, i) => r[field] - runs.bare[i][field]), us);
-    console.log(`added latency vs bare, median of the rounds: p50 ${added('p50')}  p99 ${added('p99')}\n`);
-  }
-
-  if (only.has('sse')) {
-    heading('SSE, 200 streams of 20 events 10 ms apart, 20 at a time');
-    const sseRun = async (t) => {
-      const cpu0 = mainThreadCpuSeconds(t.pid);
-      const r = await load({ mode: 'sse', origin: t.origin, path: '/proxy/bench/v1/sse?events=20&interval=10', headers: t.headers, streams: 200, concurrency: 20 });
-      r.mainThreadCpuPerStreamUs = ((mainThreadCpuSeconds(t.pid) - cpu0) / 200) * 1e6;
-      return r;
-    };
-    const sseLine = (r) =>
-      `ttfb p50 ${us(r.ttfbP50)} p99 ${us(r.ttfbP99)}  total p50 ${us(r.totalP50)} p99 ${us(r.totalP99)}  chunks/stream ${r.chunksPerStream.toFixed(1)}  main-thread cpu/stream ${r.mainThreadCpuPerStreamUs.toFixed(0)} µs  errors ${r.errors}`;
-    const runs = (results.sse = await inRounds(sseRun, sseLine));
-    console.log(`time to first byte p50 vs bare, median of the rounds: ${perRound(runs.keyrelay.map((r, i) => r.ttfbP50 - runs.bare[i].ttfbP50), us)}\n`);
-  }
-
-  if (soak) {
-    console.log('## Soak: keyrelay at 1,000 req/s for 5 minutes, RSS every 30 s');
-    const t = targets.keyrelay;
-    const samples = [];
-    const timer = setInterval(() => samples.push(rssMiB(t.pid)), 30_000);
-    const r = await load({ mode: 'open', origin: t.origin, path, method: 'POST', headers: t.headers, body, connections: 50, rate: 1000, seconds: 300 });
-    clearInterval(timer);
-    results.soak = { ...r, rssMiB: samples };
-    console.log(`requests ${r.requests} errors ${r.errors} p99 ${us(r.p99)}  RSS MiB: ${samples.map((s) => s.toFixed(0)).join(' ')}\n`);
-  }
-
-  console.log('JSON:', JSON.stringify(results));
   kr.child.kill('SIGTERM');
   await new Promise((r) => kr.child.once('exit', r));
   rmSync(dataDir, { recursive: true, force: true });
+  if (opts.json) console.log(JSON.stringify(results, null, 2));
   process.exit(0);
 }
 

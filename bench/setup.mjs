@@ -2,6 +2,7 @@ import { fork, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { LOAD_CPU, SUBJECT_CPU, pin } from './pin.mjs';
 
 /** The Node flags `npm start` runs keyrelay with (package.json's start script): the benchmark runs it the same way. */
 export const KEYRELAY_NODE_FLAGS = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
@@ -16,6 +17,7 @@ const LOAD = fileURLToPath(new URL('./load.mjs', import.meta.url));
 export function runLoad(spec, children) {
   const child = fork(LOAD);
   children.push(child);
+  pin(child.pid, LOAD_CPU);
   child.send(spec);
   return new Promise((resolve) => child.once('message', resolve));
 }
@@ -35,33 +37,26 @@ export function freePort() {
  * upstream. `onSpawn` gets the child at once, so the caller can kill it even
  * if the setup fails. `env` overrides the benchmark's defaults (jobs off).
  */
-export async function startKeyrelay({ mockPort, dataDir, nodeArgs = [], env = {}, onSpawn }) {
+export async function startKeyrelay({ mockPort, dataDir, nodeArgs = [], env = {}, onSpawn, setup = true }) {
   const port = await freePort();
   const child = spawn(process.execPath, [...KEYRELAY_NODE_FLAGS, ...nodeArgs, MAIN], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', KEYRELAY_DATA_DIR: dataDir, KEYRELAY_ADMIN_TOKEN: BENCH_ADMIN_TOKEN, LOG_LEVEL: 'warn', NODE_ENV: 'production', KEYRELAY_JOBS: 'false', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   onSpawn?.(child);
+  pin(child.pid, SUBJECT_CPU);
   const url = `http://127.0.0.1:${port}`;
   await waitReady(url);
+  pin(child.pid, SUBJECT_CPU); // again: threads started while booting (the log writer's worker) are pinned too
   // The mock at its root: a client path /proxy/bench/v1/... reaches it as /v1/..., as the bare forwarder sends it.
-  const token = await setupKeyrelay(url, BENCH_ADMIN_TOKEN, `http://127.0.0.1:${mockPort}`);
+  const token = setup ? await setupKeyrelay(url, BENCH_ADMIN_TOKEN, `http://127.0.0.1:${mockPort}`) : null;
   return { child, url, token };
 }
 
 // Configures a fresh keyrelay for the benchmark through its admin API:
 // one upstream, 10 keys, one rule, a client token. Returns the token.
 export async function setupKeyrelay(url, adminToken, baseUrl) {
-  const gql = async (query, variables) => {
-    const res = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    const json = await res.json();
-    if (json.errors) throw new Error(`setup failed: ${JSON.stringify(json.errors)}`);
-    return json.data;
-  };
+  const gql = adminClient(url, adminToken);
   const { createUpstream } = await gql(
     'mutation($input: CreateUpstreamInput!) { createUpstream(input: $input) { id } }',
     { input: { name: 'bench', baseUrl, strategy: 'ROUND_ROBIN', auth: { type: 'BEARER' } } },
@@ -75,6 +70,28 @@ export async function setupKeyrelay(url, adminToken, baseUrl) {
   });
   const { createAccessToken } = await gql('mutation { createAccessToken(input: { name: "bench" }) { token } }');
   return createAccessToken.token;
+}
+
+/** A function that runs one GraphQL operation against keyrelay's admin API and returns its data (throws on errors). */
+export function adminClient(url, adminToken = BENCH_ADMIN_TOKEN) {
+  return async (query, variables) => {
+    const res = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const json = await res.json();
+    if (json.errors) throw new Error(`admin API: ${JSON.stringify(json.errors)}`);
+    return json.data;
+  };
+}
+
+/** Forks a bench server (mock, bare forwarder) pinned beside the subject; resolves with its port once it listens. */
+export function forkServer(file, argv, children) {
+  const child = fork(fileURLToPath(new URL(file, import.meta.url)), argv, { stdio: 'inherit' });
+  children.push(child);
+  pin(child.pid, SUBJECT_CPU);
+  return new Promise((resolve) => child.once('message', (m) => resolve({ child, port: m.port, pid: child.pid })));
 }
 
 /** Resolves once a keyrelay started as a child process answers /readyz (10 s at most). */

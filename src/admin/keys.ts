@@ -71,8 +71,10 @@ export function keyAdmin(deps: AdminDeps) {
       await prisma.apiKey.createMany({ data: rows });
       await state.reloadUpstream(upstreamId);
       events.publish('config:changed', { kind: 'upstream', id: upstreamId });
-      const hashes = rows.map((r) => r.secretHash);
-      return prisma.apiKey.findMany({ where: { upstreamId, secretHash: { in: hashes } }, orderBy: { createdAt: 'asc' } });
+      // The pool's ids matched in memory: an `IN` list of thousands of hashes passes the database's bound-parameter limit.
+      const pool = await prisma.apiKey.findMany({ where: { upstreamId }, select: { id: true, secretHash: true } });
+      const idByHash = new Map(pool.map((k) => [k.secretHash, k.id]));
+      return rows.map((r) => ({ id: idByHash.get(r.secretHash)! }));
     },
     async setStatus(id: string, input: unknown) {
       const data = parseInput(statusSchema, input, '');

@@ -97,6 +97,13 @@ describe.each(PROVIDERS)('key administration on %s', (provider) => {
     expect(counts.upstream?.keyCounts).toEqual({ total: 9940, active: 9940, disabled: 0, banned: 0, exhausted: 0 });
   });
 
+  it('adds 1,200 keys in one addKeys and returns every one (the read-back stays under the bound-parameter limit)', async () => {
+    const { createUpstream } = await ok(t.url, CreateUpstream, { input: { name: 'many-keys', baseUrl: 'https://api.example.com' } });
+    const keys = Array.from({ length: 1200 }, (_, i) => ({ value: `${canary}-bulk-${i}`, name: `bulk-${i}` }));
+    const { addKeys } = await ok(t.url, AddKeys, { upstreamId: createUpstream.id, keys });
+    expect(addKeys.map((k) => k.name)).toEqual(keys.map((k) => k.name));
+  });
+
   it('imports CSV (header, quotes, weight and quota) and JSON, naming each bad line', async () => {
     const up = (await ok(t.url, CreateUpstream, { input: { name: 'csv', baseUrl: 'https://api.example.com' } })).createUpstream.id;
     const csv = ['value,name,weight,quota', `${canary}-c1,"first, with comma",3,100`, `${canary}-c2,,,`, `${canary}-c3,third,heavy,`, `"${canary}-c4",fourth,1,5,extra`, `"${canary}-c5`, ''].join('\r\n');

@@ -75,6 +75,8 @@ builder.queryFields((t) => ({
   }),
 }));
 
+const READ_BACK_SLICE = 500;
+
 builder.mutationFields((t) => ({
   addKeys: t.prismaField({
     type: ['ApiKey'],
@@ -82,7 +84,14 @@ builder.mutationFields((t) => ({
     args: { upstreamId: t.arg.id({ required: true }), keys: t.arg({ type: [NewKeyInput], required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const rows = await ctx.services.keys.add(String(args.upstreamId), args.keys);
-      return ctx.services.prisma.apiKey.findMany({ ...query, where: { id: { in: rows.map((r) => r.id) } }, orderBy: { createdAt: 'asc' } });
+      // Read back in slices: one `IN` list of thousands of ids passes the database's bound-parameter limit (SQLite's is 32,766, Prisma's own check lower).
+      const ids = rows.map((r) => r.id);
+      const byId = new Map<string, Awaited<ReturnType<typeof ctx.services.prisma.apiKey.findMany>>[number]>();
+      for (let i = 0; i < ids.length; i += READ_BACK_SLICE) {
+        for (const row of await ctx.services.prisma.apiKey.findMany({ ...query, where: { id: { in: ids.slice(i, i + READ_BACK_SLICE) } } })) byId.set(row.id, row);
+      }
+      // In the order given (rows created together share a createdAt).
+      return ids.map((id) => byId.get(id)!);
     },
   }),
   setKeyStatus: t.prismaField({
