@@ -125,7 +125,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       quota: new QuotaGate({ state, lifecycle, usage, log }),
       usage,
       logs,
-      metrics: createProxyMetrics(registry, { state, logQueue: () => ({ depth: logs.depth, dropped: logs.dropped }) }),
+      metrics: createProxyMetrics(registry, { state, logQueue: () => ({ depth: logs.depth, dropped: logs.dropped }), keyLabelCap: config.KEYRELAY_METRICS_KEY_LABELS }),
       budget: new RetryBudget(),
       redactor: createRedactor(),
       log,
