@@ -49,7 +49,10 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
-    throw new ConfigFileError(file, doc.errors.map((e) => `${file}:${e.linePos?.[0].line ?? '?'}:${e.linePos?.[0].col ?? '?'} ${e.message.split('\n')[0]}`));
+    throw new ConfigFileError(file, doc.errors.map((e) => {
+      const at = lines.linePos(Math.min(e.pos[0], text.length));
+      return `${file}:${at.line}:${at.col} ${e.message.split('\n')[0]}`;
+    }));
   }
   const describe = locator(file, doc, lines);
   const raw = doc.toJS() as unknown;
