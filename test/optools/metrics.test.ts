@@ -1,7 +1,10 @@
 // The operator metrics: requests and errors per key under a label cap that
 // holds with 5,000 keys, tokens per upstream, retries by reason, process metrics.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../src/db/migrate.ts';
 import { createOperatorMetrics, DEFAULT_KEY_LABEL_CAP } from '../../src/metrics/operator-metrics.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream.ts';
@@ -80,6 +83,15 @@ describe('operator metrics', () => {
     // Past the cap, these keys count under the upstream's own "other" series.
     expect(series(text, 'keyrelay_key_errors_total').filter(([l]) => l.upstream === 'flaky')).toEqual([[{ upstream: 'flaky', key: 'other', fingerprint: 'other' }, hitsA + hitsB]]);
     expect(mock.hitsByKey[c]).toBe(3);
+  });
+
+  it('every series the example Grafana dashboard queries is served', async () => {
+    const dashboard = readFileSync(join(PROJECT_ROOT, 'docs', 'grafana-dashboard.json'), 'utf8');
+    const exprs = (JSON.parse(dashboard) as { panels: Array<{ targets: Array<{ expr: string }> }> }).panels.flatMap((p) => p.targets.map((t) => t.expr));
+    const names = new Set(exprs.flatMap((e) => [...e.matchAll(/\b((?:keyrelay|process|nodejs)_\w+)/g)].map((m) => m[1]!)));
+    expect(names.size).toBeGreaterThan(8);
+    const text = await (await fetch(`${t.url}/metrics`)).text();
+    for (const name of names) expect(text, name).toMatch(new RegExp(`^${name}[{ ]`, 'm'));
   });
 
   it(`the default cap (${DEFAULT_KEY_LABEL_CAP}) holds when all ${KEYS} keys see traffic`, async () => {
