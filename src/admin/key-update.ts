@@ -30,7 +30,7 @@ function columnsOf(c: KeyChanges): { name?: string; weight?: number; quotaLimit?
 export function keyUpdate(deps: AdminDeps) {
   const { prisma, state, lifecycle, events } = deps;
 
-  async function apply(list: Array<{ id: string } & KeyChanges>, field: (i: number) => string): Promise<string[]> {
+  async function updateAll(list: Array<{ id: string } & KeyChanges>, field: (i: number) => string): Promise<string[]> {
     const missing = list.findIndex((u) => !state.keys.has(u.id));
     if (missing >= 0) throw new NotFoundError(`no key with id ${list[missing]!.id}`, field(missing));
     const seen = new Set<string>();
@@ -45,6 +45,8 @@ export function keyUpdate(deps: AdminDeps) {
 
   // The one place an edited key reaches memory: reload (weights into the pool), then fix its status for the new quota.
   async function refreshKey(id: string): Promise<void> {
+    // The lifecycle changes a key in memory before it stores it: let pending status writes land, or the reload would undo them.
+    await lifecycle.flushed();
     const key = await state.reloadKey(id);
     if (!key) return;
     events.publish('config:changed', { kind: 'key', id, upstreamId: key.upstreamId });
@@ -56,12 +58,12 @@ export function keyUpdate(deps: AdminDeps) {
   return {
     async update(id: string, input: unknown): Promise<string> {
       const data = parseInput(changes, input, 'input');
-      await apply([{ id, ...data }], () => 'id');
+      await updateAll([{ id, ...data }], () => 'id');
       return id;
     },
     async updateMany(input: unknown): Promise<string[]> {
       const list = parseInput(manyUpdates, input, 'input');
-      return apply(list, (i) => `input.${i}.id`);
+      return updateAll(list, (i) => `input.${i}.id`);
     },
   };
 }
