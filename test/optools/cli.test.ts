@@ -123,6 +123,18 @@ describe('the keyrelay CLI', () => {
     expect(bad.stderr).toContain(`${file}:4:14 upstreams.0.baseUrl: must be an absolute http(s) URL`);
   });
 
+  it('serve with a broken KEYRELAY_CONFIG exits with status 2, naming the line and field', async () => {
+    const file = join(dir, 'broken.yaml');
+    writeFileSync(file, 'version: 1\nupstreams:\n  - name: ok\n    baseUrl: https://example.com\n    maxRetries: 99\n');
+    const data = mkdtempSync(join(dir, 'data-'));
+    const child = spawn(process.execPath, [BIN, 'serve'], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH ?? '', PORT: '0', KEYRELAY_DATA_DIR: data, KEYRELAY_CONFIG: file }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    expect(code).toBe(2);
+    expect(stderr).toContain(`${file}:5:17 upstreams.0.maxRetries: Too big`);
+  });
+
   it('migrate, then admin-token reset on a stopped gateway prints a token that works on the next start', async () => {
     const data = mkdtempSync(join(dir, 'data-'));
     const env = { KEYRELAY_DATA_DIR: data, LOG_LEVEL: 'info' };
