@@ -17,7 +17,8 @@ Usage: keyrelay <command> [options]
 Commands:
   serve                          Start the gateway (settings from the environment; see the README)
   migrate                        Apply pending database migrations to DATABASE_URL
-  config check <file>            Validate a config file offline (YAML or JSON; \${VAR} references resolved)
+  config check <file>            Validate a config file offline (YAML or JSON; \${VAR} references resolved;
+                                 --allow-unset lets unset variables pass, for checks without the secrets)
   config export                  Print the running instance's configuration (--format yaml|json, default yaml)
   admin-token reset              Offline: store a new admin token for the next start and print it once
   keys import <upstream> <file>  Import keys into an upstream of the running instance, with progress
@@ -38,6 +39,7 @@ const OPTIONS = {
   format: { type: 'string' },
   batch: { type: 'string' },
   upstream: { type: 'string', multiple: true },
+  'allow-unset': { type: 'boolean' },
 } as const;
 
 function expect(args: string[], count: number, usage: string): void {
@@ -58,8 +60,8 @@ async function run(argv: string[]): Promise<number> {
     case 'migrate':
       return migrate();
     case 'config check':
-      expect(rest, 1, 'config check <file>');
-      return configCheck(rest[0]!);
+      expect(rest, 1, 'config check <file> [--allow-unset]');
+      return configCheck(rest[0]!, values['allow-unset'] === true);
     case 'config export':
       expect(rest, 0, 'config export [--format yaml|json]');
       return configExport(remote(), values.format);

@@ -91,6 +91,17 @@ describe('the keyrelay CLI', () => {
     expect(res.stdout + res.stderr).not.toContain('sk-bulk-');
   }, 120_000);
 
+  it('keys import keeps batches of long keys under the API\'s body limit', async () => {
+    await createUpstream(t, mock, { name: 'long' }, []);
+    // 300 keys of 4,000 characters: 1.2 MB, more than the 1 MiB a GraphQL request may carry.
+    const lines = Array.from({ length: 300 }, (_, i) => `sk-${String(i).padStart(4, '0')}${'x'.repeat(3993)}`);
+    writeFileSync(join(dir, 'long.txt'), lines.join('\n'));
+    const res = await run(['keys', 'import', 'long', join(dir, 'long.txt')], remote);
+    expect(res.stderr, res.stderr).toMatch(/300\/300 lines sent \(added 300, skipped 0, invalid 0\)/);
+    expect(res.stderr.match(/lines sent/g)!.length).toBeGreaterThan(1);
+    expect(res.code).toBe(0);
+  });
+
   it('tokens create prints a token that works, limited to the upstreams named', async () => {
     await createUpstream(t, mock, { name: 'tok-a' }, [{ value: 'sk-tok-a-000000000000000000000001' }]);
     await createUpstream(t, mock, { name: 'tok-b' }, [{ value: 'sk-tok-b-000000000000000000000001' }]);
@@ -117,6 +128,11 @@ describe('the keyrelay CLI', () => {
     const ok = await run(['config', 'check', file]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/is valid: \d+ upstreams/);
+    writeFileSync(file, 'version: 1\nkeys:\n  - upstream: bulk\n    value: ${CLI_UNSET_KEY}\n');
+    const unset = await run(['config', 'check', file]);
+    expect(unset.code).toBe(1);
+    expect(unset.stderr).toContain(`${file}:4:12 keys.0.value: environment variable CLI_UNSET_KEY is not set`);
+    expect((await run(['config', 'check', file, '--allow-unset'])).code).toBe(0);
     writeFileSync(file, 'version: 1\nupstreams:\n  - name: x\n    baseUrl: ftp://nope\n');
     const bad = await run(['config', 'check', file]);
     expect(bad.code).toBe(1);

@@ -15,11 +15,26 @@ const IMPORT = `mutation CliImportKeys($upstreamId: ID!, $text: String!, $format
 }`;
 const FIND = `query CliFindUpstream($name: String!) { upstream(name: $name) { id name } }`;
 const SHOWN_PROBLEMS = 50;
+/** Well below KEYRELAY_GRAPHQL_MAX_BODY_BYTES' default (1 MiB), JSON escaping included. */
+const MAX_BATCH_CHARS = 256 * 1024;
 
 export function formatOf(file: string, given: string | undefined): Format {
   const format = (given ?? { '.csv': 'csv', '.json': 'json' }[extname(file).toLowerCase()] ?? 'lines').toUpperCase();
   if (format !== 'LINES' && format !== 'CSV' && format !== 'JSON') throw new CliError(`--format must be lines, csv or json (got ${given})`, 2);
   return format;
+}
+
+/** Ranges [from, to) of at most `size` entries and, past the first entry, MAX_BATCH_CHARS (long keys stay under the API's body limit). */
+function ranges(from: number, count: number, size: number, length: (i: number) => number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let i = from; i < count; ) {
+    let end = i;
+    let chars = 0;
+    while (end < count && end - i < size && (end === i || chars + length(end) < MAX_BATCH_CHARS)) chars += length(end++) + 1;
+    out.push([i, end]);
+    i = end;
+  }
+  return out;
 }
 
 /** The file as batches of text, each with the line (or array position) its first entry had. */
@@ -32,18 +47,17 @@ function batches(text: string, format: Format, size: number): Array<{ text: stri
       throw new CliError('the file is not valid JSON');
     }
     if (!Array.isArray(items)) throw new CliError('a JSON import is an array of keys or of { value, name, weight, quota }');
-    const out = [];
-    for (let i = 0; i < items.length; i += size) out.push({ text: JSON.stringify(items.slice(i, i + size)), offset: i, entries: Math.min(size, items.length - i) });
-    return out;
+    const list = items as unknown[];
+    return ranges(0, list.length, size, (i) => JSON.stringify(list[i] ?? null).length).map(([a, b]) => ({ text: JSON.stringify(list.slice(a, b)), offset: a, entries: b - a }));
   }
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
   const header = format === 'CSV' && lines[0]?.trim().toLowerCase().startsWith('value') ? 1 : 0;
-  const out = [];
-  for (let i = header; i < lines.length; i += size) {
-    out.push({ text: (header ? `${lines[0]}\n` : '') + lines.slice(i, i + size).join('\n'), offset: i - header, entries: Math.min(size, lines.length - i) });
-  }
-  return out;
+  return ranges(header, lines.length, size, (i) => lines[i]!.length).map(([a, b]) => ({
+    text: (header ? `${lines[0]}\n` : '') + lines.slice(a, b).join('\n'),
+    offset: a - header,
+    entries: b - a,
+  }));
 }
 
 export async function importKeys(remote: Remote, upstream: string, file: string, opts: { format?: string; batch?: string }): Promise<number> {
