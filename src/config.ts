@@ -43,6 +43,10 @@ const schema = {
   KEYRELAY_TEST_JOBS: bool.default(false),
   KEYRELAY_MAX_REQUEST_BODY_BYTES: int(1024, 1024 * 1024 * 1024).default(100 * 1024 * 1024),
   KEYRELAY_GRAPHQL_MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
+  /** Keys with their own per-key metric series; later keys count under key="other". */
+  KEYRELAY_METRICS_KEY_LABELS: int(0, 100_000).default(500),
+  /** A config file (YAML or JSON, exportConfig's document plus keys) applied at every start. */
+  KEYRELAY_CONFIG: z.string().min(1).optional(),
 };
 
 type Raw = { [K in keyof typeof schema]: z.infer<(typeof schema)[K]> };

@@ -33,6 +33,8 @@ import { sweepOnConfigChange, UpstreamTargets } from './proxy/upstream-targets.t
 import { GatewayState } from './state/gateway-state.ts';
 import { JobService } from './jobs/job-service.ts';
 import { attachJobService } from './jobs/registry.ts';
+import { applyConfigFile } from './config-file/apply-config-file.ts';
+import { loadConfigFile } from './config-file/load-config-file.ts';
 
 export interface Gateway {
   url: string;
@@ -62,6 +64,8 @@ export interface Gateway {
  */
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
   tuneGcForProxying();
+  // A broken config file stops the start before the database is touched.
+  const configFile = config.KEYRELAY_CONFIG ? loadConfigFile(config.KEYRELAY_CONFIG) : null;
   const applied = await migrateDatabase(config.database, (line) => log.debug({ engine: line }, 'schema engine'));
   log.info({ provider: config.database.provider, applied }, applied.length ? 'applied migrations' : 'database schema up to date');
   const db = await openDatabase(config.database);
@@ -96,6 +100,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     // Counted by the proxy, stored by the log writer; the admin API's quota reset discards pending charges.
     const usage = new UsageCounters();
     const services = createAdminServices({ prisma: db.prisma, sql: db.sql, state, events, cipher, lifecycle, log, usage });
+    if (configFile) await applyConfigFile(services, configFile, log);
     const relations = new PublishedRelations();
     cleanups.push(relations.watch(events));
     const yoga = createGraphQLServer({ services, relations, auth, log, graphiql: config.graphiql, introspection: config.introspection, production: config.production });
@@ -125,7 +130,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       quota: new QuotaGate({ state, lifecycle, usage, log }),
       usage,
       logs,
-      metrics: createProxyMetrics(registry, { state, logQueue: () => ({ depth: logs.depth, dropped: logs.dropped }) }),
+      metrics: createProxyMetrics(registry, { state, logQueue: () => ({ depth: logs.depth, dropped: logs.dropped }), keyLabelCap: config.KEYRELAY_METRICS_KEY_LABELS }),
       budget: new RetryBudget(),
       redactor: createRedactor(),
       log,

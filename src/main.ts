@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { WrongMasterKeyError } from './crypto/master-key-check.ts';
+import { ConfigFileError } from './config-file/load-config-file.ts';
 import { createLogger } from './logger.ts';
 import { startGateway, type Gateway } from './gateway.ts';
 
@@ -19,6 +20,11 @@ let gateway: Gateway;
 try {
   gateway = await startGateway(config, log);
 } catch (error) {
+  if (error instanceof ConfigFileError) {
+    log.fatal({ file: error.file, problems: error.problems }, 'the config file is not valid');
+    process.stderr.write(`keyrelay: ${error.message}\n`);
+    process.exit(2);
+  }
   if (error instanceof WrongMasterKeyError) {
     log.fatal(error.message);
     process.stderr.write(`keyrelay: ${error.message}\n`);

@@ -22,6 +22,16 @@ export interface ConfigImportResult {
 type Tx = Parameters<Parameters<AdminDeps['prisma']['$transaction']>[0]>[0];
 const counts = (): ImportCounts => ({ created: 0, updated: 0, deleted: 0 });
 
+/** Whether writing `data` would change `row`: an import that changes nothing leaves rows (and updatedAt) as they are. */
+function changes(row: object, data: Record<string, unknown>): boolean {
+  const stored = row as Record<string, unknown>;
+  return Object.entries(data).some(([column, value]) => {
+    const was = stored[column];
+    if (was instanceof Date || value instanceof Date) return (was as Date | null)?.getTime() !== (value as Date | null)?.getTime();
+    return was !== value;
+  });
+}
+
 /**
  * Upstreams, rules and access-token metadata as one JSON document (keys are
  * not in it: their secrets move only through exportKeys). Import validates the
@@ -77,9 +87,9 @@ export function configTransfer(deps: AdminDeps) {
     const result: ConfigImportResult = { upstreams: counts(), rules: counts(), accessTokens: counts() };
     const ids = new Map<string, string>();
     for (const u of doc.upstreams) {
-      const existing = await tx.upstream.findUnique({ where: { name: u.name }, select: { id: true } });
+      const existing = await tx.upstream.findUnique({ where: { name: u.name } });
       const row = existing
-        ? await tx.upstream.update({ where: { id: existing.id }, data: upstreamColumns(u) })
+        ? changes(existing, upstreamColumns(u)) ? await tx.upstream.update({ where: { id: existing.id }, data: upstreamColumns(u) }) : existing
         : await tx.upstream.create({ data: { ...upstreamColumns(u), name: u.name, baseUrl: u.baseUrl } });
       result.upstreams[existing ? 'updated' : 'created']++;
       ids.set(row.name, row.id);
@@ -98,8 +108,8 @@ export function configTransfer(deps: AdminDeps) {
       const upstreamId = await resolve(r.upstream, `json.rules.${i}.upstream`);
       const { id: _id, condition, actions, ...rest } = ruleFromDoc(r, RULE_DEFAULTS, upstreamId);
       const data = { ...rest, condition: JSON.stringify(condition), actions: JSON.stringify(actions) };
-      const existing = await tx.rule.findFirst({ where: { upstreamId, name: r.name }, select: { id: true } });
-      const row = existing ? await tx.rule.update({ where: { id: existing.id }, data }) : await tx.rule.create({ data });
+      const existing = await tx.rule.findFirst({ where: { upstreamId, name: r.name } });
+      const row = existing ? (changes(existing, data) ? await tx.rule.update({ where: { id: existing.id }, data }) : existing) : await tx.rule.create({ data });
       result.rules[existing ? 'updated' : 'created']++;
       keptRules.push(row.id);
     }
@@ -108,9 +118,10 @@ export function configTransfer(deps: AdminDeps) {
       const upstreamIds: string[] = [];
       for (const [j, name] of t.upstreams.entries()) upstreamIds.push((await resolve(name, `json.accessTokens.${i}.upstreams.${j}`))!);
       const data = { name: t.name, prefix: t.prefix, upstreamIds: JSON.stringify(upstreamIds), enabled: t.enabled, revokedAt: t.revokedAt ? new Date(t.revokedAt) : null };
-      const existing = await tx.accessToken.findUnique({ where: { tokenHash: t.tokenHash }, select: { id: true } });
-      if (existing) await tx.accessToken.update({ where: { id: existing.id }, data });
-      else await tx.accessToken.create({ data: { ...data, tokenHash: t.tokenHash } });
+      const existing = await tx.accessToken.findUnique({ where: { tokenHash: t.tokenHash } });
+      if (existing) {
+        if (changes(existing, data)) await tx.accessToken.update({ where: { id: existing.id }, data });
+      } else await tx.accessToken.create({ data: { ...data, tokenHash: t.tokenHash } });
       result.accessTokens[existing ? 'updated' : 'created']++;
     }
 

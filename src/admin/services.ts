@@ -4,6 +4,7 @@ import { keyBulk } from './key-bulk.ts';
 import { keyExport } from './key-export.ts';
 import { keyImport } from './key-import.ts';
 import { keyAdmin } from './keys.ts';
+import { keyUpdate } from './key-update.ts';
 import { ruleAdmin } from './rules.ts';
 import { statsService } from './stats.ts';
 import { tokenAdmin } from './tokens.ts';
@@ -19,6 +20,7 @@ export function createAdminServices(deps: AdminDeps) {
     upstreams: upstreamAdmin(deps),
     keys,
     keyBulk: keyBulk(deps),
+    keyUpdate: keyUpdate(deps),
     importKeys: keyImport(deps, keys),
     exportKeys: keyExport(deps),
     config: configTransfer(deps),

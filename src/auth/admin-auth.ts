@@ -37,3 +37,15 @@ export function bearerToken(header: string | null | undefined): string | null {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match ? match[1] : null;
 }
+
+/**
+ * A new generated admin token, its hash stored in place of the old one (for
+ * `keyrelay admin-token reset`, run while the gateway is stopped: a running
+ * gateway keeps the hash it read at start). Returns the token; only its hash is kept.
+ */
+export async function resetAdminToken(prisma: PrismaClient): Promise<string> {
+  const token = generateToken('kra');
+  const value = sha256Hex(token);
+  await prisma.setting.upsert({ where: { key: SETTING }, create: { key: SETTING, value }, update: { value } });
+  return token;
+}

@@ -13,6 +13,7 @@ import './types/subscriptions.ts';
 import './types/jobs.ts';
 import './types/key-counts.ts';
 import './types/key-bulk.ts';
+import './types/key-update.ts';
 import './types/key-transfer.ts';
 import './types/config-transfer.ts';
 import './types/stats.ts';

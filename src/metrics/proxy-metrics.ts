@@ -9,8 +9,9 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { GatewayState } from '../state/gateway-state.ts';
 import { KEY_STATUSES } from '../state/types.ts';
 import { LatencyHistogram } from './latency-histogram.ts';
+import { createOperatorMetrics, type OperatorMetrics } from './operator-metrics.ts';
 
-export interface ProxyMetrics {
+export interface ProxyMetrics extends OperatorMetrics {
   /** One finished client request. */
   request(upstream: string, status: number, latencyMs: number, attempts: number): void;
 }
@@ -18,6 +19,8 @@ export interface ProxyMetrics {
 export interface MetricsSources {
   state: GatewayState;
   logQueue: () => { depth: number; dropped: number };
+  /** Keys with their own per-key series (KEYRELAY_METRICS_KEY_LABELS); later keys count under key="other". */
+  keyLabelCap?: number;
 }
 
 interface UpstreamCounts {
@@ -79,7 +82,9 @@ export function createProxyMetrics(registry: Registry, sources: MetricsSources):
   new Gauge({ name: 'keyrelay_log_queue_depth', help: 'Request-log rows waiting to be stored', registers, collect() { this.set(sources.logQueue().depth); } });
   new Gauge({ name: 'keyrelay_log_rows_dropped', help: 'Request-log rows dropped because the queue was full (since start)', registers, collect() { this.set(sources.logQueue().dropped); } });
 
+  const operator = createOperatorMetrics(registry, sources.state, sources.keyLabelCap);
   return {
+    ...operator,
     request(upstream, status, latencyMs, attempts) {
       let c = counts.get(upstream);
       if (c === undefined) counts.set(upstream, (c = { byStatus: new Map(), attempts: 0, retries: 0 }));

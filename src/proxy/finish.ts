@@ -67,6 +67,7 @@ export function finishRequest(deps: ProxyDeps, pr: ProxyRequest): void {
   }
 
   if (pr.usage !== null && pr.key !== null) deps.usage.tokensUsed(pr.key.id, pr.usage);
+  if (pr.usage !== null && config !== null) deps.metrics?.tokens(config.name, pr.usage.promptTokens, pr.usage.completionTokens);
   if (pr.token !== null) deps.usage.touchToken(pr.token.id, pr.startedAt);
   deps.metrics?.request(config?.name ?? '-', pr.status, latencyMs, pr.attempts);
   if (pr.presented !== null) pr.secrets.push(pr.presented);

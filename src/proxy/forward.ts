@@ -30,6 +30,16 @@ const MIN_BUFFER_BYTES = 64 * 1024;
 
 export type Payload = Buffer | Readable | null;
 
+const FAILURE_REASONS: Partial<Record<Failure['kind'], string>> = { connect: 'connect_error', headers_timeout: 'timeout', protocol: 'connection_broken' };
+const NOT_THE_KEYS_FAULT: ReadonlySet<Failure['kind']> = new Set(['client_closed', 'request_body', 'config']);
+
+/** For the per-key error series: no answer (unless the client or the request caused it), or a status that speaks against the key. */
+function faultOfKey(attempt: Attempt, end: AttemptEnd): boolean {
+  if (end.kind === 'failed') return !NOT_THE_KEYS_FAULT.has(classifyFailure(end.error, attempt.started).kind);
+  const s = attempt.status;
+  return s === 401 || s === 403 || s === 429 || s >= 500;
+}
+
 export class Forwarder implements AttemptHooks {
   private exclude: Set<string> | null = null;
   private retryForNext = false;
@@ -134,6 +144,7 @@ export class Forwarder implements AttemptHooks {
       deps.budget.releaseRetry();
       this.retryForCurrent = false;
     }
+    deps.metrics?.keyAttempt(attempt.key, faultOfKey(attempt, end));
     pr.waitMs += (attempt.headersAt > 0 && end.kind === 'streamed' ? attempt.headersAt : attempt.endedAt || performance.now()) - attempt.dispatchedAt;
     this.settleQuota(attempt, end);
   }
@@ -161,7 +172,7 @@ export class Forwarder implements AttemptHooks {
       case 'abandoned':
         this.lastResponse = null;
         this.lastFailure = null;
-        if (await this.backoff(attempt)) return true;
+        if (await this.backoff(attempt)) return this.retrying(this.statusReason(attempt));
         this.giveUp();
         return false;
       case 'buffered': {
@@ -169,7 +180,7 @@ export class Forwarder implements AttemptHooks {
         const retryable = this.pr.target!.retryOn.has(attempt.status) || outcome.keyTakenOut;
         this.lastResponse = attempt;
         this.lastFailure = null;
-        if (retryable && this.reserveRetry() && (await this.backoff(attempt))) return true;
+        if (retryable && this.reserveRetry() && (await this.backoff(attempt))) return this.retrying(this.statusReason(attempt));
         this.respondWith(attempt, retryable);
         return false;
       }
@@ -180,11 +191,21 @@ export class Forwarder implements AttemptHooks {
         this.lastResponse = null;
         this.lastFailure = failure;
         pr.error = failure.detail;
-        if (retryable && this.reserveRetry() && (await this.backoff(attempt))) return true;
+        if (retryable && this.reserveRetry() && (await this.backoff(attempt))) return this.retrying(FAILURE_REASONS[failure.kind] ?? failure.kind);
         this.fail(failure);
         return false;
       }
     }
+  }
+
+  /** Counts the retry about to start by its reason (the metrics' retries-by-reason series). */
+  private retrying(reason: string): true {
+    this.deps.metrics?.retry(this.pr.upstream!.config.name, reason);
+    return true;
+  }
+
+  private statusReason(attempt: Attempt): string {
+    return this.pr.target!.retryOn.has(attempt.status) ? `status_${attempt.status}` : 'rule';
   }
 
   /** Takes a retry slot if the request may still retry; the slot is held until that retry's attempt ends. */
