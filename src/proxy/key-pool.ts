@@ -20,6 +20,8 @@ export interface PickReason {
   exhausted: number;
   /** Usable keys cooling down for the model asked about. */
   cooling: number;
+  /** Usable keys (not cooling) at their own rate limit or with a provider-reported budget at zero. */
+  rateLimited: number;
   /** Earliest disabledUntil, model cooldown end or quota reset among those keys; null when none is known. */
   earliestReturnAt: number | null;
 }
@@ -29,6 +31,20 @@ export interface PickReason {
  * excluded key; WEIGHTED draws this many after zeroing the excluded keys.
  */
 const PROBE_SLACK = 8;
+
+/**
+ * Holds back a key that is at its rate limit (its own, or the provider's
+ * reported budget) without changing its state: the key stays USABLE and is
+ * skipped per pick, like a key cooling for a model.
+ */
+export interface KeyGate {
+  /** Whether any key can be held back now: lets a pick skip asking. */
+  readonly gatesKeys: boolean;
+  /** Epoch ms when the key has room; <= now when it has room now. */
+  keyRoomAt(key: ApiKeyState, now: number): number;
+  /** A request was refused because every key was held back (counted for /metrics). */
+  everyKeyLimited(): void;
+}
 
 export class KeyPool {
   private readonly entries = new Map<string, Entry>();
@@ -49,6 +65,7 @@ export class KeyPool {
   constructor(
     private strategy: KeyStrategy,
     private readonly random: () => number = Math.random,
+    private readonly gate: KeyGate | null = null,
   ) {
     this.setStrategy(strategy);
   }
@@ -107,6 +124,10 @@ export class KeyPool {
     this.version++;
   }
 
+  noteEveryKeyLimited(): void {
+    this.gate?.everyKeyLimited();
+  }
+
   /** Call after changing a key's status, weight, used, quotaLimit or disabledUntil. */
   refresh(keyId: string): void {
     const e = this.entries.get(keyId);
@@ -138,12 +159,20 @@ export class KeyPool {
   pickReason(model: string | null = null, now: number = Date.now()): PickReason {
     let earliest = this.earliestStatusReturn();
     let cooling = 0;
-    if (model !== null) {
+    let rateLimited = 0;
+    const gate = this.gate !== null && this.gate.gatesKeys ? this.gate : null;
+    if (model !== null || gate !== null) {
       for (const e of this.eligible) {
-        const until = e.key.modelCooldowns.get(model);
+        const until = model !== null ? e.key.modelCooldowns.get(model) : undefined;
         if (until !== undefined && until > now) {
           cooling++;
           earliest = minOrNull(earliest, until);
+          continue;
+        }
+        const roomAt = gate !== null ? gate.keyRoomAt(e.key, now) : 0;
+        if (roomAt > now) {
+          rateLimited++;
+          earliest = minOrNull(earliest, roomAt);
         }
       }
     }
@@ -154,6 +183,7 @@ export class KeyPool {
       banned: this.counts.BANNED,
       exhausted: this.counts.EXHAUSTED,
       cooling,
+      rateLimited,
       earliestReturnAt: earliest,
     };
   }
@@ -198,6 +228,7 @@ export class KeyPool {
       const until = k.modelCooldowns.get(model);
       if (until !== undefined && until > now) return false;
     }
+    if (this.gate !== null && this.gate.gatesKeys && this.gate.keyRoomAt(k, now) > now) return false;
     return true;
   }
 
