@@ -29,6 +29,7 @@ import { LogWriter } from './logs/log-writer.ts';
 import { createRedactor } from './logs/redact.ts';
 import { createProxyMetrics, metricsEndpoint } from './metrics/proxy-metrics.ts';
 import { RetryBudget } from './proxy/retry-budget.ts';
+import { registerRateLimitMetrics } from './ratelimit/rate-limit-metrics.ts';
 import { sweepOnConfigChange, UpstreamTargets } from './proxy/upstream-targets.ts';
 import { GatewayState } from './state/gateway-state.ts';
 import { JobService } from './jobs/job-service.ts';
@@ -118,6 +119,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       await logs.close();
     });
     const registry = new Registry();
+    registerRateLimitMetrics(registry, state.limits);
     const proxy = createProxyHandler({
       state,
       targets,
