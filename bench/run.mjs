@@ -4,7 +4,9 @@
 // keyrelay's CPU per request. Options: --seconds N per run (default 10),
 // --rounds N (default 3: the closed-loop, fixed-rate and SSE runs are repeated
 // and the median of their ratios and differences reported), --soak (adds a
-// 5-minute run at 1,000 req/s sampling memory), --only json,rate,sse.
+// 5-minute run at 1,000 req/s sampling memory), --only json,rate,sse,
+// --no-limits (leaves out `keyrelay-limits`: keyrelay with a token limit and a
+// limit on every key, generous enough never to refuse, to show what the checks cost).
 import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +24,7 @@ const seconds = Number(arg('seconds', 10));
 const only = new Set(arg('only', 'json,rate,sse').split(','));
 const soak = args.includes('--soak');
 const rounds = Math.max(1, Number(arg('rounds', 3)));
+const withLimits = !args.includes('--no-limits');
 
 const children = [];
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
@@ -62,6 +65,9 @@ async function main() {
     'bare-h3': { origin: `http://127.0.0.1:${h3bare.port}`, pid: h3bare.child.pid, headers: { 'content-type': 'application/json' } },
     keyrelay: { origin: kr.url, pid: kr.child.pid, headers: { 'content-type': 'application/json', authorization: `Bearer ${kr.token}` } },
   };
+  const limitedDir = withLimits ? mkdtempSync(join(tmpdir(), 'keyrelay-bench-')) : null;
+  const limited = withLimits ? await startKeyrelay({ mockPort: mock.port, dataDir: limitedDir, limits: true, onSpawn: (child) => children.push(child) }) : null;
+  if (limited) targets['keyrelay-limits'] = { origin: limited.url, pid: limited.child.pid, headers: { 'content-type': 'application/json', authorization: `Bearer ${limited.token}` } };
   const path = '/proxy/bench/v1/chat/completions';
   const results = {};
   console.log(`keyrelay benchmark: ${seconds} s per run, Node ${process.version}, mock upstream + bare undici forwarder + keyrelay (SQLite, 10 keys, 1 rule, request logging on)\n`);
@@ -122,7 +128,12 @@ async function main() {
       console.log(`noisy run: the bare forwarder's req/s differed by ${fmtPct(spread)} between its rounds, and the same forwarder in h3 beat it by over 5% in ${h3Faster} of ${rounds}; differences of a few points are not measurable in this run`);
     }
     const cpuUs = (n, field) => median(runs[n].map((r) => r[field])).toFixed(0);
-    console.log(`cpu/req, median: bare ${cpuUs('bare', 'cpuPerRequestUs')} µs, bare-h3 ${cpuUs('bare-h3', 'cpuPerRequestUs')} µs, keyrelay ${cpuUs('keyrelay', 'cpuPerRequestUs')} µs, of which on its main thread ${cpuUs('keyrelay', 'mainThreadCpuPerRequestUs')} µs (the request-log worker runs beside it)\n`);
+    console.log(`cpu/req, median: bare ${cpuUs('bare', 'cpuPerRequestUs')} µs, bare-h3 ${cpuUs('bare-h3', 'cpuPerRequestUs')} µs, keyrelay ${cpuUs('keyrelay', 'cpuPerRequestUs')} µs, of which on its main thread ${cpuUs('keyrelay', 'mainThreadCpuPerRequestUs')} µs (the request-log worker runs beside it)`);
+    if (runs['keyrelay-limits']) {
+      const cost = (field) => perRound(runs['keyrelay-limits'].map((r, i) => r[field] / runs.keyrelay[i][field] - 1), fmtPct);
+      console.log(`with a token limit and a limit on every key: cpu/req ${cpuUs('keyrelay-limits', 'cpuPerRequestUs')} µs (main thread ${cpuUs('keyrelay-limits', 'mainThreadCpuPerRequestUs')} µs); vs without, per round: cpu/req ${cost('cpuPerRequestUs')}, main thread ${cost('mainThreadCpuPerRequestUs')} (issue 15 allows 3%)`);
+    }
+    console.log('');
   }
 
   if (only.has('rate')) {
@@ -158,9 +169,13 @@ async function main() {
   }
 
   console.log('JSON:', JSON.stringify(results));
-  kr.child.kill('SIGTERM');
-  await new Promise((r) => kr.child.once('exit', r));
+  for (const k of [kr, limited]) {
+    if (!k) continue;
+    k.child.kill('SIGTERM');
+    await new Promise((r) => k.child.once('exit', r));
+  }
   rmSync(dataDir, { recursive: true, force: true });
+  if (limitedDir) rmSync(limitedDir, { recursive: true, force: true });
   process.exit(0);
 }
 

@@ -1,6 +1,6 @@
 // Rate limits as admin data, on every provider: CRUD, field errors that store
 // nothing, respectProviderLimits on upstreams, and exportConfig/importConfig.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { graphql } from '../generated/index.ts';
 import { PROVIDERS, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { gql, gqlOk } from '../support/graphql-client.ts';
@@ -10,6 +10,7 @@ import { CreateRateLimit, DeleteRateLimit, ListRateLimits, UpdateRateLimit } fro
 
 const UpdateUpstream = graphql(`mutation RlUpdateUpstream($id: ID!, $input: UpdateUpstreamInput!) { updateUpstream(id: $id, input: $input) { id respectProviderLimits } }`);
 const UpstreamFlag = graphql(`query RlUpstreamFlag($name: String!) { upstream(name: $name) { id respectProviderLimits } }`);
+const DeleteToken = graphql(`mutation RlDeleteToken($id: ID!) { deleteAccessToken(id: $id) }`);
 const ExportConfig = graphql(`mutation RlExportConfig { exportConfig }`);
 const ImportConfig = graphql(`mutation RlImportConfig($json: JSON!, $mode: ConfigImportMode) { importConfig(json: $json, mode: $mode) { rateLimits { created updated deleted } } }`);
 
@@ -122,5 +123,14 @@ describe.each(PROVIDERS)('rate limits as admin data on %s', (provider) => {
     expect(replaced.importConfig.rateLimits).toEqual({ created: 1, updated: 0, deleted: 3 });
     expect(await stored()).toHaveLength(1);
     expect(t.gateway.state.limits.limitsFor('KEY', keyId)).toHaveLength(0);
+  });
+
+  it("deleting a target deletes its limits", async () => {
+    const other = await createToken(t);
+    const created = (await gqlOk(t.url, CreateRateLimit, { input: { scope: 'ACCESS_TOKEN', targetId: other.id, concurrent: 1 } })).createRateLimit;
+    expect(t.gateway.state.limits.limitsFor('ACCESS_TOKEN', other.id)).toHaveLength(1);
+    await gqlOk(t.url, DeleteToken, { id: other.id });
+    await vi.waitFor(async () => expect((await stored()).map((r) => r.id)).not.toContain(created.id), { timeout: 10_000, interval: 50 });
+    expect(t.gateway.state.limits.limitsFor('ACCESS_TOKEN', other.id)).toHaveLength(0);
   });
 });
