@@ -31,12 +31,18 @@ describe('rate limits through the proxy', () => {
     const token = await createToken(t);
     const created = await limit({ scope: 'ACCESS_TOKEN', targetId: token.id, requests: 5, perSeconds: 1 });
     mock.reset();
+    const sentAt = Date.now();
     const responses = await Promise.all(Array.from({ length: 20 }, () => send(t.url, { path: '/proxy/rps/v1/models', headers: bearer(token.token) })));
+    const elapsed = Date.now() - sentAt;
     const ok = responses.filter((r) => r.status === 200);
     const limited = responses.filter((r) => r.status === 429);
-    expect(ok).toHaveLength(5);
-    expect(limited).toHaveLength(15);
-    expect(mock.hits).toBe(5);
+    expect(ok.length + limited.length).toBe(20);
+    expect(mock.hits).toBe(ok.length);
+    // Exact when the burst fits in the window; a machine so loaded that it took
+    // longer may rightly admit 5 more per second that passed, never more.
+    if (elapsed < 1000) expect(ok).toHaveLength(5);
+    else expect(ok.length).toBeLessThanOrEqual(5 * Math.ceil(elapsed / 1000));
+    expect(ok.length).toBeGreaterThanOrEqual(5);
     for (const r of ok) {
       expect(r.headers['x-ratelimit-limit']).toBe('5');
       expect(Number(r.headers['x-ratelimit-remaining'])).toBeGreaterThanOrEqual(0);
@@ -55,10 +61,10 @@ describe('rate limits through the proxy', () => {
     }
     // Refused requests never touched a key: no quota, no key on the log row.
     const rows = (await logRows(t)).filter((row) => row.upstreamId === up.id);
-    expect(rows.filter((row) => row.outcome === 'rate_limited')).toHaveLength(15);
+    expect(rows.filter((row) => row.outcome === 'rate_limited')).toHaveLength(limited.length);
     expect(rows.filter((row) => row.outcome === 'rate_limited').every((row) => row.keyId === null && Number(row.attempts) === 0 && Number(row.status) === 429)).toBe(true);
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
-    expect(metrics).toMatch(/keyrelay_rate_limited_total\{scope="ACCESS_TOKEN"\} 15\b/);
+    expect(metrics).toContain(`keyrelay_rate_limited_total{scope="ACCESS_TOKEN"} ${limited.length}\n`);
   });
 
   it('concurrent: 2 with a slow upstream: the third gets 429 at once, and after one finishes the next is served', async () => {
@@ -70,14 +76,15 @@ describe('rate limits through the proxy', () => {
       const onRequest = () => mock.hits >= 2 && (mock.off('request', onRequest), resolve());
       mock.on('request', onRequest);
     });
-    const slow = { ...bearer(token.token), 'x-mock': 'slow:1500' };
-    const first = send(t.url, { path: '/proxy/conc/a', headers: slow });
-    const second = send(t.url, { path: '/proxy/conc/b', headers: slow });
+    const slow = { ...bearer(token.token), 'x-mock': 'slow:4000' };
+    let finished = 0;
+    const first = send(t.url, { path: '/proxy/conc/a', headers: slow }).finally(() => finished++);
+    const second = send(t.url, { path: '/proxy/conc/b', headers: slow }).finally(() => finished++);
     await arrived;
-    const startedAt = Date.now();
     const third = await send(t.url, { path: '/proxy/conc/c', headers: bearer(token.token) });
     expect(third.status).toBe(429);
-    expect(Date.now() - startedAt).toBeLessThan(1000);
+    // At once: answered while both slow requests were still running.
+    expect(finished).toBe(0);
     expect(JSON.parse(third.body).error.limit.kind).toBe('concurrent');
     expect(mock.hits).toBe(2);
     expect((await first).status).toBe(200);
