@@ -1,13 +1,14 @@
 // The counters behind every limit, each O(1) per request and allocation-free
 // on the hot path.
 //
-// Why not rate-limiter-flexible (evaluated first, as issue 15 asks): its
-// in-memory limiter counts in fixed windows that start at a subject's first
-// request and reset when they expire, so a client can get 2 × `requests`
-// through around a window's end; and every consume() returns a Promise, a
-// microtask per check on a path that otherwise settles synchronously. Its
-// Redis limiter is still the natural backend for the scale-out work: the
-// RateLimiter interface (limiter.ts) allows an asynchronous implementation.
+// Why not rate-limiter-flexible (11.4, evaluated first, as issue 15 asks):
+// RateLimiterMemory counts in fixed windows (a record that starts at a
+// subject's first request and expires after `duration`, with a setTimeout per
+// record), so a client can get 2 × `requests` through around a window's end;
+// and every consume() builds a new Promise, a microtask per check on a path
+// that otherwise settles synchronously. Its Redis limiter is still a natural
+// backend for the scale-out work: the RateLimiter interface (limiter.ts)
+// allows an asynchronous implementation.
 
 /**
  * `limit` requests in any `windowMs`: a ring of the last `limit` admission
