@@ -8,6 +8,7 @@
 import type { ApiKeyState, KeyStrategy } from '../state/types.ts';
 import { categorize, type Category, effectiveWeight, type Entry, hasQuota, minOrNull } from './pool-entry.ts';
 import { FenwickTree } from './pool-fenwick.ts';
+import type { KeyGate } from '../ratelimit/key-gate.ts';
 
 /** Why pick() found nothing; counts are over the whole pool. */
 export interface PickReason {
@@ -31,20 +32,6 @@ export interface PickReason {
  * excluded key; WEIGHTED draws this many after zeroing the excluded keys.
  */
 const PROBE_SLACK = 8;
-
-/**
- * Holds back a key that is at its rate limit (its own, or the provider's
- * reported budget) without changing its state: the key stays USABLE and is
- * skipped per pick, like a key cooling for a model.
- */
-export interface KeyGate {
-  /** Whether any key can be held back now: lets a pick skip asking. */
-  readonly gatesKeys: boolean;
-  /** Epoch ms when the key has room; <= now when it has room now. */
-  keyRoomAt(key: ApiKeyState, now: number): number;
-  /** A request was refused because every key was held back (counted for /metrics). */
-  everyKeyLimited(): void;
-}
 
 export class KeyPool {
   private readonly entries = new Map<string, Entry>();
