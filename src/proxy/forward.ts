@@ -99,7 +99,7 @@ export class Forwarder implements AttemptHooks {
     const { deps, pr } = this;
     const config = pr.upstream!.config;
     deps.quota.reserve(key);
-    deps.state.limits.keySent(key, Date.now());
+    deps.state.limits.keySent(key);
     pr.attempts++;
     pr.key = key;
     pr.secrets.push(key.secret);

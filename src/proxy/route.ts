@@ -50,7 +50,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       }
     } finally {
       finishRequest(deps, pr);
-      clientRequestEnded(deps.state.limits, pr, Date.now());
+      clientRequestEnded(deps.state.limits, pr);
     }
   };
 }
@@ -93,7 +93,7 @@ function admit(deps: ProxyDeps, authenticate: Authenticate, pr: ProxyRequest, re
     throw error;
   }
   if (pr.method === 'CONNECT') return reject(pr, 405, 'METHOD_NOT_ALLOWED', 'CONNECT is not proxied');
-  if (!admitClient(deps.state.limits, pr, Date.now())) return null;
+  if (!admitClient(deps.state.limits, pr)) return null;
   return upstreamPath;
 }
 

@@ -11,6 +11,7 @@ import type { Blocked, LimitCounter } from './limit-counter.ts';
 import type { RateLimits } from './rate-limits.ts';
 
 const seconds = (ms: number): number => Math.max(0, Math.ceil(ms / 1000));
+const NONE: readonly LimitCounter[] = [];
 
 /** The X-RateLimit-* of the limit with the least room left. */
 function headersFor(held: readonly LimitCounter[], now: number): Record<string, string> {
@@ -23,12 +24,13 @@ function headersFor(held: readonly LimitCounter[], now: number): Record<string, 
 }
 
 /** false when the request was refused (and answered). */
-export function admitClient(limits: RateLimits, pr: ProxyRequest, now: number): boolean {
+export function admitClient(limits: RateLimits, pr: ProxyRequest): boolean {
   if (!limits.clientLimits) return true;
-  const tokenLimits = pr.token !== null ? limits.limitsFor('ACCESS_TOKEN', pr.token.id) : [];
+  const tokenLimits = pr.token !== null ? limits.limitsFor('ACCESS_TOKEN', pr.token.id) : NONE;
   const upstreamLimits = limits.limitsFor('UPSTREAM', pr.upstream!.config.id);
   const held = tokenLimits.length === 0 ? upstreamLimits : upstreamLimits.length === 0 ? tokenLimits : [...tokenLimits, ...upstreamLimits];
   if (held.length === 0) return true;
+  const now = Date.now();
   const blocked = limits.admit(held, now);
   if (blocked !== null) {
     limits.refused[blocked.counter.rule.scope]++;
@@ -60,11 +62,12 @@ export function refuse(pr: ProxyRequest, blocked: Blocked, now: number): void {
 }
 
 /** After the response: concurrency slots back, tokens charged (approximate by this one request). */
-export function clientRequestEnded(limits: RateLimits, pr: ProxyRequest, now: number): void {
+export function clientRequestEnded(limits: RateLimits, pr: ProxyRequest): void {
   const held = pr.limitsHeld;
   if (held !== null) limits.release(held);
   const tokens = pr.usage?.totalTokens ?? 0;
-  if (tokens <= 0) return;
+  if (tokens <= 0 || (held === null && !limits.keyLimits)) return;
+  const now = Date.now();
   if (held !== null) limits.charge(held, now, tokens);
   if (pr.key !== null) {
     const keyLimits = limits.limitsFor('KEY', pr.key.id);

@@ -89,6 +89,11 @@ export class RateLimits implements RateLimiter, KeyGate {
     return at;
   }
 
+  /** Whether any key has an operator limit. */
+  get keyLimits(): boolean {
+    return this.byTarget.KEY.size > 0;
+  }
+
   /** Whether the gate can hold back any key at all (lets the pool skip asking). */
   get gatesKeys(): boolean {
     return this.byTarget.KEY.size > 0 || this.provider.size > 0;
@@ -98,12 +103,16 @@ export class RateLimits implements RateLimiter, KeyGate {
     this.refused.KEY++;
   }
 
-  keySent(key: ApiKeyState, now: number): void {
+  keySent(key: ApiKeyState): void {
+    if (this.byTarget.KEY.size === 0) return;
     const limits = this.byTarget.KEY.get(key.id);
-    if (limits !== undefined) for (const c of limits) c.take(now);
+    if (limits === undefined) return;
+    const now = Date.now();
+    for (const c of limits) c.take(now);
   }
 
   keyDone(key: ApiKeyState): void {
+    if (this.byTarget.KEY.size === 0) return;
     const limits = this.byTarget.KEY.get(key.id);
     if (limits !== undefined) for (const c of limits) c.release();
   }
