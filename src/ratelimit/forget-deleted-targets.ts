@@ -1,8 +1,9 @@
 // A limit's target is not a foreign key (it names one of three tables), so
 // when an access token, upstream or key is deleted through the admin API
 // (announced as config:changed) its limits are deleted here, and a deleted
-// key's provider-reported budget is forgotten. Off the hot path; a failure is
-// logged and the next change tries again.
+// key's provider-reported budget is forgotten, as are those of an upstream
+// that stopped respecting provider limits (its keys serve again at once).
+// Off the hot path; a failure is logged and the next change tries again.
 
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { EventBus } from '../events/bus.ts';
@@ -31,6 +32,10 @@ export function forgetDeletedTargets(events: EventBus, prisma: PrismaClient, sta
   void (async () => {
     for await (const change of changes) {
       if (change.kind === 'key' && !state.keys.has(change.id)) state.limits.forgetKey(change.id);
+      if (change.kind === 'upstream') {
+        const runtime = state.upstreamsById.get(change.id);
+        if (runtime !== undefined && !runtime.config.respectProviderLimits) for (const keyId of runtime.keys.keys()) state.limits.forgetKey(keyId);
+      }
       if (change.kind !== 'key' && change.kind !== 'upstream' && change.kind !== 'tokens') continue;
       try {
         const deleted = await deleteOrphans(prisma, state);
