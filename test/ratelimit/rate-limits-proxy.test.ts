@@ -1,13 +1,16 @@
 // Rate limits through a whole gateway and the mock upstream (SQLite): client
 // limits answer 429 RATE_LIMITED before any key is touched, keys at their own
 // limit (or the provider's) are skipped, and every key at its limit is a 429.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { graphql } from '../generated/index.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { gqlOk } from '../support/graphql-client.ts';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream.ts';
 import { bearer, createToken, createUpstream, logRows, send } from '../proxy/support.ts';
 import type { CreateRateLimitInput } from '../generated/graphql.ts';
 import { CreateRateLimit, KeyProviderLimits } from './support.ts';
+
+const TurnOff = graphql(`mutation RlTurnOffProvider($id: ID!) { updateUpstream(id: $id, input: { respectProviderLimits: false }) { id } }`);
 
 const keys = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `sk-${prefix}-${String(i).padStart(24, '0')}`);
 
@@ -214,5 +217,21 @@ describe('rate limits through the proxy', () => {
     for (let i = 0; i < 4; i++) expect((await send(t.url, { path: '/proxy/noprov/x', headers: bearer(token.token) })).status).toBe(200);
     expect(mock.hitsByKey[values[0]]).toBe(2);
     expect((await gqlOk(t.url, KeyProviderLimits, { id: up.keyIds[values[0]] })).key!.providerLimits).toBeNull();
+  });
+
+  it('turning respectProviderLimits off lets a held-back key serve again at once', async () => {
+    const values = keys('provoff', 2);
+    const [a] = values;
+    const up = await createUpstream(t, mock, { name: 'provoff', strategy: 'ROUND_ROBIN', respectProviderLimits: true }, values.map((value) => ({ value })));
+    const token = await createToken(t);
+    mock.reset();
+    mock.headersByKey[a] = { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '10m0s' };
+    while ((mock.hitsByKey[a] ?? 0) === 0) await send(t.url, { path: '/proxy/provoff/x', headers: bearer(token.token) });
+    for (let i = 0; i < 3; i++) await send(t.url, { path: '/proxy/provoff/x', headers: bearer(token.token) });
+    expect(mock.hitsByKey[a]).toBe(1);
+    await gqlOk(t.url, TurnOff, { id: up.id });
+    await vi.waitFor(async () => expect((await gqlOk(t.url, KeyProviderLimits, { id: up.keyIds[a] })).key!.providerLimits).toBeNull(), { timeout: 10_000, interval: 50 });
+    for (let i = 0; i < 4; i++) await send(t.url, { path: '/proxy/provoff/x', headers: bearer(token.token) });
+    expect(mock.hitsByKey[a]).toBeGreaterThan(1);
   });
 });
