@@ -23,6 +23,8 @@ const DURATION_PART = /(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g;
 const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, µs: 0.001, ns: 0.000001 };
 /** A budget at zero with no reset time given is waited out for this long. */
 const UNKNOWN_RESET_MS = 1000;
+/** A plain number this large is a time (epoch seconds, 2001 on), not a duration. */
+const EPOCH_SECONDS_MIN = 1_000_000_000;
 
 /** Milliseconds of a Go duration ("6m0s", "1.5s", "20ms"), or of plain seconds ("2"); null when unreadable. */
 export function parseDuration(text: string): number | null {
@@ -42,6 +44,8 @@ export function parseDuration(text: string): number | null {
 /** Epoch ms of a reset header: a duration from now, or an RFC 3339 / HTTP date. */
 export function parseResetAt(value: string, now: number): number | null {
   const ms = parseDuration(value);
+  // Some APIs send the reset as epoch seconds ("1700000000"), which no window is long enough to be.
+  if (ms !== null && ms >= EPOCH_SECONDS_MIN * 1000 && /^\d+$/.test(value.trim())) return ms;
   if (ms !== null) return now + ms;
   if (!/^\d{4}-\d\d-\d\dT/.test(value.trim())) return null;
   const at = Date.parse(value);

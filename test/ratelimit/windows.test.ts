@@ -92,6 +92,7 @@ describe('provider headers', () => {
     expect(readProviderLimits(200, { 'anthropic-ratelimit-tokens-remaining': '0', 'anthropic-ratelimit-tokens-reset': reset }, now)).toMatchObject({ remainingTokens: 0, blockedUntil: now + 30_000 });
     expect(readProviderLimits(200, { 'x-ratelimit-remaining-requests': '12', 'x-ratelimit-reset-requests': '6m0s' }, now)).toMatchObject({ blockedUntil: 0, requestsResetAt: now + 360_000 });
     expect(readProviderLimits(429, { 'retry-after': '7' }, now)).toMatchObject({ blockedUntil: now + 7000 });
+    expect(readProviderLimits(200, { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': String((now + 4000) / 1000) }, now)).toMatchObject({ blockedUntil: now + 4000 });
     expect(readProviderLimits(200, { 'content-type': 'application/json' }, now)).toBeNull();
     expect(readProviderLimits(200, { 'x-ratelimit-remaining-requests': 'lots' }, now)).toBeNull();
   });
