@@ -8,7 +8,9 @@
 //
 // Options: --rounds N (default 6) and --seconds N per run (default 5);
 // --only headline,rate,sse; --with-h3 (adds the bare forwarder mounted in h3,
-// pricing the mount); --scaling (the cost-as-work-grows table, see
+// pricing the mount); --no-limits (leaves out `keyrelay-limits`, keyrelay with
+// a token limit and a limit on every key, generous enough never to refuse,
+// measured beside plain keyrelay in the headline rounds to price the checks); --scaling (the cost-as-work-grows table, see
 // scaling.mjs); --soak (5 minutes at 1,000 req/s sampling memory); --json
 // (the human report goes to stderr, one JSON document to stdout).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,6 +29,7 @@ const { values: opts } = parseArgs({
     seconds: { type: 'string', default: '5' },
     only: { type: 'string', default: 'headline,rate,sse' },
     'with-h3': { type: 'boolean', default: false },
+    'no-limits': { type: 'boolean', default: false },
     scaling: { type: 'boolean', default: false },
     soak: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
@@ -39,6 +42,9 @@ const out = opts.json ? (...a) => console.error(...a) : (...a) => console.log(..
 
 // Targets of the benchmark issue (benchmark figures, never timed tests).
 const TARGETS = { cpuRatio: 1.1, addedP50Us: 200, addedP99Us: 1000, sseTtfbUs: 500 };
+
+/** keyrelay set up with one more feature, run in the headline's rounds beside plain keyrelay to price that feature. */
+const VARIANTS = { 'keyrelay-limits': 'with a token rate limit and a limit on every key (issue: within 3%)' };
 
 const children = [];
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
@@ -88,8 +94,15 @@ async function headline(subjects) {
   out(`\nHEADLINE keyrelay's CPU per request: ${withSpread(cpuRatio, (v) => `${v.toFixed(2)}x`)} the bare forwarder's (target <= ${TARGETS.cpuRatio}x: ${verdict(cpuRatio.median <= TARGETS.cpuRatio)})`);
   out(`  CPU efficiency (bare / keyrelay): ${withSpread(efficiency, (v) => `${(v * 100).toFixed(1)}%`)}`);
   out(`  req/s ratio: ${withSpread(rpsRatio, (v) => `${(v * 100).toFixed(1)}%`)}`);
-  out(`  cpu/req medians: bare ${cpu('bare').median.toFixed(1)} µs, keyrelay ${cpu('keyrelay').median.toFixed(1)} µs${subjects['bare-h3'] ? `, bare-h3 ${cpu('bare-h3').median.toFixed(1)} µs` : ''}\n`);
-  return { cpuRatio, efficiency, rpsRatio, cpuPerRequestUs: Object.fromEntries(Object.keys(runs).map((n) => [n, cpu(n)])), runs };
+  out(`  cpu/req medians: bare ${cpu('bare').median.toFixed(1)} µs, keyrelay ${cpu('keyrelay').median.toFixed(1)} µs${subjects['bare-h3'] ? `, bare-h3 ${cpu('bare-h3').median.toFixed(1)} µs` : ''}`);
+  const variants = {};
+  for (const [name, what] of Object.entries(VARIANTS)) {
+    if (!runs[name]) continue;
+    variants[name] = perRound(runs, name, 'keyrelay', (v, k) => v.cpuPerRequestUs / k.cpuPerRequestUs - 1);
+    out(`  ${what}: cpu/req ${cpu(name).median.toFixed(1)} µs, ${withSpread(variants[name], (v) => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%`)} against plain keyrelay`);
+  }
+  out('');
+  return { cpuRatio, efficiency, rpsRatio, variants, cpuPerRequestUs: Object.fromEntries(Object.keys(runs).map((n) => [n, cpu(n)])), runs };
 }
 
 async function fixedRate(subjects) {
@@ -140,22 +153,32 @@ async function main() {
     subjects['bare-h3'] = { origin: `http://127.0.0.1:${h3.port}`, pid: h3.pid, headers: json };
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'keyrelay-bench-'));
+  const dataDirs = [dataDir];
   const kr = await startKeyrelay({ mockPort: mock.port, dataDir, onSpawn: (c) => children.push(c) });
   subjects.keyrelay = { origin: kr.url, pid: kr.child.pid, headers: { ...json, authorization: `Bearer ${kr.token}` }, token: kr.token, adminUrl: kr.url };
+  const variants = {};
+  if (!opts['no-limits']) {
+    const dir = mkdtempSync(join(tmpdir(), 'keyrelay-bench-'));
+    dataDirs.push(dir);
+    const v = await startKeyrelay({ mockPort: mock.port, dataDir: dir, limits: true, onSpawn: (c) => children.push(c) });
+    variants['keyrelay-limits'] = { origin: v.url, pid: v.child.pid, headers: { ...json, authorization: `Bearer ${v.token}` }, child: v.child };
+  }
   out('subjects: bare forwarder, keyrelay (SQLite, 10 keys, 1 rule, request logging on, npm start\'s Node flags)\n');
 
-  for (const s of Object.values(subjects)) await measuredRun(s, { mode: 'closed', seconds: 3 }); // JIT, keep-alive pools
+  for (const s of [...Object.values(subjects), ...Object.values(variants)]) await measuredRun(s, { mode: 'closed', seconds: 3 }); // JIT, keep-alive pools
 
   const results = { node: process.version, pinning, rounds, seconds, targets: TARGETS };
-  if (only.has('headline')) results.headline = await headline(subjects);
+  if (only.has('headline')) results.headline = await headline({ ...subjects, ...variants });
   if (only.has('rate')) results.rate = await fixedRate(subjects);
   if (only.has('sse')) results.sse = await sse(subjects);
   if (opts.soak) results.soak = await soak(subjects.keyrelay);
   if (opts.scaling) results.scaling = await runScaling({ out, load, rounds, seconds, mockPort: mock.port, subjects, children, measuredRun });
 
-  kr.child.kill('SIGTERM');
-  await new Promise((r) => kr.child.once('exit', r));
-  rmSync(dataDir, { recursive: true, force: true });
+  for (const child of [kr.child, ...Object.values(variants).map((v) => v.child)]) {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
   if (opts.json) console.log(JSON.stringify(results, null, 2));
   process.exit(0);
 }

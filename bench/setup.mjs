@@ -37,7 +37,7 @@ export function freePort() {
  * upstream. `onSpawn` gets the child at once, so the caller can kill it even
  * if the setup fails. `env` overrides the benchmark's defaults (jobs off).
  */
-export async function startKeyrelay({ mockPort, dataDir, nodeArgs = [], env = {}, onSpawn, setup = true }) {
+export async function startKeyrelay({ mockPort, dataDir, nodeArgs = [], env = {}, onSpawn, setup = true, limits = false }) {
   const port = await freePort();
   const child = spawn(process.execPath, [...KEYRELAY_NODE_FLAGS, ...nodeArgs, MAIN], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', KEYRELAY_DATA_DIR: dataDir, KEYRELAY_ADMIN_TOKEN: BENCH_ADMIN_TOKEN, LOG_LEVEL: 'warn', NODE_ENV: 'production', KEYRELAY_JOBS: 'false', ...env },
@@ -49,26 +49,33 @@ export async function startKeyrelay({ mockPort, dataDir, nodeArgs = [], env = {}
   await waitReady(url);
   pin(child.pid, SUBJECT_CPU); // again: threads started while booting (the log writer's worker) are pinned too
   // The mock at its root: a client path /proxy/bench/v1/... reaches it as /v1/..., as the bare forwarder sends it.
-  const token = setup ? await setupKeyrelay(url, BENCH_ADMIN_TOKEN, `http://127.0.0.1:${mockPort}`) : null;
+  const token = setup ? await setupKeyrelay(url, BENCH_ADMIN_TOKEN, `http://127.0.0.1:${mockPort}`, { limits }) : null;
   return { child, url, token };
 }
 
 // Configures a fresh keyrelay for the benchmark through its admin API:
-// one upstream, 10 keys, one rule, a client token. Returns the token.
-export async function setupKeyrelay(url, adminToken, baseUrl) {
+// one upstream, 10 keys, one rule, a client token. Returns the token. With
+// `limits`, the token and every key also get rate limits generous enough never
+// to refuse, so a run measures what the checks cost.
+export async function setupKeyrelay(url, adminToken, baseUrl, { limits = false } = {}) {
   const gql = adminClient(url, adminToken);
   const { createUpstream } = await gql(
     'mutation($input: CreateUpstreamInput!) { createUpstream(input: $input) { id } }',
     { input: { name: 'bench', baseUrl, strategy: 'ROUND_ROBIN', auth: { type: 'BEARER' } } },
   );
-  await gql('mutation($u: ID!, $keys: [NewKeyInput!]!) { addKeys(upstreamId: $u, keys: $keys) { id } }', {
+  const { addKeys } = await gql('mutation($u: ID!, $keys: [NewKeyInput!]!) { addKeys(upstreamId: $u, keys: $keys) { id } }', {
     u: createUpstream.id,
     keys: Array.from({ length: 10 }, (_, i) => ({ value: `sk-bench-key-${String(i).padStart(4, '0')}-abcdefghijklmnop`, name: `k${i}` })),
   });
   await gql('mutation($input: CreateRuleInput!) { createRule(input: $input) { id } }', {
     input: { upstreamId: createUpstream.id, name: 'cool down on 429', condition: { status: { equals: 429 } }, actions: ['DISABLE_KEY'], disableForSeconds: 60 },
   });
-  const { createAccessToken } = await gql('mutation { createAccessToken(input: { name: "bench" }) { token } }');
+  const { createAccessToken } = await gql('mutation { createAccessToken(input: { name: "bench" }) { token accessToken { id } } }');
+  if (limits) {
+    const limit = (input) => gql('mutation($input: CreateRateLimitInput!) { createRateLimit(input: $input) { id } }', { input });
+    await limit({ scope: 'ACCESS_TOKEN', targetId: createAccessToken.accessToken.id, requests: 10_000_000, perSeconds: 1, concurrent: 100_000, tokensPerMinute: 2_000_000_000 });
+    for (const key of addKeys) await limit({ scope: 'KEY', targetId: key.id, requests: 1_000_000, perSeconds: 1, concurrent: 10_000 });
+  }
   return createAccessToken.token;
 }
 

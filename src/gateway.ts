@@ -29,6 +29,8 @@ import { LogWriter } from './logs/log-writer.ts';
 import { createRedactor } from './logs/redact.ts';
 import { createProxyMetrics, metricsEndpoint } from './metrics/proxy-metrics.ts';
 import { RetryBudget } from './proxy/retry-budget.ts';
+import { registerRateLimitMetrics } from './ratelimit/rate-limit-metrics.ts';
+import { forgetDeletedTargets } from './ratelimit/forget-deleted-targets.ts';
 import { sweepOnConfigChange, UpstreamTargets } from './proxy/upstream-targets.ts';
 import { GatewayState } from './state/gateway-state.ts';
 import { JobService } from './jobs/job-service.ts';
@@ -96,6 +98,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       quotaResetAt: (upstream, now) => nextQuotaResetAt(upstream, jobs.quotaCron(), config.KEYRELAY_TIMEZONE, now),
     });
     cleanups.push(forgetDeletedKeys(events, state, ruleRuntime));
+    cleanups.push(forgetDeletedTargets(events, db.prisma, state, log));
 
     // Counted by the proxy, stored by the log writer; the admin API's quota reset discards pending charges.
     const usage = new UsageCounters();
@@ -123,6 +126,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       await logs.close();
     });
     const registry = new Registry();
+    registerRateLimitMetrics(registry, state.limits);
     const proxy = createProxyHandler({
       state,
       targets,

@@ -3,6 +3,7 @@ import type { AccessToken, Rule, Upstream } from '../generated/prisma/client.ts'
 import { parseJson, toRuleDefinition, toUpstreamConfig } from '../state/map-rows.ts';
 import type { RuleDefinition } from '../state/types.ts';
 import { createUpstreamSchema } from './upstream-input.ts';
+import { rateLimitDoc } from '../ratelimit/rate-limit-document.ts';
 
 export const CONFIG_VERSION = 1;
 
@@ -46,6 +47,7 @@ export const configDocumentSchema = z
     upstreams: z.array(createUpstreamSchema).max(10_000).default([]),
     rules: z.array(ruleDoc).max(100_000).default([]),
     accessTokens: z.array(tokenDoc).max(100_000).default([]),
+    rateLimits: z.array(rateLimitDoc).max(100_000).default([]),
   })
   .superRefine((doc, ctx) => {
     unique(doc.upstreams, (u) => u.name, 'name', ctx, 'upstreams');

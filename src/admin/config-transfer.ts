@@ -4,6 +4,7 @@ import { CONFIG_VERSION, configDocumentSchema, ruleFromDoc, ruleToDoc, tokenToDo
 import { checkRule, RULE_DEFAULTS } from './rules.ts';
 import { upstreamColumns } from './upstream-input.ts';
 import { parseInput } from './validate.ts';
+import { exportRateLimits, importRateLimits } from '../ratelimit/rate-limit-transfer.ts';
 
 export const CONFIG_IMPORT_MODES = ['MERGE', 'REPLACE'] as const;
 export type ConfigImportMode = (typeof CONFIG_IMPORT_MODES)[number];
@@ -17,6 +18,7 @@ export interface ConfigImportResult {
   upstreams: ImportCounts;
   rules: ImportCounts;
   accessTokens: ImportCounts;
+  rateLimits: ImportCounts;
 }
 
 type Tx = Parameters<Parameters<AdminDeps['prisma']['$transaction']>[0]>[0];
@@ -55,6 +57,7 @@ export function configTransfer(deps: AdminDeps) {
       upstreams: upstreams.map(upstreamToDoc) as ConfigDocument['upstreams'],
       rules: rules.map((r) => ruleToDoc(r, r.upstreamId ? (names.get(r.upstreamId) ?? null) : null)) as ConfigDocument['rules'],
       accessTokens: tokens.map((t) => tokenToDoc(t, (id) => names.get(id))) as ConfigDocument['accessTokens'],
+      rateLimits: await exportRateLimits(prisma, upstreams, tokens),
     };
   }
 
@@ -78,13 +81,14 @@ export function configTransfer(deps: AdminDeps) {
     const after = (await prisma.upstream.findMany({ select: { id: true } })).map((u) => u.id);
     for (const id of new Set([...before, ...after])) await state.reloadUpstream(id);
     await state.reloadTokens();
+    await state.limits.load();
     events.publish('config:changed', { kind: 'all' });
     log.info({ mode, ...result }, 'configuration imported');
     return result;
   }
 
   async function write(tx: Tx, doc: ConfigDocument, mode: ConfigImportMode): Promise<ConfigImportResult> {
-    const result: ConfigImportResult = { upstreams: counts(), rules: counts(), accessTokens: counts() };
+    const result: ConfigImportResult = { upstreams: counts(), rules: counts(), accessTokens: counts(), rateLimits: counts() };
     const ids = new Map<string, string>();
     for (const u of doc.upstreams) {
       const existing = await tx.upstream.findUnique({ where: { name: u.name } });
@@ -124,6 +128,8 @@ export function configTransfer(deps: AdminDeps) {
       } else await tx.accessToken.create({ data: { ...data, tokenHash: t.tokenHash } });
       result.accessTokens[existing ? 'updated' : 'created']++;
     }
+
+    result.rateLimits = await importRateLimits(tx, doc.rateLimits, mode, resolve, log);
 
     if (mode === 'REPLACE') {
       result.upstreams.deleted = (await tx.upstream.deleteMany({ where: { name: { notIn: doc.upstreams.map((u) => u.name) } } })).count;

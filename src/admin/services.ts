@@ -9,6 +9,7 @@ import { ruleAdmin } from './rules.ts';
 import { statsService } from './stats.ts';
 import { tokenAdmin } from './tokens.ts';
 import { upstreamAdmin } from './upstreams.ts';
+import { rateLimitAdmin } from '../ratelimit/rate-limit-admin.ts';
 
 export type AdminServices = ReturnType<typeof createAdminServices>;
 
@@ -27,5 +28,6 @@ export function createAdminServices(deps: AdminDeps) {
     stats: statsService(deps.sql, deps.state),
     rules: ruleAdmin(deps),
     tokens: tokenAdmin(deps),
+    rateLimits: rateLimitAdmin(deps),
   };
 }

@@ -85,6 +85,7 @@ export const upstreamFields = {
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     })
     .nullish(),
+  respectProviderLimits: z.boolean(),
 };
 
 export const createUpstreamSchema = z

@@ -65,6 +65,7 @@ export type ConfigChanged =
   | { kind: 'key'; id: string; upstreamId: string }
   | { kind: 'rules' }
   | { kind: 'tokens' }
+  | { kind: 'rateLimits' }
   | { kind: 'all' };
 
 // Topics are named entity:event; every publisher and subscriber goes through this bus.

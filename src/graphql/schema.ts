@@ -17,6 +17,7 @@ import './types/key-update.ts';
 import './types/key-transfer.ts';
 import './types/config-transfer.ts';
 import './types/stats.ts';
+import '../ratelimit/rate-limit-graphql.ts';
 
 let schema: GraphQLSchema | null = null;
 

@@ -17,6 +17,8 @@ export type LogOutcome =
   | 'stream_interrupted'
   | 'client_closed'
   | 'no_key'
+  /** Refused by a rate limit (client or every key), before any upstream was contacted. */
+  | 'rate_limited'
   /** Refused before any upstream was contacted: 400, 401, 403, 404, 413. */
   | 'rejected';
 

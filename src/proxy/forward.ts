@@ -109,6 +109,7 @@ export class Forwarder implements AttemptHooks {
     const { deps, pr } = this;
     const config = pr.upstream!.config;
     deps.quota.reserve(key);
+    deps.state.limits.keySent(key);
     pr.attempts++;
     pr.key = key;
     pr.secrets.push(key.secret);
@@ -140,6 +141,7 @@ export class Forwarder implements AttemptHooks {
   private afterAttempt(attempt: Attempt, end: AttemptEnd): void {
     const { deps, pr } = this;
     pr.current = null;
+    deps.state.limits.keyDone(attempt.key);
     if (this.retryForCurrent) {
       deps.budget.releaseRetry();
       this.retryForCurrent = false;
@@ -276,6 +278,7 @@ export class Forwarder implements AttemptHooks {
 
   decide(attempt: Attempt): 'stream' | 'buffer' | 'abandon' {
     const status = attempt.status;
+    if (this.pr.upstream!.config.respectProviderLimits) this.deps.state.limits.observeProvider(attempt.key, status, attempt.headers, Date.now());
     if (status >= 400 || this.pr.target!.retryOn.has(status)) return 'buffer';
     const outcome = observeRules(this.deps, this.pr, attempt, null, 'headers');
     if (outcome.keyTakenOut && this.anotherKeyLikely(attempt) && this.reserveRetry()) return 'abandon';

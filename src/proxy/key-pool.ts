@@ -8,6 +8,7 @@
 import type { ApiKeyState, KeyStrategy } from '../state/types.ts';
 import { categorize, type Category, effectiveWeight, type Entry, hasQuota, minOrNull } from './pool-entry.ts';
 import { FenwickTree } from './pool-fenwick.ts';
+import type { KeyGate } from '../ratelimit/key-gate.ts';
 
 /** Why pick() found nothing; counts are over the whole pool. */
 export interface PickReason {
@@ -20,6 +21,8 @@ export interface PickReason {
   exhausted: number;
   /** Usable keys cooling down for the model asked about. */
   cooling: number;
+  /** Usable keys (not cooling) at their own rate limit or with a provider-reported budget at zero. */
+  rateLimited: number;
   /** Earliest disabledUntil, model cooldown end or quota reset among those keys; null when none is known. */
   earliestReturnAt: number | null;
 }
@@ -49,6 +52,7 @@ export class KeyPool {
   constructor(
     private strategy: KeyStrategy,
     private readonly random: () => number = Math.random,
+    private readonly gate: KeyGate | null = null,
   ) {
     this.setStrategy(strategy);
   }
@@ -107,6 +111,10 @@ export class KeyPool {
     this.version++;
   }
 
+  noteEveryKeyLimited(): void {
+    this.gate?.everyKeyLimited();
+  }
+
   /** Call after changing a key's status, weight, used, quotaLimit or disabledUntil. */
   refresh(keyId: string): void {
     const e = this.entries.get(keyId);
@@ -138,12 +146,20 @@ export class KeyPool {
   pickReason(model: string | null = null, now: number = Date.now()): PickReason {
     let earliest = this.earliestStatusReturn();
     let cooling = 0;
-    if (model !== null) {
+    let rateLimited = 0;
+    const gate = this.gate !== null && this.gate.gatesKeys ? this.gate : null;
+    if (model !== null || gate !== null) {
       for (const e of this.eligible) {
-        const until = e.key.modelCooldowns.get(model);
+        const until = model !== null ? e.key.modelCooldowns.get(model) : undefined;
         if (until !== undefined && until > now) {
           cooling++;
           earliest = minOrNull(earliest, until);
+          continue;
+        }
+        const roomAt = gate !== null ? gate.keyRoomAt(e.key, now) : 0;
+        if (roomAt > now) {
+          rateLimited++;
+          earliest = minOrNull(earliest, roomAt);
         }
       }
     }
@@ -154,6 +170,7 @@ export class KeyPool {
       banned: this.counts.BANNED,
       exhausted: this.counts.EXHAUSTED,
       cooling,
+      rateLimited,
       earliestReturnAt: earliest,
     };
   }
@@ -198,6 +215,7 @@ export class KeyPool {
       const until = k.modelCooldowns.get(model);
       if (until !== undefined && until > now) return false;
     }
+    if (this.gate !== null && this.gate.gatesKeys && this.gate.keyRoomAt(k, now) > now) return false;
     return true;
   }
 

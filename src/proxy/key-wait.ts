@@ -8,6 +8,7 @@ import type { UpstreamRuntime } from '../state/gateway-state.ts';
 import type { ApiKeyState } from '../state/types.ts';
 import type { PickReason } from './key-pool.ts';
 import type { ProxyRequest } from './proxy-request.ts';
+import { rateLimitedError } from './proxy-errors.ts';
 import { sendError } from './respond.ts';
 
 /** Wake a little after a return time: the lifecycle's timer brings the key back at that instant. */
@@ -34,6 +35,7 @@ async function waitForKey(pr: ProxyRequest, upstream: UpstreamRuntime, deadlineA
 }
 
 function noKey(pr: ProxyRequest, upstream: UpstreamRuntime, r: PickReason): void {
+  if (r.rateLimited > 0 && r.rateLimited + r.cooling >= r.usable) return everyKeyLimited(pr, upstream, r);
   const parts: string[] = [];
   if (r.total === 0) parts.push('the upstream has no keys');
   if (r.disabled > 0) parts.push(`${r.disabled} disabled`);
@@ -49,5 +51,22 @@ function noKey(pr: ProxyRequest, upstream: UpstreamRuntime, r: PickReason): void
   sendError(pr, 503, 'NO_USABLE_KEY', `no usable key for upstream "${upstream.config.name}": ${parts.join(', ')}${when}`, retrySeconds === null ? null : { 'retry-after': String(retrySeconds) }, {
     keys: { total: r.total, usable: r.usable, disabled: r.disabled, banned: r.banned, exhausted: r.exhausted, cooling: r.cooling },
     retry_at: retryAt === null ? null : new Date(retryAt).toISOString(),
+  });
+}
+
+/** Every usable key is at its own rate limit (or the provider's): 429, with the earliest time one has room. */
+function everyKeyLimited(pr: ProxyRequest, upstream: UpstreamRuntime, r: PickReason): void {
+  const retryAt = r.earliestReturnAt ?? Date.now() + 1000;
+  const retrySeconds = Math.max(1, Math.ceil((retryAt - Date.now()) / 1000));
+  const error = rateLimitedError(`every key of upstream "${upstream.config.name}" is at its rate limit; the first has room at ${new Date(retryAt).toISOString()}`);
+  upstream.pool.noteEveryKeyLimited();
+  pr.outcome = 'rate_limited';
+  pr.error = `rate limited: ${r.rateLimited} keys at their limit`;
+  pr.measureOverhead();
+  sendError(pr, error.status, error.code, error.message, { 'retry-after': String(retrySeconds) }, {
+    limit: { scope: 'KEY', kind: 'keys' },
+    keys: { total: r.total, usable: r.usable, rateLimited: r.rateLimited, cooling: r.cooling },
+    retry_at: new Date(retryAt).toISOString(),
+    retry_after: retrySeconds,
   });
 }

@@ -62,6 +62,11 @@ export interface ClientError {
   message: string;
 }
 
+/** A client over its rate limit, or every key at its own (issue 15): 429 with Retry-After. */
+export function rateLimitedError(message: string): ClientError {
+  return { status: 429, code: 'RATE_LIMITED', message };
+}
+
 /** What the client is told when no upstream response can be passed on. */
 export function clientErrorFor(kind: FailureKind, attempts: number): ClientError {
   const tries = attempts > 1 ? ` after ${attempts} attempts` : '';

@@ -12,6 +12,7 @@ import type { AccessTokenState, ApiKeyState, TokenUsage } from '../state/types.t
 import type { Attempt } from './attempt.ts';
 import { ProxyAbort } from './proxy-errors.ts';
 import type { RequestBody } from './request-body.ts';
+import type { LimitCounter } from '../ratelimit/limit-counter.ts';
 import type { UpstreamTarget } from './upstream-targets.ts';
 
 const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
@@ -94,6 +95,10 @@ export class ProxyRequest {
   current: Attempt | null = null;
   /** Ends a backoff wait early when the client goes away. */
   wake: (() => void) | null = null;
+  /** Client rate limits this request holds a slot of (released when it ends). */
+  limitsHeld: readonly LimitCounter[] | null = null;
+  /** X-RateLimit-* of the tightest client limit, sent on every response. */
+  rateHeaders: Record<string, string> | null = null;
   private logger: Logger | null = null;
 
   constructor(req: IncomingMessage, readonly res: ServerResponse, private readonly baseLog: Logger, trustProxy: boolean) {
@@ -146,6 +151,7 @@ export class ProxyRequest {
     headers['x-request-id'] = this.requestId;
     headers['x-keyrelay-attempts'] = String(this.attempts);
     headers['x-keyrelay-overhead-ms'] = (this.overheadMs >= 0 ? this.overheadMs : this.measureOverhead()).toFixed(3);
+    if (this.rateHeaders !== null) Object.assign(headers, this.rateHeaders);
   }
 }
 

@@ -6,6 +6,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { withStreamUsage } from '../logs/usage.ts';
+import { admitClient, clientRequestEnded } from '../ratelimit/admission.ts';
 import { createAuthenticator, type Authenticate } from './client-auth.ts';
 import { finishRequest } from './finish.ts';
 import { Forwarder, type Payload } from './forward.ts';
@@ -49,6 +50,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       }
     } finally {
       finishRequest(deps, pr);
+      clientRequestEnded(deps.state.limits, pr);
     }
   };
 }
@@ -91,6 +93,7 @@ function admit(deps: ProxyDeps, authenticate: Authenticate, pr: ProxyRequest, re
     throw error;
   }
   if (pr.method === 'CONNECT') return reject(pr, 405, 'METHOD_NOT_ALLOWED', 'CONNECT is not proxied');
+  if (!admitClient(deps.state.limits, pr)) return null;
   return upstreamPath;
 }
 

@@ -1,6 +1,7 @@
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { SecretCipher } from '../crypto/cipher.ts';
 import { KeyPool } from '../proxy/key-pool.ts';
+import { RateLimits } from '../ratelimit/rate-limits.ts';
 import { compileRule, type CompiledRule } from '../rules/evaluate.ts';
 import { toAccessTokenState, toKeyState, toRuleDefinition, toUpstreamConfig } from './map-rows.ts';
 import type { AccessTokenState, ApiKeyState, UpstreamConfig } from './types.ts';
@@ -30,14 +31,19 @@ export class GatewayState {
   private globalRules: CompiledRule[] = [];
   private rulesByUpstream = new Map<string, CompiledRule[]>();
   private versionCounter = 0;
+  /** Operator rate limits and provider-reported key limits; also the key pools' gate. */
+  readonly limits: RateLimits;
 
-  constructor(private readonly prisma: PrismaClient, private readonly cipher: SecretCipher) {}
+  constructor(private readonly prisma: PrismaClient, private readonly cipher: SecretCipher) {
+    this.limits = new RateLimits(prisma);
+  }
 
   async loadAll(): Promise<void> {
     await this.reloadRules();
     const upstreams = await this.prisma.upstream.findMany({ include: { keys: { include: { modelCooldowns: true } } } });
     for (const row of upstreams) this.installUpstream(toUpstreamConfig(row), row.keys.map((k) => toKeyState(k, this.cipher)));
     await this.reloadTokens();
+    await this.limits.load();
   }
 
   async reloadUpstream(id: string): Promise<void> {
@@ -130,7 +136,7 @@ export class GatewayState {
   private installUpstream(config: UpstreamConfig, keys: ApiKeyState[]): void {
     const previous = this.upstreamsById.get(config.id);
     if (previous) this.removeUpstream(config.id);
-    const pool = new KeyPool(config.strategy);
+    const pool = new KeyPool(config.strategy, Math.random, this.limits);
     const runtime: UpstreamRuntime = { config, keys: new Map(), pool, rules: this.rulesFor(config.id), version: ++this.versionCounter };
     for (const key of keys) {
       // Keep the object identity of keys that in-flight requests may hold.

@@ -41,6 +41,7 @@ export function toUpstreamConfig(row: Upstream): UpstreamConfig {
     probe: parseJson<UpstreamProbe | null>(row.probe, null),
     quotaResetCron: row.quotaResetCron,
     quotaResetTimezone: row.quotaResetTimezone,
+    respectProviderLimits: row.respectProviderLimits,
   };
 }
 

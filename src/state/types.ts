@@ -66,6 +66,8 @@ export interface UpstreamConfig {
   /** Cron expression for this upstream's quota reset; null uses the global schedule. */
   quotaResetCron: string | null;
   quotaResetTimezone: string | null;
+  /** Read the provider's rate-limit headers and skip a key whose remaining budget is zero until its reset. */
+  respectProviderLimits: boolean;
 }
 
 export interface ApiKeyState {

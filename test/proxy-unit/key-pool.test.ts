@@ -164,7 +164,7 @@ describe('KeyPool pickReason', () => {
     pool.upsert(makeKey('q', { quotaLimit: 10, used: 10 }));
     expect(pool.pick(null, null, now)).toBeNull();
     expect(pool.pickReason(null, now)).toEqual({
-      total: 6, usable: 0, disabled: 3, banned: 1, exhausted: 2, cooling: 0, earliestReturnAt: 4_000,
+      total: 6, usable: 0, disabled: 3, banned: 1, exhausted: 2, cooling: 0, rateLimited: 0, earliestReturnAt: 4_000,
     });
 
     pool.upsert(makeKey('c', { modelCooldowns: new Map([['m', 2_500]]) }));

@@ -4,7 +4,8 @@
 //   ok | echo | status:<code>[:<body>] (`{key}` in the body becomes the key seen;
 //   `x-mock-retry-after` sets Retry-After) | sse:<n>:<ms> | stall-headers |
 //   stall-after:<n> | reset-after:<bytes> | close-after:<bytes> | garbage |
-//   bad-json | huge:<bytes> | slow:<ms> | chat
+//   bad-json | huge:<bytes> | slow:<ms> | chat | usage:<total tokens>
+// `headersByKey[key]` adds response headers for that key (rate-limit headers, say).
 import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -28,7 +29,7 @@ export interface RecordedRequest {
 const USAGE = { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 };
 const BLOCK = Buffer.alloc(64 * 1024, 'x');
 const RESET_DELAY_MS = 20;
-const NUMERIC_MODES = new Set(['status', 'sse', 'stall-after', 'reset-after', 'close-after', 'huge', 'slow']);
+const NUMERIC_MODES = new Set(['status', 'sse', 'stall-after', 'reset-after', 'close-after', 'huge', 'slow', 'usage']);
 const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' };
 
 export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise<MockUpstream> {
@@ -49,6 +50,8 @@ export class MockUpstream extends EventEmitter {
   closedSockets = 0;
   /** Mutable: a test may remap a key between requests. */
   byKey: Record<string, string>;
+  /** Mutable: key value -> extra response headers. */
+  headersByKey: Record<string, Record<string, string>> = {};
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
   #closing = false;
@@ -116,6 +119,8 @@ export class MockUpstream extends EventEmitter {
       record.body = Buffer.concat(chunks).toString('utf8');
       this.emit('request', record);
       const isChat = record.method === 'POST' && url.split('?')[0] === '/v1/chat/completions';
+      const extra = record.key === null ? undefined : this.headersByKey[record.key];
+      if (extra !== undefined) for (const [name, value] of Object.entries(extra)) res.setHeader(name, value);
       const mode = first(headers['x-mock']) ?? (record.key === null ? undefined : this.byKey[record.key]);
       respond(mode ?? (isChat ? 'chat' : 'ok'), record, res, exchange);
     });
@@ -174,6 +179,8 @@ function respond(mode: string, record: RecordedRequest, res: ServerResponse, exc
     }
     case 'chat':
       return chat(res, record.body);
+    case 'usage':
+      return json(res, 200, { ok: true, usage: { prompt_tokens: 0, completion_tokens: n, total_tokens: n } });
     default:
       return json(res, 400, { error: { message: `unknown mock mode "${mode}"` } });
   }

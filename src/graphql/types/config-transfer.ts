@@ -11,6 +11,7 @@ const ConfigImportResultType = builder.objectRef<ConfigImportResult>('ConfigImpo
     upstreams: t.field({ type: ImportCountsType, resolve: (r) => r.upstreams }),
     rules: t.field({ type: ImportCountsType, resolve: (r) => r.rules }),
     accessTokens: t.field({ type: ImportCountsType, resolve: (r) => r.accessTokens }),
+    rateLimits: t.field({ type: ImportCountsType, resolve: (r) => r.rateLimits }),
   }),
 });
 

@@ -50,6 +50,7 @@ export const UpstreamType = builder.prismaObject('Upstream', {
     probe: t.field({ type: ProbeRef, nullable: true, select: { probe: true }, resolve: (u) => parseJson<UpstreamProbe | null>(u.probe, null) }),
     quotaResetCron: t.exposeString('quotaResetCron', { nullable: true }),
     quotaResetTimezone: t.exposeString('quotaResetTimezone', { nullable: true }),
+    respectProviderLimits: t.exposeBoolean('respectProviderLimits', { description: 'Skip a key whose provider-reported remaining requests or tokens reached zero, until the reported reset.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     rules: t.relation('rules', { query: { orderBy: [{ priority: 'asc' }, { name: 'asc' }] } }),
@@ -113,6 +114,7 @@ function upstreamInputFields(required: boolean) {
     probe: t.field({ type: ProbeInput }),
     quotaResetCron: t.string(),
     quotaResetTimezone: t.string(),
+    respectProviderLimits: t.boolean(),
   });
 }
 
