@@ -43,6 +43,10 @@ const schema = {
   KEYRELAY_TEST_JOBS: bool.default(false),
   KEYRELAY_MAX_REQUEST_BODY_BYTES: int(1024, 1024 * 1024 * 1024).default(100 * 1024 * 1024),
   KEYRELAY_GRAPHQL_MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
+  /** Wall-clock limit for one header-script run (the sandbox's interrupt handler stops it). */
+  KEYRELAY_SCRIPT_TIMEOUT_MS: int(1, 10_000).default(20),
+  /** Memory limit of each upstream's header-script sandbox, in MiB. */
+  KEYRELAY_SCRIPT_MEMORY_MB: int(1, 256).default(8),
 };
 
 type Raw = { [K in keyof typeof schema]: z.infer<(typeof schema)[K]> };

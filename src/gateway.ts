@@ -33,6 +33,8 @@ import { sweepOnConfigChange, UpstreamTargets } from './proxy/upstream-targets.t
 import { GatewayState } from './state/gateway-state.ts';
 import { JobService } from './jobs/job-service.ts';
 import { attachJobService } from './jobs/registry.ts';
+import { loadScriptEngine } from './scripts/engine.ts';
+import { registerScriptMetrics } from './scripts/script-metrics.ts';
 
 export interface Gateway {
   url: string;
@@ -76,8 +78,14 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
 
     const { auth, generated } = await setupAdminAuth(db.prisma, config.KEYRELAY_ADMIN_TOKEN);
 
-    const state = new GatewayState(db.prisma, cipher);
+    // Header scripts compile when their upstream loads into the state, so the engine comes first.
+    const scripts = await loadScriptEngine({ timeoutMs: config.KEYRELAY_SCRIPT_TIMEOUT_MS, memoryBytes: config.KEYRELAY_SCRIPT_MEMORY_MB * 1024 * 1024 });
+    const state = new GatewayState(db.prisma, cipher, scripts);
     await state.loadAll();
+    // Sandboxes live in the process-wide Wasm heap: free them with the gateway (tests start many).
+    cleanups.push(() => {
+      for (const runtime of state.upstreamsById.values()) runtime.script?.dispose();
+    });
     const events = createEventBus();
     // Keys of upstreams with a health probe are probed before a timer returns them.
     const lifecycle = new KeyLifecycle({ prisma: db.prisma, state, events, log, returnCheck: createProbeReturnCheck(state) });
@@ -118,6 +126,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       await logs.close();
     });
     const registry = new Registry();
+    registerScriptMetrics(registry, scripts);
     const proxy = createProxyHandler({
       state,
       targets,

@@ -16,6 +16,7 @@ import './types/key-bulk.ts';
 import './types/key-transfer.ts';
 import './types/config-transfer.ts';
 import './types/stats.ts';
+import './types/header-script.ts';
 
 let schema: GraphQLSchema | null = null;
 

@@ -17,6 +17,8 @@ export type LogOutcome =
   | 'stream_interrupted'
   | 'client_closed'
   | 'no_key'
+  /** The upstream's header script failed; no upstream was contacted on that attempt. */
+  | 'script_failed'
   /** Refused before any upstream was contacted: 400, 401, 403, 404, 413. */
   | 'rejected';
 

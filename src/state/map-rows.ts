@@ -41,6 +41,8 @@ export function toUpstreamConfig(row: Upstream): UpstreamConfig {
     probe: parseJson<UpstreamProbe | null>(row.probe, null),
     quotaResetCron: row.quotaResetCron,
     quotaResetTimezone: row.quotaResetTimezone,
+    headerScript: row.headerScript,
+    scriptCanReadKey: row.scriptCanReadKey,
   };
 }
 

@@ -66,6 +66,9 @@ export interface UpstreamConfig {
   /** Cron expression for this upstream's quota reset; null uses the global schedule. */
   quotaResetCron: string | null;
   quotaResetTimezone: string | null;
+  /** Body of the sandboxed header script (src/scripts/); its secrets are not part of the config. */
+  headerScript: string | null;
+  scriptCanReadKey: boolean;
 }
 
 export interface ApiKeyState {
