@@ -31,6 +31,32 @@ export const DEFAULT_STACK_BYTES = 256 * 1024;
 // The Wasm module holds no script state (each runtime has its own heap), so one load serves every gateway in the process.
 let modulePromise: Promise<QuickJSWASMModule> | null = null;
 
+// V8 compiles Wasm functions on their first call: the interpreter's first
+// runs take tens of milliseconds, more than a script's time limit. One
+// untimed run through the common paths (parser, JSON, strings, regexes,
+// arrays, errors, the GC) when the module loads keeps that out of the limit.
+const WARM_UP = `(function () {
+  const o = JSON.parse(JSON.stringify({ a: [1, 2.5, 'x'], b: { c: true, d: null } }));
+  const s = ('Hello ' + o.a.join(',')).toUpperCase().replace(/L+/g, (m) => m.toLowerCase()).split(' ').map((w) => w.trim()).reverse().join('-');
+  const r = [...new Set([3, 1, 2])].sort((x, y) => x - y).filter(Boolean).reduce((x, y) => x + y, 0);
+  let caught = '';
+  try { null.x; } catch (e) { caught = String(e) + e.stack; }
+  const d = new Date(0).toISOString() + Math.floor(Math.random() * 10) + encodeURIComponent('a b') + String.fromCharCode(65) + s.padStart(30, '.');
+  const t = new Uint8Array(16).map((_, i) => i * 7); const m = new Map([[1, 2]]); class K { #p = 1; get v() { return this.#p; } }
+  return JSON.stringify([o, s, r, caught, d, Array.from(t), [...m], new K().v, Object.keys(o), Object.entries(o.b), parseInt('42', 10), (1.5).toFixed(2)]);
+})()`;
+
+async function loadModule(): Promise<QuickJSWASMModule> {
+  // The variant's .d.ts is CommonJS-shaped; under ESM its default export is the variant itself.
+  const module = await newQuickJSWASMModuleFromVariant(releaseSync as unknown as QuickJSSyncVariant);
+  const runtime = module.newRuntime();
+  const context = runtime.newContext();
+  context.unwrapResult(context.evalCode(WARM_UP, 'warm-up')).dispose();
+  context.dispose();
+  runtime.dispose();
+  return module;
+}
+
 export class ScriptEngine {
   readonly stats = new Map<string, ScriptStats>();
   readonly redactor: Redactor = createRedactor();
@@ -50,8 +76,7 @@ export class ScriptEngine {
 }
 
 export async function loadScriptEngine(limits: Partial<ScriptLimits> = {}): Promise<ScriptEngine> {
-  // The variant's .d.ts is CommonJS-shaped; under ESM its default export is the variant itself.
-  modulePromise ??= newQuickJSWASMModuleFromVariant(releaseSync as unknown as QuickJSSyncVariant);
+  modulePromise ??= loadModule();
   return new ScriptEngine(await modulePromise, {
     timeoutMs: limits.timeoutMs ?? 20,
     memoryBytes: limits.memoryBytes ?? 8 * 1024 * 1024,

@@ -57,6 +57,8 @@ interface Live {
 export class HeaderScript implements UpstreamScript {
   private live: Live | null = null;
   private deadline = 0;
+  /** Interrupt checks in the current run (see boot). */
+  private checks = 0;
   private retired = false;
   private readonly secretValues: string[];
 
@@ -86,6 +88,7 @@ export class HeaderScript implements UpstreamScript {
     const stats = counted ? this.engine.statsFor(this.opts.upstream) : { runs: 0, failures: 0, seconds: 0 };
     const started = performance.now();
     this.deadline = started + this.engine.limits.timeoutMs;
+    this.checks = 0;
     stats.runs++;
     try {
       const arg = live.context.newString(requestJson);
@@ -134,11 +137,16 @@ export class HeaderScript implements UpstreamScript {
     const runtime = module.newRuntime();
     runtime.setMemoryLimit(limits.memoryBytes);
     runtime.setMaxStackSize(limits.stackBytes);
-    runtime.setInterruptHandler(() => performance.now() > this.deadline);
+    // QuickJS asks every ~10,000 steps (calls and loop turns), on a counter that carries over between runs,
+    // so a run's first check may come after a step or two. Requiring a second check means only a script
+    // that really ran is stopped: on a busy host a short script that was merely descheduled past its
+    // deadline finishes, while a loop is stopped within a few thousand steps of it.
+    runtime.setInterruptHandler(() => ++this.checks >= 2 && performance.now() > this.deadline);
     const context = runtime.newContext();
     try {
       // Setup and compilation run under the same time limit as a request.
       this.deadline = performance.now() + limits.timeoutMs;
+      this.checks = 0;
       installGlobals(context, this.opts.secrets);
       const compiled = context.evalCode(`(function (request) {\n${this.source}\n})`, SCRIPT_FILE);
       if (compiled.error) {
