@@ -73,7 +73,8 @@ export class Forwarder implements AttemptHooks {
         if (key instanceof Promise) key = await key;
         if (key === null) return this.giveUp();
         let scripted: ScriptHeaders | null = null;
-        if (this.pr.upstream!.script !== null) {
+        // Truthy rather than !== null: runtimes built by hand (tests, benchmarks) may leave it out.
+        if (this.pr.upstream!.script) {
           scripted = this.runScript(key);
           if (scripted === null) return;
         }

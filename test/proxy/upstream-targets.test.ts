@@ -12,8 +12,9 @@ function runtime(version: number, config: Partial<UpstreamConfig>): UpstreamRunt
     connectTimeoutMs: 1000, timeoutMs: 1000, bodyTimeoutMs: 1000, deadlineMs: 5000, maxRetries: 2, retryBaseMs: 1, retryMaxMs: 5,
     retryOnStatus: [400, 429, 500], maxBufferedBodyBytes: 1024, bodyLogging: 'OFF', bodyLogMaxBytes: 1024, allowAnonymous: false,
     maxEjectionPercent: 50, modelPath: null, waitForKeyMs: 0, injectStreamUsage: false, probe: null, quotaResetCron: null, quotaResetTimezone: null,
+    headerScript: null, scriptCanReadKey: false,
   } satisfies UpstreamConfig;
-  return { config: { ...base, ...config }, keys: new Map(), pool: new KeyPool('ROUND_ROBIN'), rules: [], version };
+  return { config: { ...base, ...config }, keys: new Map(), pool: new KeyPool('ROUND_ROBIN'), rules: [], version, script: null };
 }
 
 describe('UpstreamTargets', () => {
