@@ -1,7 +1,7 @@
 // One upstream's compiled header script: a QuickJS runtime (memory and stack
 // limits, an interrupt handler for the time limit) and a context holding the
 // compiled function, reused across requests. A run costs one string in (the
-// request as JSON) and one string out (the headers as JSON). A run that fails
+// packed request) and one string out (the headers as JSON). A run that fails
 // disposes the runtime and builds a fresh one, so nothing a broken run left
 // behind (a half-built object, a heap near its limit) reaches the next.
 
@@ -20,13 +20,25 @@ export interface HeaderScriptOptions {
   canReadKey: boolean;
 }
 
-// Runs the admin's function, checks the result is a plain object of strings
-// inside the sandbox (getters and proxies run under the time limit there),
-// and hands back one JSON string.
+// Unpacks the request (script-request.ts: U+0001-separated fields, headers and
+// query as JSON parsed on first read), runs the admin's function, checks the
+// result is a plain object of strings inside the sandbox (getters and proxies
+// run under the time limit there), and hands back one JSON string.
 const RUNNER = `(function (fn) {
   'use strict';
-  return function (json) {
-    const out = fn(JSON.parse(json));
+  class Request {
+    #headers; #query;
+    constructor(p) {
+      this.method = p[0]; this.path = p[1]; this.bodySha256 = p[2]; this.model = p[3] === '' ? null : p[3]; this.upstream = p[4];
+      this.#headers = p[5]; this.#query = p[6];
+      this.keyName = p[7]; this.keyFingerprint = p[8]; this.attempt = Number(p[9]); this.now = Number(p[10]);
+      if (p.length > 11) this.key = p[11];
+    }
+    get headers() { if (typeof this.#headers === 'string') this.#headers = JSON.parse(this.#headers); return this.#headers; }
+    get query() { if (typeof this.#query === 'string') this.#query = JSON.parse(this.#query); return this.#query; }
+  }
+  return function (packed) {
+    const out = fn(new Request(packed.split('\\u0001')));
     if (out === null || typeof out !== 'object' || Array.isArray(out) || typeof out.then === 'function') {
       throw new TypeError('the script must return an object of header name to string value');
     }

@@ -3,52 +3,74 @@
 // the host with node:crypto. QuickJS without its libc module has no timers,
 // files, network, `process` or `require` to begin with; nothing here adds one.
 
-import { createHash, createHmac, randomUUID } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
 
 /** Longest string a helper accepts: the runtime's memory limit bounds scripts, this bounds host work per call. */
 const MAX_HELPER_INPUT = 1024 * 1024;
 
-// Compiled once per context; defines the globals read-only so a script cannot swap a helper for its next run.
-const SETUP = `(function (envJson, helpers) {
+// Compiled once per context. The host functions get their arguments checked
+// here, inside the sandbox, where a typeof costs nothing (asking the host
+// side for a handle's type costs a round trip per argument); the globals are
+// read-only so a script cannot swap a helper for its next run.
+const SETUP = `(function (envJson, host) {
   'use strict';
-  const env = Object.freeze(JSON.parse(envJson));
-  Object.defineProperty(globalThis, 'env', { value: env, enumerable: true });
+  const MAX = ${MAX_HELPER_INPUT};
+  const text = (helper, what, value) => {
+    if (typeof value !== 'string') throw new TypeError(helper + ': ' + what + ' must be a string');
+    if (value.length > MAX) throw new RangeError(helper + ': ' + what + ' is longer than ' + MAX + ' characters');
+    return value;
+  };
+  const helpers = {
+    hmacSha256Hex: (key, message) => host.hmacSha256Hex(text('hmacSha256Hex', 'key', key), text('hmacSha256Hex', 'message', message)),
+    hmacSha256Base64: (key, message) => host.hmacSha256Base64(text('hmacSha256Base64', 'key', key), text('hmacSha256Base64', 'message', message)),
+    sha256Hex: (message) => host.sha256Hex(text('sha256Hex', 'message', message)),
+    randomUUID: () => host.randomUUID(),
+  };
+  Object.defineProperty(globalThis, 'env', { value: Object.freeze(JSON.parse(envJson)), enumerable: true });
   for (const name of Object.keys(helpers)) Object.defineProperty(globalThis, name, { value: helpers[name], enumerable: true });
 })`;
 
-function text(ctx: QuickJSContext, handle: QuickJSHandle | undefined, what: string, helper: string): string {
-  if (handle === undefined || ctx.typeof(handle) !== 'string') throw new TypeError(`${helper}: ${what} must be a string`);
-  const value = ctx.getString(handle);
-  if (value.length > MAX_HELPER_INPUT) throw new RangeError(`${helper}: ${what} is longer than ${MAX_HELPER_INPUT} characters`);
-  return value;
+// HMAC keys are a few script secrets used on every request: their KeyObjects are kept (per context, bounded).
+const MAX_CACHED_KEYS = 64;
+
+type Helper = (args: string[]) => string;
+
+function hostHelpers(): Record<string, Helper> {
+  const keys = new Map<string, KeyObject>();
+  const keyOf = (secret: string): KeyObject => {
+    let key = keys.get(secret);
+    if (key === undefined) {
+      if (keys.size >= MAX_CACHED_KEYS) keys.clear();
+      keys.set(secret, (key = createSecretKey(Buffer.from(secret, 'utf8'))));
+    }
+    return key;
+  };
+  return {
+    hmacSha256Hex: ([k, m]) => createHmac('sha256', keyOf(k)).update(m).digest('hex'),
+    hmacSha256Base64: ([k, m]) => createHmac('sha256', keyOf(k)).update(m).digest('base64'),
+    sha256Hex: ([m]) => createHash('sha256').update(m).digest('hex'),
+    randomUUID: () => randomUUID(),
+  };
 }
-
-type Helper = (ctx: QuickJSContext, args: QuickJSHandle[]) => string;
-
-const HELPERS: Record<string, Helper> = {
-  hmacSha256Hex: (ctx, [k, m]) => createHmac('sha256', text(ctx, k, 'key', 'hmacSha256Hex')).update(text(ctx, m, 'message', 'hmacSha256Hex')).digest('hex'),
-  hmacSha256Base64: (ctx, [k, m]) => createHmac('sha256', text(ctx, k, 'key', 'hmacSha256Base64')).update(text(ctx, m, 'message', 'hmacSha256Base64')).digest('base64'),
-  sha256Hex: (ctx, [m]) => createHash('sha256').update(text(ctx, m, 'message', 'sha256Hex')).digest('hex'),
-  randomUUID: () => randomUUID(),
-};
 
 /** Puts `env` and the helpers into a fresh context; throws (a host Error) if the setup itself fails. */
 export function installGlobals(ctx: QuickJSContext, secrets: Readonly<Record<string, string>>): void {
-  const helpers = ctx.newObject();
+  const host = ctx.newObject();
   try {
-    for (const [name, fn] of Object.entries(HELPERS)) {
-      const handle = ctx.newFunction(name, (...args) => ctx.newString(fn(ctx, args)));
-      ctx.setProp(helpers, name, handle);
+    for (const [name, fn] of Object.entries(hostHelpers())) {
+      // Arguments are strings here (SETUP checked them).
+      const handle = ctx.newFunction(name, (...args: QuickJSHandle[]) => ctx.newString(fn(args.map((a) => ctx.getString(a)))));
+      ctx.setProp(host, name, handle);
       handle.dispose();
     }
     const setup = ctx.unwrapResult(ctx.evalCode(SETUP, 'setup'));
     const envJson = ctx.newString(JSON.stringify(secrets));
-    const done = ctx.callFunction(setup, ctx.undefined, envJson, helpers);
+    const done = ctx.callFunction(setup, ctx.undefined, envJson, host);
     envJson.dispose();
     setup.dispose();
     ctx.unwrapResult(done).dispose();
   } finally {
-    helpers.dispose();
+    host.dispose();
   }
 }

@@ -44,7 +44,7 @@ export function sampleRequestJson(upstream: string, canReadKey: boolean, given: 
   });
   const key = given.key ?? SAMPLE_KEY;
   const keyState = { name: given.keyName ?? 'sample-key', fingerprint: given.keyFingerprint ?? 'sample', secret: key };
-  return { json: scriptRequestJson(base, keyState as never, given.attempt ?? 1, given.now ?? Date.now(), canReadKey), key };
+  return { json: scriptRequestJson(base, keyState, given.attempt ?? 1, given.now ?? Date.now(), canReadKey), key };
 }
 
 /** Compiles the script in a throwaway sandbox and runs it once; never throws for the script's faults. */
