@@ -9,6 +9,7 @@ import releaseSync from '@jitl/quickjs-wasmfile-release-sync';
 import { newQuickJSWASMModuleFromVariant, type QuickJSSyncVariant, type QuickJSWASMModule } from 'quickjs-emscripten-core';
 import { createRedactor, type Redactor } from '../logs/redact.ts';
 import { HeaderScript, type HeaderScriptOptions } from './header-script.ts';
+import { FIELD_SEPARATOR } from './script-request.ts';
 
 export interface ScriptLimits {
   /** Wall time per run, enforced by the interrupt handler. */
@@ -46,6 +47,26 @@ const WARM_UP = `(function () {
   return JSON.stringify([o, s, r, caught, d, Array.from(t), [...m], new K().v, Object.keys(o), Object.entries(o.b), parseInt('42', 10), (1.5).toFixed(2)]);
 })()`;
 
+/** The host side too: helper calls, argument and result crossings, a failed run and its reset. */
+function warmHostCalls(module: QuickJSWASMModule): QuickJSWASMModule {
+  const engine = new ScriptEngine(module, { timeoutMs: 10_000, memoryBytes: 8 * 1024 * 1024, stackBytes: DEFAULT_STACK_BYTES });
+  const script = engine.compile(
+    `if (request.attempt > 1) throw new Error('again');
+return { a: hmacSha256Hex(env.K, request.path), b: hmacSha256Base64(env.K, request.method), c: sha256Hex(JSON.stringify(request.headers)), d: randomUUID() };`,
+    { upstream: 'warm-up', secrets: { K: 'warm-up-key' }, canReadKey: false },
+  );
+  const packed = (attempt: number) => ['GET', '/', '', '', 'warm-up', '{"a":"b"}', '{}', 'k', 'f', String(attempt), '0'].join(FIELD_SEPARATOR);
+  for (let i = 0; i < 3; i++) script.run(packed(1), null, false);
+  try {
+    script.run(packed(2), null, false);
+  } catch {
+    // expected: exercises the error path
+  }
+  script.run(packed(1), null, false);
+  script.dispose();
+  return module;
+}
+
 async function loadModule(): Promise<QuickJSWASMModule> {
   // The variant's .d.ts is CommonJS-shaped; under ESM its default export is the variant itself.
   const module = await newQuickJSWASMModuleFromVariant(releaseSync as unknown as QuickJSSyncVariant);
@@ -76,7 +97,7 @@ export class ScriptEngine {
 }
 
 export async function loadScriptEngine(limits: Partial<ScriptLimits> = {}): Promise<ScriptEngine> {
-  modulePromise ??= loadModule();
+  modulePromise ??= loadModule().then(warmHostCalls);
   return new ScriptEngine(await modulePromise, {
     timeoutMs: limits.timeoutMs ?? 20,
     memoryBytes: limits.memoryBytes ?? 8 * 1024 * 1024,

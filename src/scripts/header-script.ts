@@ -11,6 +11,7 @@ import type { ScriptEngine } from './engine.ts';
 import { installGlobals } from './sandbox-globals.ts';
 import { SCRIPT_FILE, ScriptError, toScriptError } from './script-error.ts';
 import { checkScriptHeaders, type ScriptHeaders } from './script-headers.ts';
+import { RunClock } from './run-clock.ts';
 
 export interface HeaderScriptOptions {
   /** The upstream's name, for errors and metrics. */
@@ -60,6 +61,9 @@ export interface UpstreamScript {
   dispose(): void;
 }
 
+/** Time for building a sandbox and compiling a script (see boot). */
+const COMPILE_BUDGET_MS = 1000;
+
 interface Live {
   runtime: QuickJSRuntime;
   context: QuickJSContext;
@@ -68,9 +72,7 @@ interface Live {
 
 export class HeaderScript implements UpstreamScript {
   private live: Live | null = null;
-  private deadline = 0;
-  /** Interrupt checks in the current run (see boot). */
-  private checks = 0;
+  private readonly clock = new RunClock();
   private retired = false;
   private readonly secretValues: string[];
 
@@ -99,8 +101,7 @@ export class HeaderScript implements UpstreamScript {
     const live = (this.live ??= this.boot());
     const stats = counted ? this.engine.statsFor(this.opts.upstream) : { runs: 0, failures: 0, seconds: 0 };
     const started = performance.now();
-    this.deadline = started + this.engine.limits.timeoutMs;
-    this.checks = 0;
+    this.clock.start(started, this.engine.limits.timeoutMs);
     stats.runs++;
     try {
       const arg = live.context.newString(requestJson);
@@ -149,17 +150,13 @@ export class HeaderScript implements UpstreamScript {
     const runtime = module.newRuntime();
     runtime.setMemoryLimit(limits.memoryBytes);
     runtime.setMaxStackSize(limits.stackBytes);
-    // QuickJS asks every ~10,000 steps (calls and loop turns), on a counter that carries over between runs,
-    // so a run's first check may come after a step or two. Requiring a second check means only a script
-    // that really ran is stopped: on a busy host a short script that was merely descheduled past its
-    // deadline finishes, while a loop is stopped within a few thousand steps of it.
-    runtime.setInterruptHandler(() => ++this.checks >= 2 && performance.now() > this.deadline);
+    runtime.setInterruptHandler(() => this.clock.interrupt());
     const context = runtime.newContext();
     try {
-      // Setup and compilation run under the same time limit as a request.
-      this.deadline = performance.now() + limits.timeoutMs;
-      this.checks = 0;
-      installGlobals(context, this.opts.secrets);
+      // Setup and compilation (the admin's text parsed, any top-level code it smuggles in run) get their
+      // own, larger budget: they run when the upstream loads or after a failed run, not per request.
+      this.clock.start(performance.now(), Math.max(limits.timeoutMs, COMPILE_BUDGET_MS));
+      installGlobals(context, this.opts.secrets, () => this.clock.overdue());
       const compiled = context.evalCode(`(function (request) {\n${this.source}\n})`, SCRIPT_FILE);
       if (compiled.error) {
         const dumped = context.dump(compiled.error);
