@@ -82,6 +82,20 @@ return { frozen: String(Object.isFrozen(env)), s: env.S, h: hmacSha256Hex(env.S,
     }
   });
 
+  it('stops what checks the clock rarely: catastrophic regex backtracking, and host helpers called in a catching loop', () => {
+    for (const source of [
+      `/(a+)+$/.test('a'.repeat(40) + 'b'); return {};`,
+      `const big = 'x'.repeat(200000); for (;;) { try { sha256Hex(big); } catch (e) {} }`,
+    ]) {
+      const script = compile(source);
+      const started = performance.now();
+      expect(() => run(script), source).toThrow(/time limit/);
+      // The limit is 50 ms here; the hard cap is ten times that.
+      expect(performance.now() - started, source).toBeLessThan(1500);
+    }
+    expect(() => run(compile(`return { h: sha256Hex('x'.repeat(300000)) };`))).toThrow(/longer than 262144/);
+  });
+
   it('a script disposed while a request still holds it runs on a throwaway context', () => {
     const script = compile(`return { ok: 'yes' };`);
     script.dispose();
