@@ -7,7 +7,7 @@
 
 import { performance } from 'node:perf_hooks';
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emscripten-core';
-import type { ScriptEngine } from './engine.ts';
+import type { ScriptEngine, ScriptStats } from './engine.ts';
 import { installGlobals } from './sandbox-globals.ts';
 import { SCRIPT_FILE, ScriptError, toScriptError } from './script-error.ts';
 import { checkScriptHeaders, type ScriptHeaders } from './script-headers.ts';
@@ -73,6 +73,8 @@ interface Live {
 export class HeaderScript implements UpstreamScript {
   private live: Live | null = null;
   private readonly clock = new RunClock();
+  /** This upstream's counters in the engine, looked up on the first counted run. */
+  private stats: ScriptStats | null = null;
   private retired = false;
   private readonly secretValues: string[];
 
@@ -99,7 +101,7 @@ export class HeaderScript implements UpstreamScript {
    */
   run(requestJson: string, key: string | null, counted = true): ScriptHeaders {
     const live = (this.live ??= this.boot());
-    const stats = counted ? this.engine.statsFor(this.opts.upstream) : { runs: 0, failures: 0, seconds: 0 };
+    const stats = counted ? (this.stats ??= this.engine.statsFor(this.opts.upstream)) : { runs: 0, failures: 0, seconds: 0 };
     const started = performance.now();
     this.clock.start(started, this.engine.limits.timeoutMs);
     stats.runs++;
