@@ -47,6 +47,10 @@ const schema = {
   KEYRELAY_METRICS_KEY_LABELS: int(0, 100_000).default(500),
   /** A config file (YAML or JSON, exportConfig's document plus keys) applied at every start. */
   KEYRELAY_CONFIG: z.string().min(1).optional(),
+  /** Wall-clock limit for one header-script run (the sandbox's interrupt handler stops it). */
+  KEYRELAY_SCRIPT_TIMEOUT_MS: int(1, 10_000).default(20),
+  /** Memory limit of each upstream's header-script sandbox, in MiB. */
+  KEYRELAY_SCRIPT_MEMORY_MB: int(1, 256).default(8),
 };
 
 type Raw = { [K in keyof typeof schema]: z.infer<(typeof schema)[K]> };

@@ -37,6 +37,8 @@ import { JobService } from './jobs/job-service.ts';
 import { attachJobService } from './jobs/registry.ts';
 import { applyConfigFile } from './config-file/apply-config-file.ts';
 import { loadConfigFile } from './config-file/load-config-file.ts';
+import { loadScriptEngine } from './scripts/engine.ts';
+import { registerScriptMetrics } from './scripts/script-metrics.ts';
 
 export interface Gateway {
   url: string;
@@ -82,8 +84,14 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
 
     const { auth, generated } = await setupAdminAuth(db.prisma, config.KEYRELAY_ADMIN_TOKEN);
 
-    const state = new GatewayState(db.prisma, cipher);
+    // Header scripts compile when their upstream loads into the state, so the engine comes first.
+    const scripts = await loadScriptEngine({ timeoutMs: config.KEYRELAY_SCRIPT_TIMEOUT_MS, memoryBytes: config.KEYRELAY_SCRIPT_MEMORY_MB * 1024 * 1024 });
+    const state = new GatewayState(db.prisma, cipher, scripts);
     await state.loadAll();
+    // Sandboxes live in the process-wide Wasm heap: free them with the gateway (tests start many).
+    cleanups.push(() => {
+      for (const runtime of state.upstreamsById.values()) runtime.script?.dispose();
+    });
     const events = createEventBus();
     // Keys of upstreams with a health probe are probed before a timer returns them.
     const lifecycle = new KeyLifecycle({ prisma: db.prisma, state, events, log, returnCheck: createProbeReturnCheck(state) });
@@ -127,6 +135,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     });
     const registry = new Registry();
     registerRateLimitMetrics(registry, state.limits);
+    registerScriptMetrics(registry, scripts);
     const proxy = createProxyHandler({
       state,
       targets,

@@ -5,6 +5,7 @@ import { checkRule, RULE_DEFAULTS } from './rules.ts';
 import { upstreamColumns } from './upstream-input.ts';
 import { parseInput } from './validate.ts';
 import { exportRateLimits, importRateLimits } from '../ratelimit/rate-limit-transfer.ts';
+import { checkScriptToSave, scriptSecretsColumn } from '../scripts/script-save.ts';
 
 export const CONFIG_IMPORT_MODES = ['MERGE', 'REPLACE'] as const;
 export type ConfigImportMode = (typeof CONFIG_IMPORT_MODES)[number];
@@ -42,7 +43,7 @@ function changes(row: object, data: Record<string, unknown>): boolean {
  * deletes what the document does not name, keys of deleted upstreams included.
  */
 export function configTransfer(deps: AdminDeps) {
-  const { prisma, state, events, log } = deps;
+  const { prisma, state, events, log, cipher } = deps;
 
   async function exportConfig(): Promise<ConfigDocument & { exportedAt: string }> {
     const [upstreams, rules, tokens] = await Promise.all([
@@ -73,6 +74,11 @@ export function configTransfer(deps: AdminDeps) {
     const doc = parseInput(configDocumentSchema, raw, 'json');
     // Every rule compiles before anything is written (the upstream id is not known yet; it does not affect validity).
     doc.rules.forEach((r, i) => checkRule(ruleFromDoc(r, RULE_DEFAULTS, null), `json.rules.${i}`));
+    // Header scripts run once each, with the document's secrets or, failing those, the stored ones of the same name.
+    for (const [i, u] of doc.upstreams.entries()) {
+      const existing = u.headerScript ? await prisma.upstream.findUnique({ where: { name: u.name } }) : null;
+      checkScriptToSave(state.scripts, cipher, u, existing, `json.upstreams.${i}`);
+    }
 
     const before = (await prisma.upstream.findMany({ select: { id: true } })).map((u) => u.id);
     const result = await prisma.$transaction((tx) => write(tx, doc, mode), { timeout: 60_000, maxWait: 10_000 });
@@ -93,8 +99,10 @@ export function configTransfer(deps: AdminDeps) {
     for (const u of doc.upstreams) {
       const existing = await tx.upstream.findUnique({ where: { name: u.name } });
       const row = existing
-        ? changes(existing, upstreamColumns(u)) ? await tx.upstream.update({ where: { id: existing.id }, data: upstreamColumns(u) }) : existing
-        : await tx.upstream.create({ data: { ...upstreamColumns(u), name: u.name, baseUrl: u.baseUrl } });
+        ? changes(existing, upstreamColumns(u)) || u.scriptSecrets !== undefined
+          ? await tx.upstream.update({ where: { id: existing.id }, data: { ...upstreamColumns(u), ...scriptSecretsColumn(u, cipher) } })
+          : existing
+        : await tx.upstream.create({ data: { ...upstreamColumns(u), ...scriptSecretsColumn(u, cipher), name: u.name, baseUrl: u.baseUrl } });
       result.upstreams[existing ? 'updated' : 'created']++;
       ids.set(row.name, row.id);
     }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isSafeHeaderName, isSafeHeaderValue } from '../proxy/headers.ts';
 import { checkQuotaSchedule } from '../keys/quota-schedule.ts';
 import { AUTH_TYPES, BODY_LOGGING_MODES, KEY_STRATEGIES } from '../state/types.ts';
+import { scriptSecretsSchema } from '../scripts/script-secrets.ts';
 
 const ms = (max: number) => z.number().int().min(1).max(max);
 
@@ -86,6 +87,10 @@ export const upstreamFields = {
     })
     .nullish(),
   respectProviderLimits: z.boolean(),
+  // Compiled and run once against a sample request when saved (scripts/script-check.ts, called by the services).
+  headerScript: z.string().trim().min(1, 'is empty (use null to remove the script)').max(20_000).nullish(),
+  scriptSecrets: scriptSecretsSchema.nullish(),
+  scriptCanReadKey: z.boolean(),
 };
 
 export const createUpstreamSchema = z
@@ -97,7 +102,8 @@ export type UpstreamInput = z.infer<typeof updateUpstreamSchema>;
 
 /** Maps validated input to columns (lists and objects stored as JSON text). */
 export function upstreamColumns(input: UpstreamInput) {
-  const { auth: a, headers, retryOnStatus, probe: p, ...rest } = input;
+  // scriptSecrets are encrypted by the caller (scripts/script-save.ts), never stored as given.
+  const { auth: a, headers, retryOnStatus, probe: p, scriptSecrets: _secrets, ...rest } = input;
   return {
     ...rest,
     ...(a ? { authType: a.type, authName: a.type === 'BEARER' ? null : (a.name ?? null) } : {}),

@@ -2,9 +2,10 @@ import type { AdminDeps } from './deps.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { parseInput } from './validate.ts';
 import { createUpstreamSchema, updateUpstreamSchema, upstreamColumns } from './upstream-input.ts';
+import { checkScriptToSave, scriptSecretsColumn } from '../scripts/script-save.ts';
 
 export function upstreamAdmin(deps: AdminDeps) {
-  const { prisma, state, events } = deps;
+  const { prisma, state, events, cipher } = deps;
 
   async function ensureNameFree(name: string, exceptId?: string) {
     const clash = await prisma.upstream.findUnique({ where: { name } });
@@ -20,7 +21,8 @@ export function upstreamAdmin(deps: AdminDeps) {
     async create(input: unknown) {
       const data = parseInput(createUpstreamSchema, input);
       await ensureNameFree(data.name);
-      const row = await prisma.upstream.create({ data: { ...upstreamColumns(data), name: data.name, baseUrl: data.baseUrl } });
+      checkScriptToSave(state.scripts, cipher, data, null);
+      const row = await prisma.upstream.create({ data: { ...upstreamColumns(data), ...scriptSecretsColumn(data, cipher), name: data.name, baseUrl: data.baseUrl } });
       await changed(row.id);
       return row;
     },
@@ -29,7 +31,8 @@ export function upstreamAdmin(deps: AdminDeps) {
       const existing = await prisma.upstream.findUnique({ where: { id } });
       if (!existing) throw new NotFoundError(`no upstream with id ${id}`, 'id');
       if (data.name && data.name !== existing.name) await ensureNameFree(data.name, id);
-      const row = await prisma.upstream.update({ where: { id }, data: upstreamColumns(data) });
+      checkScriptToSave(state.scripts, cipher, data, existing);
+      const row = await prisma.upstream.update({ where: { id }, data: { ...upstreamColumns(data), ...scriptSecretsColumn(data, cipher) } });
       await changed(id);
       return row;
     },

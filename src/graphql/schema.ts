@@ -18,6 +18,7 @@ import './types/key-transfer.ts';
 import './types/config-transfer.ts';
 import './types/stats.ts';
 import '../ratelimit/rate-limit-graphql.ts';
+import './types/header-script.ts';
 
 let schema: GraphQLSchema | null = null;
 

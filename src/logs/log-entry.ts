@@ -19,6 +19,8 @@ export type LogOutcome =
   | 'no_key'
   /** Refused by a rate limit (client or every key), before any upstream was contacted. */
   | 'rate_limited'
+  /** The upstream's header script failed; no upstream was contacted on that attempt. */
+  | 'script_failed'
   /** Refused before any upstream was contacted: 400, 401, 403, 404, 413. */
   | 'rejected';
 

@@ -21,6 +21,9 @@ import { classifyFailure, clientErrorFor, type Failure } from './proxy-errors.ts
 import type { ProxyRequest } from './proxy-request.ts';
 import { commitHead, sendBuffered, sendError } from './respond.ts';
 import { finishStream, observeRules } from './stream-end.ts';
+import { applyHeaderScript } from '../scripts/apply-script.ts';
+import type { ScriptHeaders } from '../scripts/script-headers.ts';
+import { scriptRequestBase } from '../scripts/script-request.ts';
 
 /** Client credential headers, never forwarded (the pool key is injected instead). */
 const CLIENT_CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(['authorization', 'x-api-key', 'x-goog-api-key']);
@@ -51,6 +54,8 @@ export class Forwarder implements AttemptHooks {
   /** The last attempt that produced a whole response, kept for when no retry follows. */
   private lastResponse: Attempt | null = null;
   private lastFailure: Failure | null = null;
+  /** The header script's request, serialised once per request (scripted upstreams only). */
+  private scriptBase: string | null = null;
 
   constructor(
     private readonly deps: ProxyDeps,
@@ -77,7 +82,13 @@ export class Forwarder implements AttemptHooks {
         let key = this.nextKey();
         if (key instanceof Promise) key = await key;
         if (key === null) return this.giveUp();
-        const attempt = this.send(key);
+        let scripted: ScriptHeaders | null = null;
+        // Truthy rather than !== null: runtimes built by hand (tests, benchmarks) may leave it out.
+        if (this.pr.upstream!.script) {
+          scripted = this.runScript(key);
+          if (scripted === null) return;
+        }
+        const attempt = this.send(key, scripted);
         const end = await attempt.ended;
         this.afterAttempt(attempt, end);
         let again = this.handle(attempt, end);
@@ -104,8 +115,22 @@ export class Forwarder implements AttemptHooks {
     return key;
   }
 
+  /** The header script's headers for an attempt with this key; null when it failed (the client has its 500). */
+  private runScript(key: ApiKeyState): ScriptHeaders | null {
+    const pr = this.pr;
+    this.scriptBase ??= scriptRequestBase({
+      method: pr.method,
+      upstreamPath: this.upstreamPath,
+      rawHeaders: this.rawHeaders,
+      body: this.payload === null || Buffer.isBuffer(this.payload) ? this.payload : 'stream',
+      model: pr.model,
+      upstream: pr.upstream!.config.name,
+    });
+    return applyHeaderScript(pr, pr.upstream!.script!, this.scriptBase, key);
+  }
+
   /** Starts an attempt with this key; it settles through `attempt.ended`. */
-  private send(key: ApiKeyState): Attempt {
+  private send(key: ApiKeyState, scriptHeaders: ScriptHeaders | null = null): Attempt {
     const { deps, pr } = this;
     const config = pr.upstream!.config;
     deps.quota.reserve(key);
@@ -125,6 +150,7 @@ export class Forwarder implements AttemptHooks {
         staticHeaders: config.headers,
         auth: { type: config.authType, name: config.authName, secret: key.secret, cacheKey: key },
         contentLength: this.contentLength,
+        scriptHeaders,
       });
       const path = config.authType === 'QUERY' ? appendQueryParam(this.upstreamPath, config.authName ?? 'key', key.secret) : this.upstreamPath;
       const remaining = Math.max(1, Math.floor(this.deadlineAt - attempt.dispatchedAt));

@@ -124,6 +124,8 @@ export interface UpstreamHeaderOptions {
   auth: { type: AuthType; name: string | null; secret: string; cacheKey?: object };
   /** Set when the body is buffered; null leaves framing to undici. */
   contentLength: number | null;
+  /** Computed by the upstream's header script (lower-case names, checked): after the static headers, before the key. */
+  scriptHeaders?: ReadonlyMap<string, string> | null;
 }
 
 function authHeaderName(auth: UpstreamHeaderOptions['auth']): string | null {
@@ -175,11 +177,13 @@ export function buildUpstreamHeaders(raw: readonly string[], opts: UpstreamHeade
   const fixed = staticNames(opts.staticHeaders);
   const dropped = droppedNames(opts.stripNames);
   const named = connectionNamed(rawConnectionValues(raw));
+  const scripted = opts.scriptHeaders ?? null;
   const out: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const lower = raw[i].toLowerCase();
     if (dropped.has(lower)) continue;
     if (fixed.has(lower) || lower === authName || (named !== null && named.has(lower))) continue;
+    if (scripted !== null && scripted.has(lower)) continue;
     out.push(raw[i], raw[i + 1]);
   }
   if (!isSafeHeaderValue(opts.clientIp)) throw new UnsafeHeaderError('x-forwarded-for');
@@ -187,10 +191,13 @@ export function buildUpstreamHeaders(raw: readonly string[], opts: UpstreamHeade
   for (const name in opts.staticHeaders) {
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || SET_BY_PROXY.has(lower) || lower === authName) continue;
+    if (scripted !== null && scripted.has(lower)) continue;
     const value = opts.staticHeaders[name];
     if (!isSafeHeaderName(name) || !isSafeHeaderValue(value)) throw new UnsafeHeaderError(name);
     out.push(name, value);
   }
+  // Checked by scripts/script-headers.ts on every run; the key's own header still wins.
+  if (scripted !== null) for (const [name, value] of scripted) if (name !== authName) out.push(name, value);
   if (opts.contentLength !== null) out.push('content-length', String(opts.contentLength));
   if (authName !== null) out.push(authName, authHeaderValue(opts.auth, authName));
   return out;

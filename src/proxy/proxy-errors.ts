@@ -15,7 +15,9 @@ export type FailureKind =
   /** The client's request body failed (too large while streaming, or the client broke it off). */
   | 'request_body'
   /** A stored key or header is unusable on the wire (fails closed). */
-  | 'config';
+  | 'config'
+  /** The upstream's header script failed (src/scripts/); never retried, never the key's fault. */
+  | 'header_script';
 
 export interface Failure {
   kind: FailureKind;
@@ -85,5 +87,7 @@ export function clientErrorFor(kind: FailureKind, attempts: number): ClientError
       return { status: 502, code: 'UPSTREAM_CONFIG', message: 'the upstream key or headers are not usable; ask the administrator' };
     case 'client_closed':
       return { status: 499, code: 'CLIENT_CLOSED', message: 'client closed the request' };
+    case 'header_script':
+      return { status: 500, code: 'HEADER_SCRIPT_FAILED', message: 'the header script failed' };
   }
 }

@@ -1,5 +1,9 @@
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { SecretCipher } from '../crypto/cipher.ts';
+import type { Upstream } from '../generated/prisma/client.ts';
+import type { ScriptEngine } from '../scripts/engine.ts';
+import type { UpstreamScript } from '../scripts/header-script.ts';
+import { buildUpstreamScript } from '../scripts/upstream-script.ts';
 import { KeyPool } from '../proxy/key-pool.ts';
 import { RateLimits } from '../ratelimit/rate-limits.ts';
 import { compileRule, type CompiledRule } from '../rules/evaluate.ts';
@@ -14,6 +18,8 @@ export interface UpstreamRuntime {
   rules: CompiledRule[];
   /** Bumped on every reload so caches built from the config (dispatchers) know to rebuild. */
   version: number;
+  /** The compiled header script, built when the upstream is loaded; null costs a request one check. */
+  script: UpstreamScript | null;
 }
 
 /**
@@ -34,14 +40,19 @@ export class GatewayState {
   /** Operator rate limits and provider-reported key limits; also the key pools' gate. */
   readonly limits: RateLimits;
 
-  constructor(private readonly prisma: PrismaClient, private readonly cipher: SecretCipher) {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly cipher: SecretCipher,
+    /** Compiles header scripts; without it scripted upstreams fail closed (HEADER_SCRIPT_FAILED). */
+    readonly scripts: ScriptEngine | null = null,
+  ) {
     this.limits = new RateLimits(prisma);
   }
 
   async loadAll(): Promise<void> {
     await this.reloadRules();
     const upstreams = await this.prisma.upstream.findMany({ include: { keys: { include: { modelCooldowns: true } } } });
-    for (const row of upstreams) this.installUpstream(toUpstreamConfig(row), row.keys.map((k) => toKeyState(k, this.cipher)));
+    for (const row of upstreams) this.installUpstream(toUpstreamConfig(row), row.keys.map((k) => toKeyState(k, this.cipher)), this.scriptOf(row));
     await this.reloadTokens();
     await this.limits.load();
   }
@@ -57,7 +68,11 @@ export class GatewayState {
       if (known) fresh.used = Math.max(fresh.used, known.used);
       return fresh;
     });
-    this.installUpstream(toUpstreamConfig(row), keys);
+    this.installUpstream(toUpstreamConfig(row), keys, this.scriptOf(row));
+  }
+
+  private scriptOf(row: Upstream): UpstreamScript | null {
+    return buildUpstreamScript(row, this.cipher, this.scripts);
   }
 
   removeUpstream(id: string): void {
@@ -67,6 +82,7 @@ export class GatewayState {
     this.upstreamsById.delete(id);
     this.upstreamsByName.delete(runtime.config.name);
     this.rulesByUpstream.delete(id);
+    runtime.script?.dispose();
   }
 
   /** Re-reads one key. `takeUsedFromDb` for changes that rewrite the count (a quota reset). */
@@ -133,11 +149,11 @@ export class GatewayState {
     );
   }
 
-  private installUpstream(config: UpstreamConfig, keys: ApiKeyState[]): void {
+  private installUpstream(config: UpstreamConfig, keys: ApiKeyState[], script: UpstreamScript | null = null): void {
     const previous = this.upstreamsById.get(config.id);
     if (previous) this.removeUpstream(config.id);
     const pool = new KeyPool(config.strategy, Math.random, this.limits);
-    const runtime: UpstreamRuntime = { config, keys: new Map(), pool, rules: this.rulesFor(config.id), version: ++this.versionCounter };
+    const runtime: UpstreamRuntime = { config, keys: new Map(), pool, rules: this.rulesFor(config.id), version: ++this.versionCounter, script };
     for (const key of keys) {
       // Keep the object identity of keys that in-flight requests may hold.
       const known = previous?.keys.get(key.id);

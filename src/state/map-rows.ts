@@ -42,6 +42,8 @@ export function toUpstreamConfig(row: Upstream): UpstreamConfig {
     quotaResetCron: row.quotaResetCron,
     quotaResetTimezone: row.quotaResetTimezone,
     respectProviderLimits: row.respectProviderLimits,
+    headerScript: row.headerScript,
+    scriptCanReadKey: row.scriptCanReadKey,
   };
 }
 

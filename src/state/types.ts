@@ -68,6 +68,9 @@ export interface UpstreamConfig {
   quotaResetTimezone: string | null;
   /** Read the provider's rate-limit headers and skip a key whose remaining budget is zero until its reset. */
   respectProviderLimits: boolean;
+  /** Body of the sandboxed header script (src/scripts/); its secrets are not part of the config. */
+  headerScript: string | null;
+  scriptCanReadKey: boolean;
 }
 
 export interface ApiKeyState {

@@ -13,8 +13,9 @@ function runtime(version: number, config: Partial<UpstreamConfig>): UpstreamRunt
     retryOnStatus: [400, 429, 500], maxBufferedBodyBytes: 1024, bodyLogging: 'OFF', bodyLogMaxBytes: 1024, allowAnonymous: false,
     maxEjectionPercent: 50, modelPath: null, waitForKeyMs: 0, injectStreamUsage: false, probe: null, quotaResetCron: null, quotaResetTimezone: null,
     respectProviderLimits: false,
+    headerScript: null, scriptCanReadKey: false,
   } satisfies UpstreamConfig;
-  return { config: { ...base, ...config }, keys: new Map(), pool: new KeyPool('ROUND_ROBIN'), rules: [], version };
+  return { config: { ...base, ...config }, keys: new Map(), pool: new KeyPool('ROUND_ROBIN'), rules: [], version, script: null };
 }
 
 describe('UpstreamTargets', () => {

@@ -5,6 +5,7 @@ import { countKeys } from '../../admin/key-counts.ts';
 import { keyOrderBy, keyWhere } from '../../admin/key-query.ts';
 import { AuthTypeEnum, BodyLoggingEnum, KeyOrderEnum, KeyStatusEnum, KeyStrategyEnum } from './enums.ts';
 import { KeyCountsType } from './key-counts.ts';
+import { scriptSecretNames } from '../../scripts/script-secrets.ts';
 
 const AuthRef = builder.objectRef<{ type: 'BEARER' | 'HEADER' | 'QUERY'; name: string | null }>('UpstreamAuth').implement({
   fields: (t) => ({
@@ -51,6 +52,14 @@ export const UpstreamType = builder.prismaObject('Upstream', {
     quotaResetCron: t.exposeString('quotaResetCron', { nullable: true }),
     quotaResetTimezone: t.exposeString('quotaResetTimezone', { nullable: true }),
     respectProviderLimits: t.exposeBoolean('respectProviderLimits', { description: 'Skip a key whose provider-reported remaining requests or tokens reached zero, until the reported reset.' }),
+    headerScript: t.exposeString('headerScript', { nullable: true, description: 'Body of the sandboxed function computing extra request headers.' }),
+    scriptCanReadKey: t.exposeBoolean('scriptCanReadKey'),
+    scriptSecretNames: t.field({
+      type: ['String'],
+      description: 'Names of the script secrets (env); their values are write-only.',
+      select: { scriptSecrets: true },
+      resolve: (u, _args, ctx) => scriptSecretNames(u.scriptSecrets, ctx.services.cipher),
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     rules: t.relation('rules', { query: { orderBy: [{ priority: 'asc' }, { name: 'asc' }] } }),
@@ -115,6 +124,9 @@ function upstreamInputFields(required: boolean) {
     quotaResetCron: t.string(),
     quotaResetTimezone: t.string(),
     respectProviderLimits: t.boolean(),
+    headerScript: t.string({ description: 'Body of a function of `request` returning an object of header name to value; null removes it. Checked in the sandbox when saved.' }),
+    scriptSecrets: t.field({ type: 'JSON', description: 'Write-only object of name to value, the script\'s `env`; replaces the stored set, null clears it.' }),
+    scriptCanReadKey: t.boolean({ description: 'Let the script read the key as request.key (default false).' }),
   });
 }
 
@@ -123,7 +135,7 @@ const UpdateUpstreamInput = builder.inputType('UpdateUpstreamInput', { fields: u
 
 /** GraphQL gives null for omitted fields; for updates only the given ones change. */
 function given<T extends object>(input: T): Partial<T> {
-  return Object.fromEntries(Object.entries(input).filter(([k, v]) => v !== undefined && (v !== null || ['modelPath', 'probe', 'quotaResetCron', 'quotaResetTimezone'].includes(k)))) as Partial<T>;
+  return Object.fromEntries(Object.entries(input).filter(([k, v]) => v !== undefined && (v !== null || ['modelPath', 'probe', 'quotaResetCron', 'quotaResetTimezone', 'headerScript', 'scriptSecrets'].includes(k)))) as Partial<T>;
 }
 
 builder.queryFields((t) => ({

@@ -1,0 +1,98 @@
+// The only things a header script can reach beyond the language itself:
+// `env` (its upstream's secrets, frozen) and four crypto helpers that run on
+// the host with node:crypto. QuickJS without its libc module has no timers,
+// files, network, `process` or `require` to begin with; nothing here adds one.
+
+import { createHash, createHmac, createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
+import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
+
+/**
+ * Longest string a helper accepts. QuickJS checks its time limit every so
+ * many interpreter steps, and a helper call is one step however long the host
+ * works on it: this bounds one call's host work (a hash of 256 KiB, about a
+ * millisecond), and helpers refuse to run at all once a run is overdue.
+ */
+const MAX_HELPER_INPUT = 256 * 1024;
+
+// Compiled once per context. The host functions get their arguments checked
+// here, inside the sandbox, where a typeof costs nothing (asking the host
+// side for a handle's type costs a round trip per argument); the globals are
+// read-only so a script cannot swap a helper for its next run.
+const SETUP = `(function (envJson, host) {
+  'use strict';
+  const MAX = ${MAX_HELPER_INPUT};
+  const text = (helper, what, value) => {
+    if (typeof value !== 'string') throw new TypeError(helper + ': ' + what + ' must be a string');
+    if (value.length > MAX) throw new RangeError(helper + ': ' + what + ' is longer than ' + MAX + ' characters');
+    return value;
+  };
+  // The host answers undefined once the run is overdue. Spinning here then reaches QuickJS's next
+  // interrupt check within microseconds, and that interrupt cannot be caught; a host error could be,
+  // and a script catching it in a loop would make a check thousands of slow host calls away.
+  const done = (value) => { if (value === undefined) for (;;) {} return value; };
+  const helpers = {
+    hmacSha256Hex: (key, message) => done(host.hmacSha256Hex(text('hmacSha256Hex', 'key', key), text('hmacSha256Hex', 'message', message))),
+    hmacSha256Base64: (key, message) => done(host.hmacSha256Base64(text('hmacSha256Base64', 'key', key), text('hmacSha256Base64', 'message', message))),
+    sha256Hex: (message) => done(host.sha256Hex(text('sha256Hex', 'message', message))),
+    randomUUID: () => done(host.randomUUID()),
+  };
+  Object.defineProperty(globalThis, 'env', { value: Object.freeze(JSON.parse(envJson)), enumerable: true });
+  for (const name of Object.keys(helpers)) Object.defineProperty(globalThis, name, { value: helpers[name], enumerable: true });
+})`;
+
+// HMAC keys are a few script secrets used on every request: their KeyObjects are kept (per context, bounded).
+const MAX_CACHED_KEYS = 64;
+
+/** undefined: the run is overdue (see SETUP). */
+type Helper = (args: string[]) => string | undefined;
+
+function hostHelpers(overdue: () => boolean): Record<string, Helper> {
+  const keys = new Map<string, KeyObject>();
+  const keyOf = (secret: string): KeyObject => {
+    let key = keys.get(secret);
+    if (key === undefined) {
+      if (keys.size >= MAX_CACHED_KEYS) keys.clear();
+      keys.set(secret, (key = createSecretKey(Buffer.from(secret, 'utf8'))));
+    }
+    return key;
+  };
+  const helpers: Record<string, Helper> = {
+    hmacSha256Hex: ([k, m]) => createHmac('sha256', keyOf(k)).update(m).digest('hex'),
+    hmacSha256Base64: ([k, m]) => createHmac('sha256', keyOf(k)).update(m).digest('base64'),
+    sha256Hex: ([m]) => createHash('sha256').update(m).digest('hex'),
+    randomUUID: () => randomUUID(),
+  };
+  for (const [name, fn] of Object.entries(helpers)) {
+    helpers[name] = (args) => {
+      return overdue() ? undefined : fn(args);
+    };
+  }
+  return helpers;
+}
+
+/**
+ * Puts `env` and the helpers into a fresh context; throws (a host Error) if
+ * the setup itself fails. `overdue` says the current run is past its limit.
+ */
+export function installGlobals(ctx: QuickJSContext, secrets: Readonly<Record<string, string>>, overdue: () => boolean): void {
+  const host = ctx.newObject();
+  try {
+    for (const [name, fn] of Object.entries(hostHelpers(overdue))) {
+      // Arguments are strings here (SETUP checked them).
+      const handle = ctx.newFunction(name, (...args: QuickJSHandle[]) => {
+        const result = fn(args.map((a) => ctx.getString(a)));
+        return result === undefined ? ctx.undefined : ctx.newString(result);
+      });
+      ctx.setProp(host, name, handle);
+      handle.dispose();
+    }
+    const setup = ctx.unwrapResult(ctx.evalCode(SETUP, 'setup'));
+    const envJson = ctx.newString(JSON.stringify(secrets));
+    const done = ctx.callFunction(setup, ctx.undefined, envJson, host);
+    envJson.dispose();
+    setup.dispose();
+    ctx.unwrapResult(done).dispose();
+  } finally {
+    host.dispose();
+  }
+}

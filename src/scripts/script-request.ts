@@ -1,0 +1,72 @@
+// The `request` a header script receives, handed to the sandbox as one
+// string of U+0001-separated fields (scalars first, then the headers and query
+// as JSON that the sandbox parses only if the script reads them): parsing a
+// whole request as JSON inside QuickJS cost more than the rest of a run. The
+// parts that stay the same across a request's attempts are packed once per
+// request; each attempt appends the key's name and fingerprint, the attempt
+// number and the clock. RUNNER in header-script.ts unpacks the same order.
+
+import { createHash } from 'node:crypto';
+import { HOP_BY_HOP } from '../proxy/headers.ts';
+import type { ApiKeyState } from '../state/types.ts';
+
+/** Client credentials and cookies never reach a script (the pool key does only with scriptCanReadKey). */
+const HIDDEN: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'authorization', 'x-api-key', 'x-goog-api-key', 'cookie']);
+/** The query parameter clients may send their gateway token in. */
+const CREDENTIAL_PARAM = 'key';
+const EMPTY_SHA256 = createHash('sha256').digest('hex');
+/** Not NUL: the string crosses into the sandbox as a C string, which a NUL would cut short. */
+export const FIELD_SEPARATOR = '\u0001';
+const UNSAFE_IN_FIELD = /[\u0000\u0001]/;
+const UNSAFE_IN_FIELD_ALL = /[\u0000\u0001]/g;
+
+/** Headers cannot hold U+0000 or U+0001 (node:http refuses them); a model or key name might, and would shift the fields. */
+function field(value: string): string {
+  return UNSAFE_IN_FIELD.test(value) ? value.replace(UNSAFE_IN_FIELD_ALL, '\uFFFD') : value;
+}
+
+export interface ScriptRequestParts {
+  method: string;
+  /** The path and query as sent upstream (base path included). */
+  upstreamPath: string;
+  /** node:http's flat raw headers. */
+  rawHeaders: readonly string[];
+  /** The buffered body; null for none, 'stream' for a streamed body (not hashed). */
+  body: Buffer | 'stream' | null;
+  model: string | null;
+  upstream: string;
+}
+
+/** The fixed part: method, path, bodySha256, model ('' for none), upstream, headers JSON, query JSON. */
+export function scriptRequestBase(parts: ScriptRequestParts): string {
+  const queryAt = parts.upstreamPath.indexOf('?');
+  const path = queryAt === -1 ? parts.upstreamPath : parts.upstreamPath.slice(0, queryAt);
+  let query = '{}';
+  if (queryAt !== -1) {
+    const params: Record<string, string | string[]> = {};
+    for (const [name, value] of new URLSearchParams(parts.upstreamPath.slice(queryAt + 1))) {
+      if (name === CREDENTIAL_PARAM) continue;
+      const prev = params[name];
+      params[name] = prev === undefined ? value : ([] as string[]).concat(prev, value);
+    }
+    query = JSON.stringify(params);
+  }
+  const headers: Record<string, string> = {};
+  const raw = parts.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const lower = raw[i].toLowerCase();
+    if (HIDDEN.has(lower)) continue;
+    headers[lower] = headers[lower] === undefined ? raw[i + 1] : `${headers[lower]}, ${raw[i + 1]}`;
+  }
+  const body = parts.body;
+  const bodySha256 = body === 'stream' ? '' : body === null || body.length === 0 ? EMPTY_SHA256 : createHash('sha256').update(body).digest('hex');
+  // JSON.stringify escapes control characters, so the JSON fields are safe as they are.
+  return [field(parts.method), field(path), bodySha256, field(parts.model ?? ''), field(parts.upstream), JSON.stringify(headers), query].join(FIELD_SEPARATOR);
+}
+
+/** The whole request for one attempt: the base, then keyName, keyFingerprint, attempt, now and (when allowed) the key. */
+export function scriptRequestJson(base: string, key: Pick<ApiKeyState, 'name' | 'fingerprint' | 'secret'>, attempt: number, now: number, canReadKey: boolean): string {
+  const s = FIELD_SEPARATOR;
+  const packed = base + s + field(key.name) + s + field(key.fingerprint) + s + attempt + s + now;
+  return canReadKey ? packed + s + field(key.secret) : packed;
+}
