@@ -43,6 +43,16 @@ const schema = {
   KEYRELAY_TEST_JOBS: bool.default(false),
   KEYRELAY_MAX_REQUEST_BODY_BYTES: int(1024, 1024 * 1024 * 1024).default(100 * 1024 * 1024),
   KEYRELAY_GRAPHQL_MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
+  /** SMTP server for EMAIL notification channels, e.g. smtp://user:pass@host:587 (smtps:// for implicit TLS). */
+  KEYRELAY_SMTP_URL: z.string().url('must be a URL such as smtp://user:pass@host:587').optional(),
+  /** The From address of notification mails. */
+  KEYRELAY_SMTP_FROM: z.string().min(3).optional(),
+  /** How long one webhook attempt may take before it counts as failed. */
+  KEYRELAY_WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(5000),
+  /** First retry delay of a webhook; doubles per attempt (at most 5 attempts). */
+  KEYRELAY_WEBHOOK_BACKOFF_MS: int(1, 600_000).default(1000),
+  /** Notifications waiting to be sent; beyond this they are dropped and counted in /metrics. */
+  KEYRELAY_NOTIFY_QUEUE_MAX: int(1, 1_000_000).default(1000),
 };
 
 type Raw = { [K in keyof typeof schema]: z.infer<(typeof schema)[K]> };

@@ -33,6 +33,8 @@ import { sweepOnConfigChange, UpstreamTargets } from './proxy/upstream-targets.t
 import { GatewayState } from './state/gateway-state.ts';
 import { JobService } from './jobs/job-service.ts';
 import { attachJobService } from './jobs/registry.ts';
+import { attachNotifications } from './notifications/registry.ts';
+import { createNotifications, type Notifications } from './notifications/service.ts';
 
 export interface Gateway {
   url: string;
@@ -49,6 +51,8 @@ export interface Gateway {
   logs: LogWriter;
   /** Per-key usage counted by the proxy, not stored yet. */
   usage: UsageCounters;
+  /** Notification channels, stored alerts, and the senders (webhook, email). */
+  notifications: Notifications;
   /** Set only on the first start without KEYRELAY_ADMIN_TOKEN; main prints it once. */
   generatedAdminToken: string | null;
   /** Stops serving (waiting up to `drainMs` for in-flight requests), stops jobs, flushes logs, closes the database. */
@@ -118,6 +122,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       await logs.close();
     });
     const registry = new Registry();
+    // Listens on the bus and sends from its own bounded queue: nothing on the proxy path waits for it.
+    const notifications = await createNotifications({ prisma: db.prisma, cipher, events, state, log, config, registry });
+    attachNotifications(services, notifications);
+    cleanups.push(() => notifications.stop());
     const proxy = createProxyHandler({
       state,
       targets,
@@ -195,6 +203,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       jobs,
       logs,
       usage,
+      notifications,
       generatedAdminToken: generated,
       async close(opts = {}) {
         drainMs = opts.drainMs ?? 0;

@@ -16,6 +16,8 @@ import './types/key-bulk.ts';
 import './types/key-transfer.ts';
 import './types/config-transfer.ts';
 import './types/stats.ts';
+import './types/notifications.ts';
+import './types/alerts.ts';
 
 let schema: GraphQLSchema | null = null;
 
