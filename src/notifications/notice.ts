@@ -76,7 +76,7 @@ export function mailSubject(p: NotificationPayload): string {
   if (d.upstream) parts.push(d.upstream.name);
   if (d.key) parts.push(`key ${d.key.name} (${d.key.fingerprint})`);
   if (d.job) parts.push(`job ${d.job}`);
-  return parts.join(' · ') + (d.folded > 0 ? ` (+${d.folded} more)` : '');
+  return parts.join(' | ') + (d.folded > 0 ? ` (+${d.folded} more)` : '');
 }
 
 export function mailText(p: NotificationPayload): string {
