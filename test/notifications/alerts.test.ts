@@ -5,31 +5,12 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '../jobs/support/ensure-built.ts';
-import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { ADMIN_TOKEN, PROVIDERS, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { gqlOk } from '../support/graphql-client.ts';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream.ts';
 import { Alerts, chat, CreateChannel, CreateRule, CreateToken, DeleteChannel, RunJob, UpdateChannel, Channels, upstreamWithKeys } from './ops.ts';
 
 const DAY = 86_400_000;
-let t: TestGateway;
-let mock: MockUpstream;
-let token: string;
-let ws: Client;
-
-beforeAll(async () => {
-  await ensureBuilt();
-  mock = await startMockUpstream();
-  t = await startTestGateway({ env: { KEYRELAY_JOBS: 'true', KEYRELAY_RETENTION_DAYS: '30' } });
-  await t.gateway.jobs.idle();
-  token = (await gqlOk(t.url, CreateToken, { input: { name: 'alerts' } })).createAccessToken.token;
-  ws = createClient({ url: `${t.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${ADMIN_TOKEN}` }, retryAttempts: 0 });
-});
-afterAll(async () => {
-  await ws?.dispose();
-  await t?.close();
-  await mock?.close();
-});
-
 interface Pushed {
   id: string;
   ruleName: string;
@@ -40,11 +21,30 @@ interface Pushed {
   status: number | null;
 }
 
-function logRecords(): Array<Record<string, unknown>> {
-  return t.logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
-}
+describe.each(PROVIDERS)('alerts without any channel on %s', (provider) => {
+  let t: TestGateway;
+  let mock: MockUpstream;
+  let token: string;
+  let ws: Client;
 
-describe('alerts without any channel', () => {
+  beforeAll(async () => {
+    await ensureBuilt();
+    mock = await startMockUpstream();
+    t = await startTestGateway({ provider, env: { KEYRELAY_JOBS: 'true', KEYRELAY_RETENTION_DAYS: '30' } });
+    await t.gateway.jobs.idle();
+    token = (await gqlOk(t.url, CreateToken, { input: { name: 'alerts' } })).createAccessToken.token;
+    ws = createClient({ url: `${t.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${ADMIN_TOKEN}` }, retryAttempts: 0 });
+  });
+  afterAll(async () => {
+    await ws?.dispose();
+    await t?.close();
+    await mock?.close();
+  });
+
+  function logRecords(): Array<Record<string, unknown>> {
+    return t.logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+
   it('an ALERT is one warn log line, a stored alert, and an alertRaised push; LOG is an info line', async () => {
     const KEY = 'sk-alert-only-0000000000000000000001';
     mock.byKey[KEY] = 'status:503';
