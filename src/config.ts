@@ -51,7 +51,7 @@ const schema = {
   KEYRELAY_WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(5000),
   /** First retry delay of a webhook; doubles per attempt (at most 5 attempts). */
   KEYRELAY_WEBHOOK_BACKOFF_MS: int(1, 600_000).default(1000),
-  /** Notifications waiting to be sent; beyond this they are dropped and counted in /metrics. */
+  /** Notifications waiting to be sent per channel; beyond this they are dropped and counted in /metrics. */
   KEYRELAY_NOTIFY_QUEUE_MAX: int(1, 1_000_000).default(1000),
 };
 

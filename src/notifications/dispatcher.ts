@@ -9,12 +9,16 @@ import type { SendResult } from './retry.ts';
 import { SendQueue } from './send-queue.ts';
 import { sendWebhook, type WebhookSettings } from './webhook-sender.ts';
 
+/** Sends under way at once per channel. */
+const SENDS_PER_CHANNEL = 2;
+
 export interface DispatcherDeps {
   prisma: PrismaClient;
   book: ChannelBook;
   email: EmailSender;
   webhook: Omit<WebhookSettings, 'signal'>;
   log: Logger;
+  /** Waiting sends per channel; more are dropped and counted. */
   queueMax: number;
 }
 
@@ -25,13 +29,13 @@ export interface DispatcherDeps {
  * about a notification.
  */
 export class Dispatcher {
-  readonly queue: SendQueue;
+  /** One queue per channel, so a receiver that never answers delays only its own channel. */
+  private readonly queues = new Map<string, SendQueue>();
   readonly counts = { SENT: 0, FAILED: 0, FOLDED: 0 };
   private readonly folder: Folder;
   private readonly stopping = new AbortController();
 
   constructor(private readonly deps: DispatcherDeps) {
-    this.queue = new SendQueue(deps.queueMax, 4, (error) => deps.log.error({ err: error }, 'a notification send crashed'));
     this.folder = new Folder(
       {
         send: (channel, notice, folded) => this.enqueue(channel, notice, folded),
@@ -46,11 +50,32 @@ export class Dispatcher {
     for (const channel of this.deps.book.matching(notice)) this.folder.offer(channel, notice);
   }
 
+  private queueOf(channelId: string): SendQueue {
+    let queue = this.queues.get(channelId);
+    if (!queue) {
+      queue = new SendQueue(this.deps.queueMax, SENDS_PER_CHANNEL, (error) => this.deps.log.error({ err: error, channelId }, 'a notification send crashed'));
+      this.queues.set(channelId, queue);
+    }
+    return queue;
+  }
+
+  /** Waiting sends and drops over every channel (for /metrics). */
+  get queued(): { depth: number; dropped: number } {
+    let depth = 0;
+    let dropped = 0;
+    for (const q of this.queues.values()) {
+      depth += q.depth;
+      dropped += q.dropped;
+    }
+    return { depth, dropped };
+  }
+
   private enqueue(channel: LiveChannel, notice: Notice, folded: number): void {
-    const queued = this.queue.push(async () => {
+    const queue = this.queueOf(channel.id);
+    const queued = queue.push(async () => {
       await this.deliver(channel, notice, folded, false);
     });
-    if (!queued && this.queue.dropped % 100 === 1) this.deps.log.warn({ channelId: channel.id, dropped: this.queue.dropped }, 'notification queue full: dropping notifications');
+    if (!queued && queue.dropped % 100 === 1) this.deps.log.warn({ channelId: channel.id, dropped: queue.dropped }, 'notification queue full: dropping notifications');
   }
 
   /** Sends one notification now and records it; testNotification awaits this directly. */
@@ -100,7 +125,7 @@ export class Dispatcher {
   async stop(): Promise<void> {
     this.folder.stop();
     this.stopping.abort();
-    this.queue.clear();
-    await this.queue.idle();
+    for (const q of this.queues.values()) q.clear();
+    await Promise.all([...this.queues.values()].map((q) => q.idle()));
   }
 }

@@ -7,10 +7,10 @@ export function registerNotificationMetrics(registry: Registry, dispatcher: Disp
   const registers = [registry];
   new Gauge({
     name: 'keyrelay_notification_queue_depth',
-    help: 'Notifications waiting to be sent',
+    help: 'Notifications waiting to be sent, over all channels',
     registers,
     collect() {
-      this.set(dispatcher.queue.depth);
+      this.set(dispatcher.queued.depth);
     },
   });
   new Counter({
@@ -19,7 +19,7 @@ export function registerNotificationMetrics(registry: Registry, dispatcher: Disp
     registers,
     collect() {
       this.reset();
-      this.inc(dispatcher.queue.dropped);
+      this.inc(dispatcher.queued.dropped);
     },
   });
   new Counter({

@@ -31,7 +31,8 @@ async function attempt(url: string, signer: Webhook, msgId: string, body: string
         'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
         'webhook-signature': signer.sign(msgId, at, body),
       },
-      signal: AbortSignal.timeout(s.timeoutMs),
+      // Shutdown cuts an attempt under way too, rather than waiting out its timeout.
+      signal: s.signal ? AbortSignal.any([AbortSignal.timeout(s.timeoutMs), s.signal]) : AbortSignal.timeout(s.timeoutMs),
       headersTimeout: s.timeoutMs,
       bodyTimeout: s.timeoutMs,
     });

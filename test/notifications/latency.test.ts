@@ -18,7 +18,7 @@ let token: string;
 
 beforeAll(async () => {
   [mock, hooks] = await Promise.all([startMockUpstream(), startWebhookReceiver()]);
-  hooks.fallback = 'hang';
+  hooks.byPath['/never'] = 'hang';
   t = await startTestGateway({ env: { KEYRELAY_WEBHOOK_TIMEOUT_MS: '300', KEYRELAY_WEBHOOK_BACKOFF_MS: '20', KEYRELAY_NOTIFY_QUEUE_MAX: '20' } });
   token = (await gqlOk(t.url, CreateToken, { input: { name: 'latency' } })).createAccessToken.token;
 });
@@ -32,12 +32,12 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Open-loop load: RATE requests a second for SECONDS, whatever the answers take; latency per request. */
-async function load(path: string): Promise<{ p50: number; p95: number; statuses: number[]; duringHang: number }> {
+async function load(path: string, seconds = SECONDS): Promise<{ p50: number; p95: number; statuses: number[]; duringHang: number }> {
   const latencies: number[] = [];
   let duringHang = 0;
   const statuses: number[] = [];
   const inflight: Promise<void>[] = [];
-  const total = RATE * SECONDS;
+  const total = RATE * seconds;
   const start = performance.now();
   let sent = 0;
   while (sent < total) {
@@ -66,12 +66,14 @@ describe('a webhook receiver that never answers', () => {
     // Every answered request fires an alert: the notification path is as busy as the traffic.
     await gqlOk(t.url, CreateRule, { input: { upstreamId: up.upstreamId, name: 'alert on every 200', condition: { status: { equals: 200 } }, actions: ['ALERT'] } });
     const path = '/proxy/lat/v1/chat/completions';
-    await load(path); // warm-up: connections, JIT
+    await load(path, 0.5); // warm-up: connections, JIT
     const baseline = await load(path);
 
     const { createNotificationChannel } = await gqlOk(t.url, CreateChannel, {
       input: { name: 'black hole', kind: 'WEBHOOK', url: `${hooks.url}/never`, events: ['RULE_ALERT'], minIntervalSeconds: 0 },
     });
+    // Another channel on the same events, with a receiver that answers: the dead one must not hold it up.
+    await gqlOk(t.url, CreateChannel, { input: { name: 'healthy', kind: 'WEBHOOK', url: `${hooks.url}/healthy`, events: ['RULE_ALERT'], minIntervalSeconds: 300 } });
     const withHook = await load(path);
     // The essential point, independent of the machine's load: the proxy kept answering
     // while webhook sends sat unanswered on the receiver (most answers arrived during a hang).
@@ -83,6 +85,9 @@ describe('a webhook receiver that never answers', () => {
     // Generous margins for a loaded shared machine: a proxy that waited on a 300 ms timeout would blow through them.
     expect(withHook.p50).toBeLessThan(baseline.p50 * 3 + 20);
     expect(withHook.p95).toBeLessThan(baseline.p95 * 3 + 60);
+
+    // Three keys, three subjects: each got its first notification on the healthy channel at once.
+    expect(hooks.on_('/healthy')).toHaveLength(3);
 
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     const dropped = Number(/^keyrelay_notifications_dropped_total (\d+)/m.exec(metrics)?.[1]);
@@ -97,5 +102,5 @@ describe('a webhook receiver that never answers', () => {
       if (!failed) await new Promise((r) => setTimeout(r, 100));
     } while (!failed && Date.now() < deadline);
     expect(failed).toMatchObject({ status: 'FAILED', attempts: 5, error: 'no answer within 300 ms', deliveredAt: null });
-  });
+  }, 120_000);
 });

@@ -17,6 +17,8 @@ export class WebhookReceiver extends EventEmitter {
   hooks: ReceivedHook[] = [];
   script: Array<number | 'hang'> = [];
   fallback: number | 'hang' = 200;
+  /** A fixed answer per path, ahead of the script. */
+  byPath: Record<string, number | 'hang'> = {};
   /** Requests left unanswered on purpose. */
   hanging = new Set<ServerResponse>();
   private server: Server = createServer((req, res) => this.handle(req, res));
@@ -34,7 +36,7 @@ export class WebhookReceiver extends EventEmitter {
       const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
       const hook = { path: req.url ?? '/', headers, body: Buffer.concat(chunks).toString('utf8') };
       this.hooks.push(hook);
-      const answer = this.script.shift() ?? this.fallback;
+      const answer = this.byPath[hook.path] ?? this.script.shift() ?? this.fallback;
       if (answer === 'hang') {
         this.hanging.add(res);
         res.on('close', () => this.hanging.delete(res));
