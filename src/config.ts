@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DatabaseUrlError, parseDatabaseUrl, type DatabaseTarget } from './db/database-url.ts';
+import { smtpUrlProblem } from './notifications/smtp-url.ts';
 
 /** A bad setting; main prints `message` as one line and exits non-zero. */
 export class ConfigError extends Error {
@@ -44,7 +45,8 @@ const schema = {
   KEYRELAY_MAX_REQUEST_BODY_BYTES: int(1024, 1024 * 1024 * 1024).default(100 * 1024 * 1024),
   KEYRELAY_GRAPHQL_MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
   /** SMTP server for EMAIL notification channels, e.g. smtp://user:pass@host:587 (smtps:// for implicit TLS). */
-  KEYRELAY_SMTP_URL: z.string().url('must be a URL such as smtp://user:pass@host:587').optional(),
+  // Checked after parsing (smtpUrlProblem), so a bad value is never echoed: it holds the SMTP password.
+  KEYRELAY_SMTP_URL: z.string().optional(),
   /** The From address of notification mails. */
   KEYRELAY_SMTP_FROM: z.string().min(3).optional(),
   /** How long one webhook attempt may take before it counts as failed. */
@@ -78,6 +80,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     raw[name] = parsed.data;
   }
   const c = raw as Raw;
+  const smtpProblem = smtpUrlProblem(c.KEYRELAY_SMTP_URL);
+  if (smtpProblem) throw new ConfigError('KEYRELAY_SMTP_URL', smtpProblem);
   const dataDir = resolve(c.KEYRELAY_DATA_DIR);
   let database: DatabaseTarget;
   try {

@@ -75,3 +75,21 @@ describe('channel input', () => {
     expect(() => toChannelFields({ name: 'w', kind: 'WEBHOOK', url: 'http://x', secret: 'whsec_c2hvcnQ=', events: ['KEY_BANNED'] }, null)).toThrow(/24 to 64 bytes/);
   });
 });
+
+describe('KEYRELAY_SMTP_URL', () => {
+  it('a bad value stops the start naming the setting, never repeating the value (it holds the password)', async () => {
+    const { loadConfig, ConfigError } = await import('../../src/config.ts');
+    for (const url of ['not a url pass-xyz-123', 'http://u:pass-xyz-123@host']) {
+      let error: unknown;
+      try {
+        loadConfig({ KEYRELAY_SMTP_URL: url });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toMatch(/^invalid KEYRELAY_SMTP_URL: /);
+      expect((error as Error).message).not.toContain('pass-xyz-123');
+    }
+    expect(loadConfig({ KEYRELAY_SMTP_URL: 'smtp://u:p@127.0.0.1:2525' }).KEYRELAY_SMTP_URL).toBe('smtp://u:p@127.0.0.1:2525');
+  });
+});
