@@ -26,6 +26,8 @@ export interface FoldSink {
  */
 export class Folder {
   private readonly windows = new Map<string, Window>();
+  /** Prune when the map grows past this; doubled after a prune that kept most, so a storm of subjects stays O(1) amortised. */
+  private pruneAt = 1000;
 
   constructor(private readonly sink: FoldSink, private readonly channelOf: (id: string) => LiveChannel | undefined, private readonly now: () => number = Date.now) {}
 
@@ -49,7 +51,10 @@ export class Folder {
     const previous = this.windows.get(id);
     if (previous?.timer) clearTimeout(previous.timer);
     this.windows.set(id, { channelId, subject, sentAt: at, folded: 0, firstFoldAt: 0, latest: null, timer: null });
-    if (this.windows.size > 1000) this.prune(at);
+    if (this.windows.size > this.pruneAt) {
+      this.prune(at);
+      this.pruneAt = Math.max(1000, this.windows.size * 2);
+    }
   }
 
   private close(id: string): void {

@@ -3,7 +3,7 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '../jobs/support/ensure-built.ts';
-import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { PROVIDERS, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { gql, gqlOk } from '../support/graphql-client.ts';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream.ts';
 import { chat, CreateChannel, CreateRule, CreateToken, Deliveries, RunJob, SetKeyStatus, TestNotification, upstreamWithKeys } from './ops.ts';
@@ -15,27 +15,6 @@ let mock: MockUpstream;
 let hooks: WebhookReceiver;
 let mail: MailReceiver;
 let token: string;
-
-beforeAll(async () => {
-  await ensureBuilt();
-  [mock, hooks, mail] = await Promise.all([startMockUpstream(), startWebhookReceiver(), startMailReceiver()]);
-  t = await startTestGateway({
-    env: {
-      KEYRELAY_SMTP_URL: `smtp://alerts:${SMTP_PASSWORD}@127.0.0.1:${mail.port}`,
-      KEYRELAY_SMTP_FROM: 'keyrelay@example.test',
-      KEYRELAY_WEBHOOK_TIMEOUT_MS: '300',
-      KEYRELAY_WEBHOOK_BACKOFF_MS: '20',
-      KEYRELAY_JOBS: 'true',
-      KEYRELAY_TEST_JOBS: 'true',
-    },
-  });
-  await t.gateway.jobs.idle();
-  token = (await gqlOk(t.url, CreateToken, { input: { name: 'notify' } })).createAccessToken.token;
-});
-afterAll(async () => {
-  await t?.close();
-  await Promise.all([mock?.close(), hooks?.close(), mail?.close()]);
-});
 
 async function webhook(path: string, events: string[], extra: Record<string, unknown> = {}) {
   const { createNotificationChannel } = await gqlOk(t.url, CreateChannel, { input: { name: path, kind: 'WEBHOOK', url: `${hooks.url}${path}`, events: events as never, ...extra } });
@@ -61,7 +40,29 @@ function verify(secret: string, hook: { body: string; headers: Record<string, st
   return new Webhook(secret).verify(hook.body, hook.headers) as { type: string; timestamp: string; data: Record<string, unknown> };
 }
 
-describe('notifications', () => {
+describe.each(PROVIDERS)('notifications on %s', (provider) => {
+  beforeAll(async () => {
+    await ensureBuilt();
+    [mock, hooks, mail] = await Promise.all([startMockUpstream(), startWebhookReceiver(), startMailReceiver()]);
+    t = await startTestGateway({
+      provider,
+      env: {
+        KEYRELAY_SMTP_URL: `smtp://alerts:${SMTP_PASSWORD}@127.0.0.1:${mail.port}`,
+        KEYRELAY_SMTP_FROM: 'keyrelay@example.test',
+        KEYRELAY_WEBHOOK_TIMEOUT_MS: '300',
+        KEYRELAY_WEBHOOK_BACKOFF_MS: '20',
+        KEYRELAY_JOBS: 'true',
+        KEYRELAY_TEST_JOBS: 'true',
+      },
+    });
+    await t.gateway.jobs.idle();
+    token = (await gqlOk(t.url, CreateToken, { input: { name: 'notify' } })).createAccessToken.token;
+  });
+  afterAll(async () => {
+    await t?.close();
+    await Promise.all([mock?.close(), hooks?.close(), mail?.close()]);
+  });
+
   it('an ALERT rule on 500 fires on 10 requests: one signed POST at once, then one more after the interval with folded: 9', async () => {
     const KEY = 'sk-notify-fold-0000000000000000000001';
     mock.byKey[KEY] = 'status:500';
