@@ -151,11 +151,16 @@ describe.each(PROVIDERS)('notifications on %s', (provider) => {
     expect(mail.mails.at(-1)!.raw).toContain('This is a test notification.');
   });
 
-  it('a 4xx is not retried; a failed job raises JOB_FAILED', async () => {
+  it('a 4xx is not retried and raises nothing further; a failed job raises JOB_FAILED', async () => {
     const ch = await webhook('/four', ['JOB_FAILED']);
+    // Hears every event: a delivery failing for good must raise none.
+    const all = await webhook('/all', ['RULE_ALERT', 'KEY_BANNED', 'KEY_DISABLED', 'KEY_EXHAUSTED', 'UPSTREAM_DEPLETED', 'UPSTREAM_RECOVERED', 'JOB_FAILED']);
     hooks.script.push(404);
     const { testNotification } = await gqlOk(t.url, TestNotification, { channelId: ch.id });
     expect(testNotification).toMatchObject({ status: 'FAILED', attempts: 1, error: 'HTTP 404' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(hooks.on_('/all')).toHaveLength(0);
+    expect(await deliveries(all.id)).toHaveLength(0);
     await gqlOk(t.url, RunJob, { name: 'test-throw' });
     const [, failed] = await hooks.waitFor('/four', 2);
     expect(verify(ch.secret, failed!)).toMatchObject({ type: 'job.failed', data: { event: 'JOB_FAILED', job: 'test-throw', status: 'FAILED' } });
