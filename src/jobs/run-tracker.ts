@@ -146,7 +146,8 @@ export class RunTracker implements WorkerEvents {
     if (ok) this.deps.log.info({ job: run.job, runId: run.runId, counts: run.counts, ms: took }, 'job succeeded');
     else {
       this.deps.log.error({ job: run.job, runId: run.runId, error, ms: took }, 'job failed');
-      this.deps.events.publish('job:failed', { job: run.job, runId: run.runId, error: error ?? 'failed', at: Date.now() });
+      // A run cut short by the gateway's own shutdown is no news for the on-call.
+      if (!this.stopping) this.deps.events.publish('job:failed', { job: run.job, runId: run.runId, error: error ?? 'failed', at: Date.now() });
     }
     this.notify.emit(String(run.runId));
     this.notify.emit('ended');
