@@ -49,7 +49,8 @@ async function load(path: string, seconds = SECONDS): Promise<{ p50: number; p95
           await res.arrayBuffer();
           latencies.push(performance.now() - began);
           statuses.push(res.status);
-          if (hooks.hanging.size > 0) duringHang++;
+          // Sends stuck on the receiver, or waiting behind them in the channel's queue.
+          if (hooks.hanging.size > 0 || t.gateway.notifications.dispatcher.queued.depth > 0) duringHang++;
         }),
       );
     }
@@ -76,7 +77,7 @@ describe('a webhook receiver that never answers', () => {
     await gqlOk(t.url, CreateChannel, { input: { name: 'healthy', kind: 'WEBHOOK', url: `${hooks.url}/healthy`, events: ['RULE_ALERT'], minIntervalSeconds: 300 } });
     const withHook = await load(path);
     // The essential point, independent of the machine's load: the proxy kept answering
-    // while webhook sends sat unanswered on the receiver (most answers arrived during a hang).
+    // while webhook sends sat unanswered on the receiver or queued behind them (most answers arrived then).
     expect(baseline.duringHang).toBe(0);
     expect(withHook.duringHang).toBeGreaterThan((RATE * SECONDS) / 2);
     expect(baseline.statuses.every((s) => s === 200)).toBe(true);
@@ -86,8 +87,9 @@ describe('a webhook receiver that never answers', () => {
     expect(withHook.p50).toBeLessThan(baseline.p50 * 3 + 20);
     expect(withHook.p95).toBeLessThan(baseline.p95 * 3 + 60);
 
-    // Three keys, three subjects: each got its first notification on the healthy channel at once.
-    expect(hooks.on_('/healthy')).toHaveLength(3);
+    // Three keys, three subjects: each got its first notification on the healthy channel at once
+    // (counted by message id: on a loaded machine a 300 ms attempt may time out and be retried).
+    expect(new Set(hooks.on_('/healthy').map((h) => h.headers['webhook-id'])).size).toBe(3);
 
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     const dropped = Number(/^keyrelay_notifications_dropped_total (\d+)/m.exec(metrics)?.[1]);
