@@ -50,7 +50,7 @@ describe.each(PROVIDERS)('notifications on %s', (provider) => {
         KEYRELAY_SMTP_URL: `smtp://alerts:${SMTP_PASSWORD}@127.0.0.1:${mail.port}`,
         KEYRELAY_SMTP_FROM: 'keyrelay@example.test',
         // Long enough that a loaded machine never turns a slow answer into a retry (the timeout path is latency.test's).
-      KEYRELAY_WEBHOOK_TIMEOUT_MS: '3000',
+        KEYRELAY_WEBHOOK_TIMEOUT_MS: '3000',
         KEYRELAY_WEBHOOK_BACKOFF_MS: '20',
         KEYRELAY_JOBS: 'true',
         KEYRELAY_TEST_JOBS: 'true',
