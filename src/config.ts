@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DatabaseUrlError, parseDatabaseUrl, type DatabaseTarget } from './db/database-url.ts';
+import { smtpUrlProblem } from './notifications/smtp-url.ts';
 
 /** A bad setting; main prints `message` as one line and exits non-zero. */
 export class ConfigError extends Error {
@@ -51,6 +52,17 @@ const schema = {
   KEYRELAY_SCRIPT_TIMEOUT_MS: int(1, 10_000).default(20),
   /** Memory limit of each upstream's header-script sandbox, in MiB. */
   KEYRELAY_SCRIPT_MEMORY_MB: int(1, 256).default(8),
+  /** SMTP server for EMAIL notification channels, e.g. smtp://user:pass@host:587 (smtps:// for implicit TLS). */
+  // Checked after parsing (smtpUrlProblem), so a bad value is never echoed: it holds the SMTP password.
+  KEYRELAY_SMTP_URL: z.string().optional(),
+  /** The From address of notification mails. */
+  KEYRELAY_SMTP_FROM: z.string().min(3).optional(),
+  /** How long one webhook attempt may take before it counts as failed. */
+  KEYRELAY_WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(5000),
+  /** First retry delay of a webhook; doubles per attempt (at most 5 attempts). */
+  KEYRELAY_WEBHOOK_BACKOFF_MS: int(1, 600_000).default(1000),
+  /** Notifications waiting to be sent per channel; beyond this they are dropped and counted in /metrics. */
+  KEYRELAY_NOTIFY_QUEUE_MAX: int(1, 1_000_000).default(1000),
 };
 
 type Raw = { [K in keyof typeof schema]: z.infer<(typeof schema)[K]> };
@@ -76,6 +88,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     raw[name] = parsed.data;
   }
   const c = raw as Raw;
+  const smtpProblem = smtpUrlProblem(c.KEYRELAY_SMTP_URL);
+  if (smtpProblem) throw new ConfigError('KEYRELAY_SMTP_URL', smtpProblem);
   const dataDir = resolve(c.KEYRELAY_DATA_DIR);
   let database: DatabaseTarget;
   try {

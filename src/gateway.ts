@@ -39,6 +39,8 @@ import { applyConfigFile } from './config-file/apply-config-file.ts';
 import { loadConfigFile } from './config-file/load-config-file.ts';
 import { loadScriptEngine } from './scripts/engine.ts';
 import { registerScriptMetrics } from './scripts/script-metrics.ts';
+import { attachNotifications } from './notifications/registry.ts';
+import { createNotifications, type Notifications } from './notifications/service.ts';
 
 export interface Gateway {
   url: string;
@@ -55,6 +57,8 @@ export interface Gateway {
   logs: LogWriter;
   /** Per-key usage counted by the proxy, not stored yet. */
   usage: UsageCounters;
+  /** Notification channels, stored alerts, and the senders (webhook, email). */
+  notifications: Notifications;
   /** Set only on the first start without KEYRELAY_ADMIN_TOKEN; main prints it once. */
   generatedAdminToken: string | null;
   /** Stops serving (waiting up to `drainMs` for in-flight requests), stops jobs, flushes logs, closes the database. */
@@ -136,6 +140,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const registry = new Registry();
     registerRateLimitMetrics(registry, state.limits);
     registerScriptMetrics(registry, scripts);
+    // Listens on the bus and sends from its own bounded queue: nothing on the proxy path waits for it.
+    const notifications = await createNotifications({ prisma: db.prisma, cipher, events, state, log, config, registry });
+    attachNotifications(services, notifications);
+    cleanups.push(() => notifications.stop());
     const proxy = createProxyHandler({
       state,
       targets,
@@ -213,6 +221,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       jobs,
       logs,
       usage,
+      notifications,
       generatedAdminToken: generated,
       async close(opts = {}) {
         drainMs = opts.drainMs ?? 0;

@@ -57,6 +57,35 @@ export interface AlertRaised {
   requestId: string | null;
   message: string;
   at: number;
+  /** For the log line, the stored alert and notifications: names and the masked fingerprint only. */
+  upstreamName?: string;
+  keyName?: string;
+  fingerprint?: string;
+  status?: number;
+}
+
+/** A stored alert (the Alert row), published once the batch holding it is written. */
+export interface AlertStored {
+  id: number;
+  createdAt: number;
+  ruleId: string | null;
+  ruleName: string;
+  upstreamId: string | null;
+  upstreamName: string | null;
+  keyId: string | null;
+  keyName: string | null;
+  fingerprint: string | null;
+  requestId: string | null;
+  status: number | null;
+  message: string;
+}
+
+/** A job run ended FAILED. */
+export interface JobFailed {
+  job: string;
+  runId: number;
+  error: string;
+  at: number;
 }
 
 /** Something in the configuration changed; the state reloads what is named. */
@@ -74,6 +103,8 @@ export type EventMap = {
   'apiKey:stateChanged': [KeyStateChange];
   'alert:raised': [AlertRaised];
   'config:changed': [ConfigChanged];
+  'alert:stored': [AlertStored];
+  'job:failed': [JobFailed];
 };
 
 export type EventBus = PubSub<EventMap> & {

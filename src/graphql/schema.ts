@@ -19,6 +19,8 @@ import './types/config-transfer.ts';
 import './types/stats.ts';
 import '../ratelimit/rate-limit-graphql.ts';
 import './types/header-script.ts';
+import './types/notifications.ts';
+import './types/alerts.ts';
 
 let schema: GraphQLSchema | null = null;
 

@@ -144,7 +144,11 @@ export class RunTracker implements WorkerEvents {
     this.active.delete(run.job);
     const took = Date.now() - run.startedAt;
     if (ok) this.deps.log.info({ job: run.job, runId: run.runId, counts: run.counts, ms: took }, 'job succeeded');
-    else this.deps.log.error({ job: run.job, runId: run.runId, error, ms: took }, 'job failed');
+    else {
+      this.deps.log.error({ job: run.job, runId: run.runId, error, ms: took }, 'job failed');
+      // A run cut short by the gateway's own shutdown is no news for the on-call.
+      if (!this.stopping) this.deps.events.publish('job:failed', { job: run.job, runId: run.runId, error: error ?? 'failed', at: Date.now() });
+    }
     this.notify.emit(String(run.runId));
     this.notify.emit('ended');
     this.deps.onEnded(run.job, run.runId);

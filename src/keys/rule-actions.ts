@@ -102,8 +102,26 @@ export function createRuleActions(deps: RuleActionDeps) {
     return true;
   }
 
+  /** The operational log line of ALERT (warn) and LOG (info): names and the masked fingerprint, never the key. */
+  function logFields(rule: CompiledRule, obs: RuleObservation) {
+    const { key, upstream } = obs;
+    return {
+      ruleId: rule.def.id,
+      rule: rule.def.name,
+      upstreamId: upstream.config.id,
+      upstream: upstream.config.name,
+      keyId: key.id,
+      keyName: key.name,
+      fingerprint: key.fingerprint,
+      requestId: obs.requestId,
+      status: obs.sample.status,
+      ...(obs.model ? { model: obs.model } : {}),
+    };
+  }
+
   function alert(rule: CompiledRule, obs: RuleObservation, outcome: string, now: number): void {
     const { key, upstream } = obs;
+    deps.log.warn({ ...logFields(rule, obs), outcome }, 'rule alert');
     deps.events.publish('alert:raised', {
       ruleId: rule.def.id,
       ruleName: rule.def.name,
@@ -113,6 +131,10 @@ export function createRuleActions(deps: RuleActionDeps) {
       // Names and the masked fingerprint only: never the key itself.
       message: `rule "${rule.def.name}" fired for key ${key.name} (${key.fingerprint}) of ${upstream.config.name} on status ${obs.sample.status}${obs.model ? ` (model ${obs.model})` : ''}: ${outcome}`,
       at: now,
+      upstreamName: upstream.config.name,
+      keyName: key.name,
+      fingerprint: key.fingerprint,
+      status: obs.sample.status,
     });
   }
 
@@ -126,6 +148,7 @@ export function createRuleActions(deps: RuleActionDeps) {
         const outcome = !wantsOut ? 'alert only' : out ? `key ${obs.key.status === 'BANNED' ? 'banned' : 'taken out'}` : 'key kept in service by the max ejection cap';
         alert(rule, obs, outcome, now);
       }
+      if (actions.includes('LOG')) deps.log.info(logFields(rule, obs), 'rule matched (LOG)');
       return out;
     },
     /** A successful response: may end the key's escalation history (see EscalationBook). */

@@ -15,13 +15,20 @@ const MAX_ROWS = 10_000;
 const CHECKPOINT_EVERY = 25; // batches between PASSIVE checkpoints (SQLite)
 const PROGRESS_EVERY = 50;
 
-const TABLES = ['RequestLog', 'KeyEvent', 'JobRun'] as const;
+const TABLES = ['RequestLog', 'KeyEvent', 'JobRun', 'NotificationDelivery', 'Alert'] as const;
 type Table = (typeof TABLES)[number];
-const TIME_COLUMN: Record<Table, string> = { RequestLog: 'createdAt', KeyEvent: 'createdAt', JobRun: 'startedAt' };
-const COUNT_NAME: Record<Table, string> = { RequestLog: 'requestLogsDeleted', KeyEvent: 'keyEventsDeleted', JobRun: 'jobRunsDeleted' };
+const TIME_COLUMN: Record<Table, string> = { RequestLog: 'createdAt', KeyEvent: 'createdAt', JobRun: 'startedAt', NotificationDelivery: 'createdAt', Alert: 'createdAt' };
+const COUNT_NAME: Record<Table, string> = {
+  RequestLog: 'requestLogsDeleted',
+  KeyEvent: 'keyEventsDeleted',
+  JobRun: 'jobRunsDeleted',
+  NotificationDelivery: 'notificationDeliveriesDeleted',
+  Alert: 'alertsDeleted',
+};
 
 /**
- * Deletes request logs, key events and job runs older than the retention in
+ * Deletes request logs, key events, job runs, notification deliveries and
+ * alerts older than the retention in
  * bounded batches: `DELETE … WHERE id >= ? AND id < ? AND createdAt < cutoff`
  * walks the id range of the old rows (ids grow with time, so the range is
  * tight; the time condition keeps any younger row inside it). On SQLite the
