@@ -1,0 +1,206 @@
+// The dashboard in a real headless Chromium against a real gateway (through a
+// TCP relay the test can cut) and the mock upstream: one browser, one gateway,
+// one page for the whole file, the tests in order like an operator's session.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Locator, Page } from 'playwright-core';
+import { graphql } from '../generated/index.ts';
+import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { gqlOk } from '../support/graphql-client.ts';
+import { startMockUpstream, type MockUpstream } from '../support/mock-upstream.ts';
+import { subscribed } from '../graphql/support.ts';
+import { send } from '../proxy/support.ts';
+import { openBrowser, type BrowserSession } from './browser.ts';
+import { Relay } from './relay.ts';
+
+const DashboardTestRule = graphql(`mutation DashboardTestRule($input: CreateRuleInput!) { createRule(input: $input) { id } }`);
+const DashboardTestUpstreams = graphql(`query DashboardTestUpstreams { upstreams { id name maxRetries } }`);
+
+const PAGES = [
+  ['Overview', 'overview'],
+  ['Upstreams', 'upstreams'],
+  ['Keys', 'keys'],
+  ['Rules', 'rules'],
+  ['Logs', 'logs'],
+  ['Jobs', 'jobs'],
+  ['Tokens', 'tokens'],
+] as const;
+
+let t: TestGateway;
+let mock: MockUpstream;
+let relay: Relay;
+let session: BrowserSession;
+let page: Page;
+
+async function goTo(name: string): Promise<void> {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
+  await expect.poll(() => page.locator('h1').textContent()).toBe(name);
+}
+
+/** The text of the element a control's aria-describedby names (its error). */
+async function describedBy(control: Locator): Promise<string | null> {
+  return page.locator(`[id="${await control.getAttribute('aria-describedby')}"]`).textContent();
+}
+
+async function live(): Promise<void> {
+  await page.getByRole('status').filter({ hasText: 'Live' }).waitFor({ timeout: 15_000 });
+}
+
+const proxy = (path: string, headers: Record<string, string> = {}) => send(t.url, { method: 'POST', path: `/proxy/mock${path}`, headers: { 'content-type': 'application/json', ...headers }, body: '{"model":"gpt-test","messages":[]}' });
+
+describe('the dashboard in a browser', () => {
+  beforeAll(async () => {
+    mock = await startMockUpstream();
+    t = await startTestGateway();
+    relay = new Relay(new URL(t.url));
+    await relay.listen();
+    session = await openBrowser();
+    page = session.page;
+  });
+
+  afterAll(async () => {
+    await session?.close();
+    await relay?.close();
+    await t?.close();
+    await mock?.close();
+  });
+
+  it('signs in with the admin token, after saying a wrong one is wrong at the field', async () => {
+    await page.goto(relay.url + '/');
+    await session.screenshot('sign-in-1280');
+    await page.setViewportSize({ width: 375, height: 800 });
+    await session.screenshot('sign-in-375');
+    await page.setViewportSize({ width: 1280, height: 800 });
+
+    const field = page.getByLabel('Admin token');
+    await field.fill('not-the-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => field.getAttribute('aria-describedby')).toBeTruthy();
+    expect(await describedBy(field)).toBe('Wrong admin token');
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+
+    await field.fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Overview');
+    await live();
+    expect(await page.evaluate(() => Object.keys(sessionStorage))).toEqual(['keyrelay.adminToken']);
+    expect(await page.evaluate(() => Object.keys(localStorage))).toEqual([]);
+  });
+
+  it('shows the server error for a bad base URL at that field', async () => {
+    await goTo('Upstreams');
+    await page.getByLabel('Name', { exact: true }).fill('broken');
+    await page.getByLabel('Base URL').fill('ftp://nowhere');
+    await page.getByRole('button', { name: 'Create upstream' }).click();
+    const baseUrl = page.getByLabel('Base URL');
+    await expect.poll(() => baseUrl.getAttribute('aria-invalid')).toBe('true');
+    const message = await describedBy(baseUrl);
+    expect(message).toMatch(/http/i);
+    expect(await page.getByLabel('Name', { exact: true }).getAttribute('aria-invalid')).toBeNull();
+    await session.screenshot('upstreams-error-1280');
+  });
+
+  it('creates an upstream from the form', async () => {
+    await page.getByLabel('Name', { exact: true }).fill('mock');
+    await page.getByLabel('Base URL').fill(mock.url);
+    await page.getByLabel('Max retries').fill('0');
+    await page.getByLabel('Allow requests without an access token').check();
+    await page.getByRole('button', { name: 'Create upstream' }).click();
+    await page.getByRole('button', { name: 'Edit mock' }).waitFor();
+    const { upstreams } = await gqlOk(t.url, DashboardTestUpstreams, {});
+    expect(upstreams).toEqual([expect.objectContaining({ name: 'mock', maxRetries: 0 })]);
+  });
+
+  it('imports three pasted keys and reports them', async () => {
+    await goTo('Keys');
+    await page.getByLabel('Keys to import').fill('sk-dash-aaaaaaaaaaaaaaaa1111\nsk-dash-bbbbbbbbbbbbbbbb2222\nsk-dash-cccccccccccccccc3333\n');
+    await page.getByRole('button', { name: 'Import keys' }).click();
+    await page.getByText('Added 3, skipped 0').waitFor();
+    await expect.poll(() => page.locator('table.keys tbody tr').count()).toBe(3);
+    expect(await page.locator('table.keys .badge').allTextContents()).toEqual(['ACTIVE', 'ACTIVE', 'ACTIVE']);
+    // The secrets never come back to the page, only fingerprints.
+    expect(await page.content()).not.toContain('sk-dash-aaaa');
+  });
+
+  it('shows proxied requests, with their paths, in the live tail within a second, without reloading', async () => {
+    const listening = subscribed(t.gateway.events, 'requestLog:created');
+    await goTo('Logs');
+    await listening;
+    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
+    const paths = ['/v1/tail/one', '/v1/tail/two', '/v1/tail/three'];
+    const responses = await Promise.all(paths.map((p) => proxy(p)));
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
+    const sent = Date.now();
+    for (const p of paths) await page.locator('table.logs .path', { hasText: p }).waitFor({ timeout: 1000 });
+    expect(Date.now() - sent).toBeLessThan(1000);
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1);
+    // Newest first: the last stored row is on top.
+    expect(await page.locator('table.logs tbody tr').count()).toBe(3);
+
+    await page.getByRole('button', { name: 'Details of POST /v1/tail/one' }).click();
+    await page.getByText('Rules that fired').waitFor();
+    expect(page.url()).toContain('log=');
+    await session.screenshot('logs-detail-1280');
+    await page.getByRole('button', { name: 'Close' }).click();
+  });
+
+  it('turns a key DISABLED live when a rule fires on traffic, and back to ACTIVE when it returns', async () => {
+    const { upstreams } = await gqlOk(t.url, DashboardTestUpstreams, {});
+    await gqlOk(t.url, DashboardTestRule, {
+      input: { name: 'disable on 500', upstreamId: upstreams[0].id, condition: { status: { equals: 500 } }, actions: ['DISABLE_KEY'], threshold: 1, disableMode: 'DURATION', disableForSeconds: 2 },
+    });
+    const listening = subscribed(t.gateway.events, 'apiKey:stateChanged');
+    await goTo('Keys');
+    await listening;
+    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 2));
+    const res = await proxy('/v1/fail', { 'x-mock': 'status:500' });
+    expect(res.status).toBeGreaterThanOrEqual(500);
+    const badges = page.locator('table.keys .badge');
+    await expect.poll(() => badges.allTextContents(), { timeout: 5000 }).toContain('DISABLED');
+    expect((await badges.allTextContents()).filter((s) => s === 'DISABLED')).toHaveLength(1);
+    await page.locator('.countdown').waitFor();
+    await session.screenshot('keys-disabled-1280');
+    await expect.poll(() => badges.allTextContents(), { timeout: 15_000 }).toEqual(['ACTIVE', 'ACTIVE', 'ACTIVE']);
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(2);
+  });
+
+  it('says when the WebSocket is cut, reconnects, and the live tail flows again', async () => {
+    await goTo('Logs');
+    await live();
+    relay.refuseWebSockets = true;
+    expect(relay.cutWebSockets()).toBeGreaterThan(0);
+    await page.getByRole('status').filter({ hasText: 'Disconnected' }).waitFor({ timeout: 10_000 });
+    await session.screenshot('logs-disconnected-1280');
+    const listening = subscribed(t.gateway.events, 'requestLog:created');
+    relay.refuseWebSockets = false;
+    await live();
+    await listening;
+    const res = await proxy('/v1/after/reconnect');
+    expect(res.status).toBe(200);
+    await page.locator('table.logs .path', { hasText: '/v1/after/reconnect' }).waitFor({ timeout: 5000 });
+  });
+
+  it('renders every page at 1280 and 375 px with no console error or warning', async () => {
+    for (const width of [1280, 375]) {
+      await page.setViewportSize({ width, height: 800 });
+      for (const [name, file] of PAGES) {
+        await goTo(name);
+        await page.waitForLoadState('networkidle');
+        await session.screenshot(`${file}-${width}`);
+      }
+    }
+    // Each page has its own URL: reload and back keep the page.
+    await page.reload();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Tokens');
+    await page.goBack();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Jobs');
+    await page.setViewportSize({ width: 1280, height: 800 });
+    expect(session.problems).toEqual([]);
+  });
+
+  it('signs out and forgets the token', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Admin token').waitFor();
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(session.problems).toEqual([]);
+  });
+});

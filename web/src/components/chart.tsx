@@ -1,0 +1,45 @@
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot, { type AlignedData, type Options } from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+interface ChartProps {
+  title: string;
+  series: Array<{ label: string; stroke: string }>;
+  unit: string;
+  /** Called once a second; returns the columns to draw (x first). */
+  data: () => AlignedData;
+}
+
+/** A uPlot line chart redrawn each second and resized with its container. */
+export function Chart({ title, series, unit, data }: ChartProps) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = box.current!;
+    const opts: Options = {
+      width: Math.max(200, el.clientWidth),
+      height: 160,
+      legend: { show: true },
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: true } },
+      axes: [{ stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,.15)' } }, { stroke: 'currentColor', size: 50, values: (_u, v) => v.map((n) => `${n}${unit}`), grid: { stroke: 'rgba(128,128,128,.15)' } }],
+      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: false, points: { show: false } }))],
+    };
+    const plot = new uPlot(opts, data(), el);
+    const timer = setInterval(() => plot.setData(data()), 1000);
+    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(200, el.clientWidth), height: 160 }));
+    resize.observe(el);
+    return () => {
+      clearInterval(timer);
+      resize.disconnect();
+      plot.destroy();
+    };
+    // The chart is built once; `data` reads live state each tick.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+  return (
+    <figure class="chart">
+      <figcaption>{title}</figcaption>
+      <div ref={box} role="img" aria-label={`${title} chart`} />
+    </figure>
+  );
+}

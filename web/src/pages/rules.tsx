@@ -1,0 +1,97 @@
+import { useState } from 'preact/hooks';
+import { graphql } from '../gql/gql.ts';
+import { request } from '../api/client.ts';
+import { useQuery } from '../components/use-query.ts';
+import { Card, Empty, ErrorBox, errorText } from '../components/ui.tsx';
+import { NEW_RULE, RuleForm, toRuleInput, valuesOf } from './rule-form.tsx';
+
+const RulesQuery = graphql(`
+  query DashboardRules {
+    rules { id name enabled priority upstreamId actions condition threshold windowSeconds consecutive cooldownSeconds disableForSeconds disableMode scope upstream { name } }
+    rulePresets { id name description }
+    upstreams { id name }
+  }
+`);
+const CreateRule = graphql(`mutation DashboardCreateRule($input: CreateRuleInput!) { createRule(input: $input) { id } }`);
+const UpdateRule = graphql(`mutation DashboardUpdateRule($id: ID!, $input: UpdateRuleInput!) { updateRule(id: $id, input: $input) { id } }`);
+const DeleteRule = graphql(`mutation DashboardDeleteRule($id: ID!) { deleteRule(id: $id) }`);
+const ApplyPreset = graphql(`mutation DashboardApplyPreset($presetId: ID!, $upstreamId: ID) { applyRulePreset(presetId: $presetId, upstreamId: $upstreamId) { id } }`);
+
+function summary(r: { condition: unknown }): string {
+  const text = JSON.stringify(r.condition);
+  return text.length > 120 ? `${text.slice(0, 117)}…` : text;
+}
+
+export function Rules() {
+  const { data, error, reload } = useQuery(RulesQuery, {});
+  const [editing, setEditing] = useState<string | null>(null);
+  const [formKey, setFormKey] = useState(0);
+  const [presetUpstream, setPresetUpstream] = useState('');
+  const [actionError, setActionError] = useState<string>();
+  const upstreams = data?.upstreams ?? [];
+
+  const act = async (fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+      setActionError(undefined);
+      await reload();
+    } catch (e) {
+      setActionError(errorText(e));
+    }
+  };
+
+  return (
+    <>
+      <ErrorBox error={error ?? actionError} />
+      <Card title="Rules">
+        {data?.rules.length === 0 && <Empty>No rules yet: build one below or start from a preset.</Empty>}
+        <ul class="rows">
+          {data?.rules.map((r) => (
+            <li key={r.id} class="row-item">
+              {editing === r.id ? (
+                <RuleForm initial={valuesOf(r)} upstreams={upstreams} submitLabel="Save rule" onCancel={() => setEditing(null)} onSubmit={async (v) => { await request(UpdateRule, { id: r.id, input: toRuleInput(v) }); setEditing(null); await reload(); }} />
+              ) : (
+                <div class="row-line">
+                  <div class="row-main">
+                    <strong>{r.name}</strong> {!r.enabled && <span class="badge badge-disabled">OFF</span>}
+                    <small>{r.upstream?.name ?? 'global'} · {r.actions.join(', ').toLowerCase()} · {r.threshold} in {r.consecutive ? 'a row' : `${r.windowSeconds}s`} · cooldown {r.cooldownSeconds}s{r.disableForSeconds ? ` · disable ${r.disableForSeconds}s` : ''}</small>
+                    <code class="muted cond-summary">{summary(r)}</code>
+                  </div>
+                  <div class="actions">
+                    <button type="button" class="secondary" onClick={() => act(() => request(UpdateRule, { id: r.id, input: { enabled: !r.enabled } }))} aria-label={`${r.enabled ? 'Turn off' : 'Turn on'} ${r.name}`}>{r.enabled ? 'Turn off' : 'Turn on'}</button>
+                    <button type="button" class="secondary" onClick={() => setEditing(r.id)} aria-label={`Edit ${r.name}`}>Edit</button>
+                    <button type="button" class="secondary" onClick={() => act(() => request(DeleteRule, { id: r.id }))} aria-label={`Delete ${r.name}`}>Delete</button>
+                  </div>
+                </div>
+              )}
+            </li>
+          ))}
+        </ul>
+      </Card>
+      <Card title="New rule">
+        <RuleForm key={formKey} initial={NEW_RULE} upstreams={upstreams} submitLabel="Create rule" onSubmit={async (v) => { await request(CreateRule, { input: toRuleInput(v) }); setFormKey((k) => k + 1); await reload(); }} />
+      </Card>
+      <Card
+        title="Presets"
+        actions={
+          <label class="inline-label">
+            Apply to{' '}
+            <select value={presetUpstream} onChange={(e) => setPresetUpstream(e.currentTarget.value)}>
+              <option value="">every upstream</option>
+              {upstreams.map((u) => <option key={u.id} value={u.id}>{u.name}</option>)}
+            </select>
+          </label>
+        }
+      >
+        <ul class="rows">
+          {data?.rulePresets.map((p) => (
+            <li key={p.id} class="row-line">
+              <div class="row-main"><strong>{p.name}</strong><small class="muted">{p.description}</small></div>
+              <button type="button" class="secondary" onClick={() => act(() => request(ApplyPreset, { presetId: p.id, upstreamId: presetUpstream || undefined }))} aria-label={`Apply preset ${p.name}`}>Apply</button>
+            </li>
+          ))}
+        </ul>
+      </Card>
+    </>
+  );
+}
