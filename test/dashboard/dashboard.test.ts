@@ -183,8 +183,16 @@ describe('the dashboard in a browser', () => {
     for (const width of [1280, 375]) {
       await page.setViewportSize({ width, height: 800 });
       for (const [name, file] of PAGES) {
+        const listening = name === 'Overview' && width === 1280 ? subscribed(t.gateway.events, 'requestLog:created') : null;
         await goTo(name);
+        if (listening) {
+          // Some live traffic for the charts (redrawn each second) in the picture.
+          await listening;
+          await Promise.all(Array.from({ length: 8 }, (_, i) => proxy(`/v1/chat/completions?n=${i}`)));
+          await page.waitForTimeout(1500);
+        }
         await page.waitForLoadState('networkidle');
+        expect(await page.locator('.error-box').allTextContents(), name).toEqual([]);
         await session.screenshot(`${file}-${width}`);
       }
     }

@@ -8,11 +8,14 @@ interface ChartProps {
   unit: string;
   /** Called once a second; returns the columns to draw (x first). */
   data: () => AlignedData;
+  /** Bumped when the data changed outside the ticks (the first load): redraws at once. */
+  revision?: number;
 }
 
 /** A uPlot line chart redrawn each second and resized with its container. */
-export function Chart({ title, series, unit, data }: ChartProps) {
+export function Chart({ title, series, unit, data, revision }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
+  const plotRef = useRef<uPlot>(null);
   useEffect(() => {
     const el = box.current!;
     const opts: Options = {
@@ -22,9 +25,10 @@ export function Chart({ title, series, unit, data }: ChartProps) {
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true } },
       axes: [{ stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,.15)' } }, { stroke: 'currentColor', size: 50, values: (_u, v) => v.map((n) => `${n}${unit}`), grid: { stroke: 'rgba(128,128,128,.15)' } }],
-      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: false, points: { show: false } }))],
+      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: false, points: { size: 5 } }))],
     };
     const plot = new uPlot(opts, data(), el);
+    plotRef.current = plot;
     const timer = setInterval(() => plot.setData(data()), 1000);
     const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(200, el.clientWidth), height: 160 }));
     resize.observe(el);
@@ -32,10 +36,12 @@ export function Chart({ title, series, unit, data }: ChartProps) {
       clearInterval(timer);
       resize.disconnect();
       plot.destroy();
+      plotRef.current = null;
     };
     // The chart is built once; `data` reads live state each tick.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
+  useEffect(() => plotRef.current?.setData(data()), [revision]);
   return (
     <figure class="chart">
       <figcaption>{title}</figcaption>

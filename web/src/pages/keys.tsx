@@ -143,7 +143,7 @@ function KeyTable({ keys, onStatus }: { keys: Key[]; onStatus: (k: Key, s: KeySt
               </td>
               <td data-label="Quota">{k.quota ? <meter min={0} max={k.quota} value={k.used} title={`${k.used} of ${k.quota}`}>{k.used}/{k.quota}</meter> : <span class="muted">unlimited</span>} {k.quota ? <small>{k.used}/{k.quota}</small> : null}</td>
               <td data-label="Requests">{k.requestCount} <small class="muted">({k.failureCount} failed)</small></td>
-              <td data-label="Last error" class="last-error">{k.lastError ?? '—'}</td>
+              <td data-label="Last error" class={k.lastError ? 'last-error' : 'muted'}>{k.lastError ?? '—'}</td>
               <td class="actions">
                 <button type="button" class="small" disabled={k.status === 'ACTIVE'} onClick={() => onStatus(k, 'ACTIVE')} aria-label={`Enable ${k.name}`}>Enable</button>
                 <button type="button" class="small secondary" disabled={k.status === 'DISABLED'} onClick={() => onStatus(k, 'DISABLED')} aria-label={`Disable ${k.name}`}>Disable</button>

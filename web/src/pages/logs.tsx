@@ -9,10 +9,11 @@ import { LiveTail } from '../live/tail.ts';
 import { route, setParam } from '../router.ts';
 import { LogDetail } from './log-detail.tsx';
 
-const LogFilters = graphql(`query DashboardLogFilters($first: Int!) { upstreams { id name keys(first: $first) { edges { node { id name fingerprint } } } } }`);
+const LogUpstreams = graphql(`query DashboardLogUpstreams { upstreams { id name } }`);
+const LogKeys = graphql(`query DashboardLogKeys($upstreamId: ID!, $first: Int!) { keys(upstreamId: $upstreamId, first: $first) { edges { node { id name fingerprint } } } }`);
 const LogsQuery = graphql(`
-  query DashboardLogs($filter: RequestLogFilter) {
-    requestLogs(first: 100, filter: $filter) { edges { node { ...LogRow } } }
+  query DashboardLogs($filter: RequestLogFilter, $first: Int!) {
+    requestLogs(first: $first, filter: $filter) { edges { node { ...LogRow } } }
   }
   fragment LogRow on RequestLog { id requestId createdAt method path status outcome latencyMs attempts model error upstream { name } key { name fingerprint } }
 `);
@@ -22,15 +23,20 @@ const LogsLive = graphql(`
   }
 `);
 
+/** Rows loaded when the page opens (or a filter changes); the tail then grows to 500. */
+const INITIAL_ROWS = 100;
+
 type Row = DashboardLogsQuery['requestLogs']['edges'][number]['node'];
 
 /** Status classes the filter offers; the subscription has no status argument, so the tail filters them here. */
 const STATUS_RANGES: Record<string, [number, number]> = { '2xx': [200, 299], '3xx': [300, 399], '4xx': [400, 499], '5xx': [500, 599] };
 
 export function Logs() {
-  const filters = useQuery(LogFilters, { first: 500 });
+  const filters = useQuery(LogUpstreams, {});
   const p = route.value.searchParams;
   const upstreamId = p.get('upstream') || undefined;
+  // The key filter lists one upstream's keys (the first 500), once an upstream is chosen.
+  const keyList = useQuery(LogKeys, { upstreamId: upstreamId ?? '', first: 500 }, !upstreamId);
   const keyId = p.get('key') || undefined;
   const statusClass = p.get('status') || '';
   const errorsOnly = p.get('errors') === '1';
@@ -42,7 +48,7 @@ export function Logs() {
 
   useEffect(() => {
     const filter: RequestLogFilter = { upstreamId, keyId, errorsOnly: errorsOnly || undefined, statusMin: range?.[0], statusMax: range?.[1] };
-    request(LogsQuery, { filter })
+    request(LogsQuery, { filter, first: INITIAL_ROWS })
       .then((data) => tail.reset(data.requestLogs.edges.map((e) => e.node)))
       .catch((e) => setError(errorText(e)));
   }, [upstreamId, keyId, statusClass, errorsOnly, epoch]);
@@ -58,7 +64,7 @@ export function Logs() {
   useEffect(() => () => tail.dispose(), [tail]);
 
   const upstreams = filters.data?.upstreams ?? [];
-  const keys = upstreams.filter((u) => !upstreamId || u.id === upstreamId).flatMap((u) => u.keys.edges.map((e) => e.node));
+  const keys = upstreamId ? (keyList.data?.keys.edges.map((e) => e.node) ?? []) : [];
   const rows = tail.rows.value;
   const paused = tail.paused.value;
 
@@ -75,8 +81,8 @@ export function Logs() {
         </Field>
         <Field label="Key">
           {(id) => (
-            <select id={id} value={keyId ?? ''} onChange={(e) => setParam('key', e.currentTarget.value)}>
-              <option value="">All</option>
+            <select id={id} value={keyId ?? ''} disabled={!upstreamId} onChange={(e) => setParam('key', e.currentTarget.value)}>
+              <option value="">{upstreamId ? 'All' : 'Choose an upstream'}</option>
               {keys.map((k) => <option key={k.id} value={k.id}>{k.name} {k.fingerprint}</option>)}
             </select>
           )}
@@ -96,7 +102,7 @@ export function Logs() {
           {paused ? `Resume${tail.held.value ? ` (${tail.held.value} new)` : ''}` : 'Pause'}
         </button>
       </div>
-      <ErrorBox error={filters.error ?? error} />
+      <ErrorBox error={filters.error ?? keyList.error ?? error} />
       {selected && <LogDetail requestId={selected} onClose={() => setParam('log', null)} />}
       <Card title={<>Live tail <small class="muted">{rows.length} rows, newest first</small></>}>
         {rows.length === 0 ? (

@@ -49,6 +49,7 @@ export function Overview() {
   const [changes, setChanges] = useState<Change[]>([]);
   const [summary, setSummary] = useState<DashboardOverviewQuery['stats']>();
   const [error, setError] = useState<string>();
+  const [revision, setRevision] = useState(0);
   const epoch = connectionEpoch.value;
 
   // Refetched after each (re)connection: what happened while the socket was down is in the database.
@@ -56,6 +57,7 @@ export function Overview() {
     request(OverviewQuery, { from: new Date(Date.now() - WINDOW_MINUTES * 60_000).toISOString() })
       .then((data) => {
         series.seed(data.stats.buckets);
+        setRevision((r) => r + 1);
         setSummary(data.stats);
         setUpstreams(data.upstreams);
         setChanges(
@@ -87,9 +89,9 @@ export function Overview() {
         <div class="kpi"><span>Latency p95</span><strong>{summary?.latency.p95 == null ? '—' : `${summary.latency.p95} ms`}</strong></div>
       </div>
       <div class="charts">
-        <Chart title="Requests per second" unit="" series={[{ label: 'req/s', stroke: '#3b82f6' }]} data={() => { const c = columns(); return [c[0], c[1]]; }} />
-        <Chart title="Success rate" unit="%" series={[{ label: 'success %', stroke: '#16a34a' }]} data={() => { const c = columns(); return [c[0], c[2]]; }} />
-        <Chart title="Latency" unit="ms" series={[{ label: 'p50', stroke: '#8b5cf6' }, { label: 'p95', stroke: '#f59e0b' }]} data={() => { const c = columns(); return [c[0], c[3], c[4]]; }} />
+        <Chart title="Requests per second" unit="" revision={revision} series={[{ label: 'req/s', stroke: '#3b82f6' }]} data={() => { const c = columns(); return [c[0], c[1]]; }} />
+        <Chart title="Success rate" unit="%" revision={revision} series={[{ label: 'success %', stroke: '#16a34a' }]} data={() => { const c = columns(); return [c[0], c[2]]; }} />
+        <Chart title="Latency" unit="ms" revision={revision} series={[{ label: 'p50', stroke: '#8b5cf6' }, { label: 'p95', stroke: '#f59e0b' }]} data={() => { const c = columns(); return [c[0], c[3], c[4]]; }} />
       </div>
       <h2 class="section-title">Upstreams</h2>
       {upstreams.length === 0 ? (

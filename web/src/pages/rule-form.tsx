@@ -6,9 +6,9 @@ import { ErrorBox, Field, errorText } from '../components/ui.tsx';
 import { ConditionEditor, fromCondition, leaf, toConditionInput, type CondNode } from './rule-condition.tsx';
 
 const TestAgainstLogs = graphql(`
-  query DashboardTestRule($upstreamId: ID!, $condition: RuleConditionInput!) {
-    testRuleAgainstLogs(upstreamId: $upstreamId, condition: $condition, last: 100) { evaluated bodiesMissing matchedLogIds }
-    requestLogs(first: 100, filter: { upstreamId: $upstreamId }) { edges { node { id createdAt method path status } } }
+  query DashboardTestRule($upstreamId: ID!, $condition: RuleConditionInput!, $last: Int!) {
+    testRuleAgainstLogs(upstreamId: $upstreamId, condition: $condition, last: $last) { evaluated bodiesMissing matchedLogIds }
+    requestLogs(first: $last, filter: { upstreamId: $upstreamId }) { edges { node { id createdAt method path status } } }
   }
 `);
 
@@ -55,7 +55,7 @@ export function RuleForm({ initial, upstreams, submitLabel, onSubmit, onCancel }
     const upstreamId = v.upstreamId || upstreams[0]?.id;
     if (!upstreamId) return setTest({ text: 'Create an upstream first.', rows: [] });
     try {
-      const data = await request(TestAgainstLogs, { upstreamId, condition: toConditionInput(v.condition) });
+      const data = await request(TestAgainstLogs, { upstreamId, condition: toConditionInput(v.condition), last: 100 });
       const r = data.testRuleAgainstLogs;
       const matched = new Set(r.matchedLogIds);
       const rows = data.requestLogs.edges.map((e) => e.node).filter((n) => matched.has(n.id));
