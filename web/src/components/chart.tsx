@@ -4,7 +4,8 @@ import 'uplot/dist/uPlot.min.css';
 
 interface ChartProps {
   title: string;
-  series: Array<{ label: string; stroke: string }>;
+  /** `points`: mark each value (for sparse series, where a lone value draws no line). */
+  series: Array<{ label: string; stroke: string; points?: boolean }>;
   unit: string;
   /** Called once a second; returns the columns to draw (x first). */
   data: () => AlignedData;
@@ -25,7 +26,7 @@ export function Chart({ title, series, unit, data, revision }: ChartProps) {
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true } },
       axes: [{ stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,.15)' } }, { stroke: 'currentColor', size: 50, values: (_u, v) => v.map((n) => `${n}${unit}`), grid: { stroke: 'rgba(128,128,128,.15)' } }],
-      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: false, points: { size: 5 } }))],
+      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: false, points: s.points ? { show: true, size: 5, fill: s.stroke } : { show: false } }))],
     };
     const plot = new uPlot(opts, data(), el);
     plotRef.current = plot;

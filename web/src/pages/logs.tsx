@@ -82,7 +82,7 @@ export function Logs() {
         <Field label="Key">
           {(id) => (
             <select id={id} value={keyId ?? ''} disabled={!upstreamId} onChange={(e) => setParam('key', e.currentTarget.value)}>
-              <option value="">{upstreamId ? 'All' : 'Choose an upstream'}</option>
+              <option value="">{upstreamId ? 'All' : 'Any key'}</option>
               {keys.map((k) => <option key={k.id} value={k.id}>{k.name} {k.fingerprint}</option>)}
             </select>
           )}

@@ -52,7 +52,14 @@ export function Overview() {
   const [revision, setRevision] = useState(0);
   const epoch = connectionEpoch.value;
 
-  // Refetched after each (re)connection: what happened while the socket was down is in the database.
+  const [refresh, setRefresh] = useState(0);
+  // The totals and percentiles come from `stats`: refreshed every 15 s, not per event.
+  useEffect(() => {
+    const timer = setInterval(() => setRefresh((n) => n + 1), 15_000);
+    return () => clearInterval(timer);
+  }, []);
+
+  // Refetched after each (re)connection too: what happened while the socket was down is in the database.
   useEffect(() => {
     request(OverviewQuery, { from: new Date(Date.now() - WINDOW_MINUTES * 60_000).toISOString() })
       .then((data) => {
@@ -65,7 +72,7 @@ export function Overview() {
         );
       })
       .catch((e) => setError(errorText(e)));
-  }, [epoch, series]);
+  }, [epoch, refresh, series]);
 
   useEffect(() => subscribe(OverviewRequests, {}, ({ requestLogged: r }) => series.add(Date.parse(r.createdAt), r.latencyMs, r.status >= 400 || !!r.error)), [series]);
 
@@ -90,8 +97,8 @@ export function Overview() {
       </div>
       <div class="charts">
         <Chart title="Requests per second" unit="" revision={revision} series={[{ label: 'req/s', stroke: '#3b82f6' }]} data={() => { const c = columns(); return [c[0], c[1]]; }} />
-        <Chart title="Success rate" unit="%" revision={revision} series={[{ label: 'success %', stroke: '#16a34a' }]} data={() => { const c = columns(); return [c[0], c[2]]; }} />
-        <Chart title="Latency" unit="ms" revision={revision} series={[{ label: 'p50', stroke: '#8b5cf6' }, { label: 'p95', stroke: '#f59e0b' }]} data={() => { const c = columns(); return [c[0], c[3], c[4]]; }} />
+        <Chart title="Success rate" unit="%" revision={revision} series={[{ label: 'success %', stroke: '#16a34a', points: true }]} data={() => { const c = columns(); return [c[0], c[2]]; }} />
+        <Chart title="Latency" unit="ms" revision={revision} series={[{ label: 'p50', stroke: '#8b5cf6', points: true }, { label: 'p95', stroke: '#f59e0b', points: true }]} data={() => { const c = columns(); return [c[0], c[3], c[4]]; }} />
       </div>
       <h2 class="section-title">Upstreams</h2>
       {upstreams.length === 0 ? (
