@@ -9,7 +9,7 @@ import { gqlOk } from '../support/graphql-client.ts';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream.ts';
 import { subscribed } from '../graphql/support.ts';
 import { send } from '../proxy/support.ts';
-import { openBrowser, type BrowserSession } from './browser.ts';
+import { HAVE_BROWSER, openBrowser, type BrowserSession } from './browser.ts';
 import { Relay } from './relay.ts';
 
 const DashboardTestRule = graphql(`mutation DashboardTestRule($input: CreateRuleInput!) { createRule(input: $input) { id } }`);
@@ -47,7 +47,7 @@ async function live(): Promise<void> {
 
 const proxy = (path: string, headers: Record<string, string> = {}) => send(t.url, { method: 'POST', path: `/proxy/mock${path}`, headers: { 'content-type': 'application/json', ...headers }, body: '{"model":"gpt-test","messages":[]}' });
 
-describe('the dashboard in a browser', () => {
+describe.skipIf(!HAVE_BROWSER)('the dashboard in a browser', () => {
   beforeAll(async () => {
     mock = await startMockUpstream();
     t = await startTestGateway();
