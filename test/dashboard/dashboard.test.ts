@@ -205,6 +205,28 @@ describe.skipIf(!HAVE_BROWSER)('the dashboard in a browser', () => {
     expect(session.problems).toEqual([]);
   });
 
+  it('reaches every control of a page by keyboard, each with a visible focus', async () => {
+    await goTo('Keys');
+    await page.locator('body').focus();
+    const seen = new Set<string>();
+    for (let i = 0; i < 60; i++) {
+      await page.keyboard.press('Tab');
+      const focus = await page.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null;
+        if (!el || el === document.body) return null;
+        const style = getComputedStyle(el);
+        return { id: `${el.tagName}:${el.getAttribute('aria-label') ?? el.textContent?.trim().slice(0, 30) ?? ''}:${el.id}`, outline: style.outlineStyle, width: style.outlineWidth };
+      });
+      if (!focus) continue;
+      expect(focus.outline, focus.id).not.toBe('none');
+      expect(focus.width, focus.id).not.toBe('0px');
+      seen.add(focus.id);
+    }
+    const controls = await page.locator('a[href], button:not([disabled]), input, select, textarea').count();
+    // Every enabled control of the page took the focus at least once in 60 tabs.
+    expect(seen.size).toBeGreaterThanOrEqual(controls);
+  });
+
   it('signs out and forgets the token', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Admin token').waitFor();

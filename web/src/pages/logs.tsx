@@ -1,3 +1,4 @@
+import { Component } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { graphql } from '../gql/gql.ts';
 import type { DashboardLogsQuery, RequestLogFilter } from '../gql/graphql.ts';
@@ -114,20 +115,7 @@ export function Logs() {
                 <tr><th>Time</th><th>Request</th><th>Status</th><th>Latency</th><th>Upstream / key</th></tr>
               </thead>
               <tbody>
-                {rows.map((r) => (
-                  <tr key={r.id} class={r.status >= 400 || r.error ? 'row-error' : undefined}>
-                    <td data-label="Time"><time>{time(r.createdAt)}</time></td>
-                    <td data-label="Request" class="path-cell">
-                      <button type="button" class="link" onClick={() => setParam('log', r.requestId)} aria-label={`Details of ${r.method} ${r.path}`}>
-                        <span class="method">{r.method}</span> <span class="path">{r.path}</span>
-                      </button>
-                      {r.model && <small class="muted"> {r.model}</small>}
-                    </td>
-                    <td data-label="Status"><span class={`status status-${Math.floor(r.status / 100)}xx`}>{r.status || r.outcome}</span></td>
-                    <td data-label="Latency">{r.latencyMs} ms{r.attempts > 1 ? <small class="muted"> · {r.attempts} attempts</small> : null}</td>
-                    <td data-label="Upstream / key">{r.upstream?.name ?? '—'} <small class="muted">{r.key ? `${r.key.name} ${r.key.fingerprint}` : ''}</small></td>
-                  </tr>
-                ))}
+                {rows.map((r) => <LogRow key={r.id} row={r} />)}
               </tbody>
             </table>
           </div>
@@ -135,4 +123,29 @@ export function Logs() {
       </Card>
     </>
   );
+}
+
+/** A row never changes once stored: only new rows render when the tail moves (up to once a frame). */
+class LogRow extends Component<{ row: Row }> {
+  override shouldComponentUpdate(next: { row: Row }): boolean {
+    return next.row !== this.props.row;
+  }
+
+  override render() {
+    const r = this.props.row;
+    return (
+      <tr class={r.status >= 400 || r.error ? 'row-error' : undefined}>
+        <td data-label="Time"><time>{time(r.createdAt)}</time></td>
+        <td data-label="Request" class="path-cell">
+          <button type="button" class="link" onClick={() => setParam('log', r.requestId)} aria-label={`Details of ${r.method} ${r.path}`}>
+            <span class="method">{r.method}</span> <span class="path">{r.path}</span>
+          </button>
+          {r.model && <small class="muted"> {r.model}</small>}
+        </td>
+        <td data-label="Status"><span class={`status status-${Math.floor(r.status / 100)}xx`}>{r.status || r.outcome}</span></td>
+        <td data-label="Latency">{r.latencyMs} ms{r.attempts > 1 ? <small class="muted"> · {r.attempts} attempts</small> : null}</td>
+        <td data-label="Upstream / key">{r.upstream?.name ?? '—'} <small class="muted">{r.key ? `${r.key.name} ${r.key.fingerprint}` : ''}</small></td>
+      </tr>
+    );
+  }
 }

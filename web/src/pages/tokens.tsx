@@ -10,6 +10,18 @@ const TokensQuery = graphql(`
 const CreateToken = graphql(`mutation DashboardCreateToken($input: CreateAccessTokenInput!) { createAccessToken(input: $input) { token accessToken { id name } } }`);
 const RevokeToken = graphql(`mutation DashboardRevokeToken($id: ID!) { revokeAccessToken(id: $id) { id } }`);
 
+/** The clipboard API exists only in secure contexts (https, localhost); elsewhere the token is selected for Ctrl+C. */
+async function copy(text: string): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    const node = document.getElementById('new-token');
+    if (node) getSelection()?.selectAllChildren(node);
+    return false;
+  }
+}
+
 export function Tokens() {
   const { data, error, reload } = useQuery(TokensQuery, {});
   const [name, setName] = useState('');
@@ -65,8 +77,8 @@ export function Tokens() {
         {created && (
           <div class="secret-once" role="status">
             <p>Token <strong>{created.name}</strong>: copy it now, it is not shown again.</p>
-            <code class="secret">{created.token}</code>
-            <button type="button" class="secondary" onClick={() => navigator.clipboard.writeText(created.token).then(() => setCopied(true))}>{copied ? 'Copied' : 'Copy'}</button>
+            <code class="secret" id="new-token">{created.token}</code>
+            <button type="button" class="secondary" onClick={() => copy(created.token).then(setCopied)}>{copied ? 'Copied' : 'Copy'}</button>
           </div>
         )}
       </Card>
