@@ -55,6 +55,8 @@ describe.skipIf(!HAVE_BROWSER)('the dashboard in a browser', () => {
     await relay.listen();
     session = await openBrowser();
     page = session.page;
+    // Fail a step in seconds, not at the test's timeout, so the error says which one.
+    page.setDefaultTimeout(10_000);
   });
 
   afterAll(async () => {
@@ -177,6 +179,49 @@ describe.skipIf(!HAVE_BROWSER)('the dashboard in a browser', () => {
     const res = await proxy('/v1/after/reconnect');
     expect(res.status).toBe(200);
     await page.locator('table.logs .path', { hasText: '/v1/after/reconnect' }).waitFor({ timeout: 5000 });
+  });
+
+  it('changes a key by hand from its row', async () => {
+    await goTo('Keys');
+    const row = page.locator('table.keys tbody tr').first();
+    const name = (await row.locator('td').first().textContent())!;
+    await page.getByRole('button', { name: `Disable ${name}` }).click();
+    await expect.poll(() => row.locator('.badge').textContent()).toBe('DISABLED');
+    await page.getByRole('button', { name: `Enable ${name}` }).click();
+    await expect.poll(() => row.locator('.badge').textContent()).toBe('ACTIVE');
+  });
+
+  it('builds a rule, tests it against recent logs, and stores it', async () => {
+    await goTo('Rules');
+    const form = page.locator('form.rule-form').last();
+    await form.getByLabel('Rule name').fill('ban on 502');
+    await form.getByLabel('Status in (comma list)').fill('502');
+    await form.getByRole('button', { name: 'Test against recent logs' }).click();
+    const result = form.locator('.test-result');
+    await result.waitFor();
+    expect(await result.locator('p').textContent()).toMatch(/^1 of the last \d+ requests would have matched/);
+    expect(await result.locator('li').allTextContents()).toEqual(['POST /v1/fail → 502']);
+    // Nested: any(status in 502, not(latency under 1 ms)).
+    await form.getByRole('button', { name: 'Add condition' }).click();
+    // Turning a leaf into `not` wraps it.
+    await form.getByLabel('Condition type 1.2', { exact: true }).selectOption('not');
+    await form.getByLabel('Condition type 1.2.1', { exact: true }).selectOption('latencyMs');
+    await form.getByLabel('Faster than (ms)').fill('1');
+    await form.getByRole('button', { name: 'Create rule' }).click();
+    await page.getByText('ban on 502', { exact: true }).waitFor();
+    expect(await page.locator('.cond-summary').allTextContents()).toContain('{"any":[{"status":{"in":[401,403,502]}},{"not":{"latencyMs":{"lt":1}}}]}'.replace('401,403,', ''));
+  });
+
+  it('creates an access token, shows it once, and revokes it', async () => {
+    await goTo('Tokens');
+    await page.getByLabel('Token name').fill('ci-bot');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const secret = (await page.locator('.secret').textContent())!;
+    expect(secret.length).toBeGreaterThan(20);
+    const res = await proxy('/v1/with/token', { authorization: `Bearer ${secret}` });
+    expect(res.status).toBe(200);
+    await page.getByRole('button', { name: 'Revoke ci-bot' }).click();
+    await page.locator('.rows .badge', { hasText: 'REVOKED' }).waitFor();
   });
 
   it('renders every page at 1280 and 375 px with no console error or warning', async () => {

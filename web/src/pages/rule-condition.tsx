@@ -80,12 +80,9 @@ export function ConditionEditor({ node, onChange, onRemove, path }: EditorProps)
     <fieldset class={`cond ${isGroup ? 'cond-group' : 'cond-leaf'}`}>
       <legend class="sr-only">Condition {path}</legend>
       <div class="cond-head">
-        <label>
-          <span class="sr-only">Condition type {path}</span>
-          <select value={node.kind} onChange={(e) => setKind(e.currentTarget.value as Kind)}>
-            {(Object.keys(KIND_LABELS) as Kind[]).map((k) => <option key={k} value={k}>{KIND_LABELS[k]}</option>)}
-          </select>
-        </label>
+        <select aria-label={`Condition type ${path}`} value={node.kind} onChange={(e) => setKind(e.currentTarget.value as Kind)}>
+          {(Object.keys(KIND_LABELS) as Kind[]).map((k) => <option key={k} value={k}>{KIND_LABELS[k]}</option>)}
+        </select>
         {onRemove && <button type="button" class="small secondary" onClick={onRemove} aria-label={`Remove condition ${path}`}>Remove</button>}
       </div>
       {isGroup ? (
