@@ -64,6 +64,26 @@ export function fromCondition(value: unknown): CondNode {
   return { kind: (kind in LEAF_FIELDS ? kind : 'status') as Kind, children: [], fields };
 }
 
+/** A stored condition in words: `status in 429, 503 and not (latency < 1 ms)`. */
+export function describeCondition(value: unknown): string {
+  const c = (value ?? {}) as Record<string, unknown>;
+  const [kind, body] = Object.entries(c)[0] ?? ['', {}];
+  if (kind === 'all' || kind === 'any') {
+    const parts = (body as unknown[]).map((child) => {
+      const text = describeCondition(child);
+      return /^(all|any)\b/.test(Object.keys(child as object)[0] ?? '') ? `(${text})` : text;
+    });
+    return parts.join(kind === 'all' ? ' and ' : ' or ') || (kind === 'all' ? 'always' : 'never');
+  }
+  if (kind === 'not') return `not (${describeCondition(body)})`;
+  const f = (body ?? {}) as Record<string, unknown>;
+  const tests = Object.entries(f)
+    .filter(([k, v]) => v !== undefined && v !== null && k !== 'name' && k !== 'path' && k !== 'ignoreCase')
+    .map(([k, v]) => `${({ equals: '=', gt: '>', lt: '<', min: '≥', max: '≤' } as Record<string, string>)[k] ?? k} ${Array.isArray(v) ? v.join(', ') : typeof v === 'string' ? JSON.stringify(v) : String(v)}${kind === 'latencyMs' ? ' ms' : ''}`);
+  const subject = kind === 'header' ? `header ${String(f.name)}` : kind === 'jsonPath' ? String(f.path) : kind === 'latencyMs' ? 'latency' : kind;
+  return `${subject} ${tests.join(' and ')}${f.ignoreCase ? ' (any case)' : ''}`;
+}
+
 interface EditorProps {
   node: CondNode;
   onChange: (n: CondNode) => void;

@@ -3,6 +3,7 @@ import { graphql } from '../gql/gql.ts';
 import { request } from '../api/client.ts';
 import { useQuery } from '../components/use-query.ts';
 import { Card, Empty, ErrorBox, errorText } from '../components/ui.tsx';
+import { describeCondition } from './rule-condition.tsx';
 import { NEW_RULE, RuleForm, toRuleInput, valuesOf } from './rule-form.tsx';
 
 const RulesQuery = graphql(`
@@ -17,10 +18,6 @@ const UpdateRule = graphql(`mutation DashboardUpdateRule($id: ID!, $input: Updat
 const DeleteRule = graphql(`mutation DashboardDeleteRule($id: ID!) { deleteRule(id: $id) }`);
 const ApplyPreset = graphql(`mutation DashboardApplyPreset($presetId: ID!, $upstreamId: ID) { applyRulePreset(presetId: $presetId, upstreamId: $upstreamId) { id } }`);
 
-function summary(r: { condition: unknown }): string {
-  const text = JSON.stringify(r.condition);
-  return text.length > 120 ? `${text.slice(0, 117)}…` : text;
-}
 
 export function Rules() {
   const { data, error, reload } = useQuery(RulesQuery, {});
@@ -53,9 +50,11 @@ export function Rules() {
               ) : (
                 <div class="row-line">
                   <div class="row-main">
-                    <strong>{r.name}</strong> {!r.enabled && <span class="badge badge-disabled">OFF</span>}
+                    <div class="row-title">
+                      <strong>{r.name}</strong> {!r.enabled && <span class="badge badge-disabled">OFF</span>}
+                    </div>
                     <small>{r.upstream?.name ?? 'global'} · {r.actions.join(', ').toLowerCase()} · {r.threshold} in {r.consecutive ? 'a row' : `${r.windowSeconds}s`} · cooldown {r.cooldownSeconds}s{r.disableForSeconds ? ` · disable ${r.disableForSeconds}s` : ''}</small>
-                    <code class="muted cond-summary">{summary(r)}</code>
+                    <code class="muted cond-summary" title={JSON.stringify(r.condition)}>{describeCondition(r.condition)}</code>
                   </div>
                   <div class="actions">
                     <button type="button" class="secondary" onClick={() => act(() => request(UpdateRule, { id: r.id, input: { enabled: !r.enabled } }))} aria-label={`${r.enabled ? 'Turn off' : 'Turn on'} ${r.name}`}>{r.enabled ? 'Turn off' : 'Turn on'}</button>

@@ -89,7 +89,9 @@ export function Tokens() {
           {data?.accessTokens.map((t) => (
             <li key={t.id} class="row-line">
               <div class="row-main">
-                <strong>{t.name}</strong> <code>{t.prefix}…</code> {t.revokedAt ? <span class="badge badge-banned">REVOKED</span> : <span class="badge badge-active">ACTIVE</span>}
+                <div class="row-title">
+                  <strong>{t.name}</strong> <code>{t.prefix}…</code> {t.revokedAt ? <span class="badge badge-banned">REVOKED</span> : <span class="badge badge-active">ACTIVE</span>}
+                </div>
                 <small class="muted">
                   {t.upstreamIds.length ? t.upstreamIds.map((id) => upstreamNames.get(id) ?? id).join(', ') : 'all upstreams'} · created {dateTime(t.createdAt)} · last used {dateTime(t.lastUsedAt)}
                 </small>

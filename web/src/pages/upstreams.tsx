@@ -73,7 +73,9 @@ export function Upstreams() {
               ) : (
                 <div class="row-line">
                   <div class="row-main">
-                    <strong>{u.name}</strong> {!u.enabled && <StatusBadge status="DISABLED" />}
+                    <div class="row-title">
+                      <strong>{u.name}</strong> {!u.enabled && <StatusBadge status="DISABLED" />}
+                    </div>
                     <code class="muted">{u.baseUrl}</code>
                     <small>
                       {u.strategy.toLowerCase().replace('_', ' ')} · {u.maxRetries} retries · timeout {u.timeoutMs} ms ·{' '}
