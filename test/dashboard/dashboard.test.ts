@@ -194,7 +194,7 @@ describe.skipIf(!HAVE_BROWSER)('the dashboard in a browser', () => {
   it('builds a rule, tests it against recent logs, and stores it', async () => {
     await goTo('Rules');
     const form = page.locator('form.rule-form').last();
-    await form.getByLabel('Rule name').fill('ban on 502');
+    await form.getByLabel('Rule name').fill('disable on 502');
     await form.getByLabel('Status in (comma list)').fill('502');
     await form.getByRole('button', { name: 'Test against recent logs' }).click();
     const result = form.locator('.test-result');
@@ -208,7 +208,7 @@ describe.skipIf(!HAVE_BROWSER)('the dashboard in a browser', () => {
     await form.getByLabel('Condition type 1.2.1', { exact: true }).selectOption('latencyMs');
     await form.getByLabel('Faster than (ms)').fill('1');
     await form.getByRole('button', { name: 'Create rule' }).click();
-    await page.getByText('ban on 502', { exact: true }).waitFor();
+    await page.getByText('disable on 502', { exact: true }).waitFor();
     expect(await page.locator('.cond-summary').allTextContents()).toContain('status in 502 or not (latency < 1 ms)');
     expect(await page.locator('.cond-summary').first().getAttribute('title')).toBe('{"any":[{"status":{"in":[502]}},{"not":{"latencyMs":{"lt":1}}}]}');
   });

@@ -53,7 +53,7 @@ export function Rules() {
                     <div class="row-title">
                       <strong>{r.name}</strong> {!r.enabled && <span class="badge badge-disabled">OFF</span>}
                     </div>
-                    <small>{r.upstream?.name ?? 'global'} · {r.actions.join(', ').toLowerCase()} · {r.threshold} in {r.consecutive ? 'a row' : `${r.windowSeconds}s`} · cooldown {r.cooldownSeconds}s{r.disableForSeconds ? ` · disable ${r.disableForSeconds}s` : ''}</small>
+                    <small>{r.upstream?.name ?? 'global'} · {r.actions.join(', ').toLowerCase().replace(/_/g, ' ')} · {r.threshold} in {r.consecutive ? 'a row' : `${r.windowSeconds}s`} · cooldown {r.cooldownSeconds}s{r.disableForSeconds ? ` · disable ${r.disableForSeconds}s` : ''}</small>
                     <code class="muted cond-summary" title={JSON.stringify(r.condition)}>{describeCondition(r.condition)}</code>
                   </div>
                   <div class="actions">
