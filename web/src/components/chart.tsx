@@ -25,8 +25,14 @@ export function Chart({ title, series, unit, data, revision }: ChartProps) {
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true } },
-      axes: [{ stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,.15)' } }, { stroke: 'currentColor', size: 50, values: (_u, v) => v.map((n) => `${n}${unit}`), grid: { stroke: 'rgba(128,128,128,.15)' } }],
-      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: false, points: s.points ? { show: true, size: 5, fill: s.stroke } : { show: false } }))],
+      axes: [
+        { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,.15)' } },
+        { stroke: 'currentColor', size: 50, values: (_u, v) => v.map((n) => `${n}${unit}`), grid: { stroke: 'rgba(128,128,128,.15)' } },
+      ],
+      series: [
+        {},
+        ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: false, points: s.points ? { show: true, size: 5, fill: s.stroke } : { show: false } })),
+      ],
     };
     const plot = new uPlot(opts, data(), el);
     plotRef.current = plot;

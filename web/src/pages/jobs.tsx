@@ -6,14 +6,40 @@ import { Card, Empty, ErrorBox, dateTime, errorText } from '../components/ui.tsx
 
 const JobsQuery = graphql(`
   query DashboardJobs {
-    jobs { name description schedule scheduleSource timezone nextRunAt running lastRun { id status trigger startedAt finishedAt counts error } }
+    jobs {
+      name
+      description
+      schedule
+      scheduleSource
+      timezone
+      nextRunAt
+      running
+      lastRun {
+        id
+        status
+        trigger
+        startedAt
+        finishedAt
+        counts
+        error
+      }
+    }
   }
 `);
-const RunJob = graphql(`mutation DashboardRunJob($name: String!) { runJob(name: $name) { id status } }`);
+const RunJob = graphql(`
+  mutation DashboardRunJob($name: String!) {
+    runJob(name: $name) {
+      id
+      status
+    }
+  }
+`);
 
 function counts(value: unknown): string {
   if (!value || typeof value !== 'object') return '';
-  return Object.entries(value as Record<string, unknown>).map(([k, v]) => `${k} ${String(v)}`).join(', ');
+  return Object.entries(value as Record<string, unknown>)
+    .map(([k, v]) => `${k} ${String(v)}`)
+    .join(', ');
 }
 
 export function Jobs() {
@@ -36,17 +62,37 @@ export function Jobs() {
       {data?.jobs.length === 0 && <Empty>No jobs.</Empty>}
       <div class="cards">
         {data?.jobs.map((job) => (
-          <Card key={job.name} title={job.name} actions={<button type="button" onClick={() => run(job.name)} disabled={job.running} aria-label={`Run ${job.name} now`}>Run now</button>}>
+          <Card
+            key={job.name}
+            title={job.name}
+            actions={
+              <button type="button" onClick={() => run(job.name)} disabled={job.running} aria-label={`Run ${job.name} now`}>
+                Run now
+              </button>
+            }
+          >
             <p class="muted">{job.description}</p>
             <dl class="facts">
-              <dt>Schedule</dt><dd><code>{job.schedule}</code> <small class="muted">({job.timezone}, from {job.scheduleSource})</small></dd>
-              <dt>Next run</dt><dd>{job.nextRunAt ? dateTime(job.nextRunAt) : 'not scheduled'}</dd>
+              <dt>Schedule</dt>
+              <dd>
+                <code>{job.schedule}</code>{' '}
+                <small class="muted">
+                  ({job.timezone}, from {job.scheduleSource})
+                </small>
+              </dd>
+              <dt>Next run</dt>
+              <dd>{job.nextRunAt ? dateTime(job.nextRunAt) : 'not scheduled'}</dd>
               <dt>Last run</dt>
               <dd>
                 {job.lastRun ? (
                   <>
-                    <span class={`badge badge-job-${job.lastRun.status.toLowerCase()}`}>{job.lastRun.status}</span> {dateTime(job.lastRun.startedAt)} <small class="muted">({job.lastRun.trigger})</small>
-                    {counts(job.lastRun.counts) && <div><small>{counts(job.lastRun.counts)}</small></div>}
+                    <span class={`badge badge-job-${job.lastRun.status.toLowerCase()}`}>{job.lastRun.status}</span> {dateTime(job.lastRun.startedAt)}{' '}
+                    <small class="muted">({job.lastRun.trigger})</small>
+                    {counts(job.lastRun.counts) && (
+                      <div>
+                        <small>{counts(job.lastRun.counts)}</small>
+                      </div>
+                    )}
                     {job.lastRun.error && <div class="last-error">{job.lastRun.error}</div>}
                   </>
                 ) : (

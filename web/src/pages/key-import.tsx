@@ -6,7 +6,15 @@ import { ErrorBox, Field } from '../components/ui.tsx';
 
 const ImportKeys = graphql(`
   mutation DashboardImportKeys($upstreamId: ID!, $text: String!, $format: KeyImportFormat) {
-    importKeys(upstreamId: $upstreamId, text: $text, format: $format) { added skipped invalid problems { line reason } }
+    importKeys(upstreamId: $upstreamId, text: $text, format: $format) {
+      added
+      skipped
+      invalid
+      problems {
+        line
+        reason
+      }
+    }
   }
 `);
 
@@ -45,7 +53,9 @@ export function KeyImport({ upstreamId, onImported }: { upstreamId: string; onIm
   return (
     <form class="import" onSubmit={submit}>
       <Field label="Keys to import" error={fieldError(error, 'text')} hint="One key per line; CSV is value,name,weight,quota; JSON is an array.">
-        {(id, describedBy) => <textarea id={id} rows={4} value={text} spellcheck={false} autoComplete="off" aria-describedby={describedBy} onInput={(e) => setText(e.currentTarget.value)} />}
+        {(id, describedBy) => (
+          <textarea id={id} rows={4} value={text} spellcheck={false} autoComplete="off" aria-describedby={describedBy} onInput={(e) => setText(e.currentTarget.value)} />
+        )}
       </Field>
       <div class="inline-fields">
         <Field label="Format">
@@ -60,7 +70,9 @@ export function KeyImport({ upstreamId, onImported }: { upstreamId: string; onIm
         <Field label="Or read a file">{(id) => <input id={id} type="file" accept=".txt,.csv,.json,text/plain" onChange={(e) => pickFile(e.currentTarget)} />}</Field>
       </div>
       <ErrorBox error={formError(error, ['text'])} />
-      <button type="submit" disabled={busy || !text.trim()}>Import keys</button>
+      <button type="submit" disabled={busy || !text.trim()}>
+        Import keys
+      </button>
       {report && (
         <div class="import-report" role="status">
           <p>
@@ -69,7 +81,9 @@ export function KeyImport({ upstreamId, onImported }: { upstreamId: string; onIm
           {report.problems.length > 0 && (
             <ol class="problems">
               {report.problems.map((p) => (
-                <li key={p.line}>Line {p.line}: {p.reason}</li>
+                <li key={p.line}>
+                  Line {p.line}: {p.reason}
+                </li>
               ))}
             </ol>
           )}

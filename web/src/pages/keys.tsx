@@ -9,18 +9,70 @@ import { route, setParam } from '../router.ts';
 import { Countdown } from '../components/countdown.tsx';
 import { KeyImport } from './key-import.tsx';
 
-const KeyUpstreams = graphql(`query DashboardKeyUpstreams { upstreams { id name } }`);
-const KeysQuery = graphql(`
-  query DashboardKeys($upstreamId: ID!, $status: KeyStatus, $search: String, $first: Int!) {
-    keys(upstreamId: $upstreamId, status: $status, search: $search, first: $first) {
-      edges { node { id name fingerprint status statusReason disabledUntil quota used lastError requestCount failureCount } }
+const KeyUpstreams = graphql(`
+  query DashboardKeyUpstreams {
+    upstreams {
+      id
+      name
     }
   }
 `);
-const SetKeyStatus = graphql(`mutation DashboardSetKeyStatus($id: ID!, $status: KeyStatus!) { setKeyStatus(id: $id, status: $status, reason: "dashboard") { id status disabledUntil statusReason } }`);
-const ExportKeys = graphql(`mutation DashboardExportKeys($upstreamId: ID!) { exportKeys(upstreamId: $upstreamId) { upstreamName keys { id name fingerprint status weight quota } } }`);
+const KeysQuery = graphql(`
+  query DashboardKeys($upstreamId: ID!, $status: KeyStatus, $search: String, $first: Int!) {
+    keys(upstreamId: $upstreamId, status: $status, search: $search, first: $first) {
+      edges {
+        node {
+          id
+          name
+          fingerprint
+          status
+          statusReason
+          disabledUntil
+          quota
+          used
+          lastError
+          requestCount
+          failureCount
+        }
+      }
+    }
+  }
+`);
+const SetKeyStatus = graphql(`
+  mutation DashboardSetKeyStatus($id: ID!, $status: KeyStatus!) {
+    setKeyStatus(id: $id, status: $status, reason: "dashboard") {
+      id
+      status
+      disabledUntil
+      statusReason
+    }
+  }
+`);
+const ExportKeys = graphql(`
+  mutation DashboardExportKeys($upstreamId: ID!) {
+    exportKeys(upstreamId: $upstreamId) {
+      upstreamName
+      keys {
+        id
+        name
+        fingerprint
+        status
+        weight
+        quota
+      }
+    }
+  }
+`);
 const KeyChanges = graphql(`
-  subscription DashboardKeyChanges($upstreamId: ID) { keyStateChanged(upstreamId: $upstreamId) { keyId to disabledUntil reason model } }
+  subscription DashboardKeyChanges($upstreamId: ID) {
+    keyStateChanged(upstreamId: $upstreamId) {
+      keyId
+      to
+      disabledUntil
+      reason
+      model
+    }
+  }
 `);
 
 type Key = DashboardKeysQuery['keys']['edges'][number]['node'];
@@ -93,7 +145,11 @@ export function Keys() {
           {(id) => (
             <select id={id} value={upstreamId ?? ''} onChange={(e) => setParam('upstream', e.currentTarget.value)}>
               {!upstreamId && <option value="">Choose an upstream</option>}
-              {list.map((u) => <option key={u.id} value={u.id}>{u.name}</option>)}
+              {list.map((u) => (
+                <option key={u.id} value={u.id}>
+                  {u.name}
+                </option>
+              ))}
             </select>
           )}
         </Field>
@@ -101,7 +157,11 @@ export function Keys() {
           {(id) => (
             <select id={id} value={status ?? ''} onChange={(e) => setParam('status', e.currentTarget.value)}>
               <option value="">Any</option>
-              {STATUSES.map((s) => <option key={s} value={s}>{s}</option>)}
+              {STATUSES.map((s) => (
+                <option key={s} value={s}>
+                  {s}
+                </option>
+              ))}
             </select>
           )}
         </Field>
@@ -113,7 +173,14 @@ export function Keys() {
       {upstreams.data && list.length === 0 && <Empty>Create an upstream first.</Empty>}
       {upstreamId && (
         <>
-          <Card title={`Keys (${keys.length})`} actions={<button type="button" class="secondary" onClick={exportKeys}>Export</button>}>
+          <Card
+            title={`Keys (${keys.length})`}
+            actions={
+              <button type="button" class="secondary" onClick={exportKeys}>
+                Export
+              </button>
+            }
+          >
             {keys.length === 0 ? <Empty>No keys{status ? ` with status ${status}` : ''}.</Empty> : <KeyTable keys={keys} onStatus={setStatus} />}
           </Card>
           <Card title="Bulk import">
@@ -130,24 +197,59 @@ function KeyTable({ keys, onStatus }: { keys: Key[]; onStatus: (k: Key, s: KeySt
     <div class="table-wrap">
       <table class="keys">
         <thead>
-          <tr><th>Name</th><th>Fingerprint</th><th>Status</th><th>Quota</th><th>Requests</th><th>Last error</th><th><span class="sr-only">Actions</span></th></tr>
+          <tr>
+            <th>Name</th>
+            <th>Fingerprint</th>
+            <th>Status</th>
+            <th>Quota</th>
+            <th>Requests</th>
+            <th>Last error</th>
+            <th>
+              <span class="sr-only">Actions</span>
+            </th>
+          </tr>
         </thead>
         <tbody>
           {keys.map((k) => (
             <tr key={k.id} data-key-id={k.id}>
               <td data-label="Name">{k.name}</td>
-              <td data-label="Fingerprint"><code>{k.fingerprint}</code></td>
+              <td data-label="Fingerprint">
+                <code>{k.fingerprint}</code>
+              </td>
               <td data-label="Status">
                 <StatusBadge status={k.status} />
                 {k.disabledUntil && k.status === 'DISABLED' && <Countdown until={k.disabledUntil} />}
               </td>
-              <td data-label="Quota">{k.quota ? <meter min={0} max={k.quota} value={k.used} title={`${k.used} of ${k.quota}`}>{k.used}/{k.quota}</meter> : <span class="muted">unlimited</span>} {k.quota ? <small>{k.used}/{k.quota}</small> : null}</td>
-              <td data-label="Requests">{k.requestCount} <small class="muted">({k.failureCount} failed)</small></td>
-              <td data-label="Last error" class={k.lastError ? 'last-error' : 'muted'}>{k.lastError ?? '—'}</td>
+              <td data-label="Quota">
+                {k.quota ? (
+                  <meter min={0} max={k.quota} value={k.used} title={`${k.used} of ${k.quota}`}>
+                    {k.used}/{k.quota}
+                  </meter>
+                ) : (
+                  <span class="muted">unlimited</span>
+                )}{' '}
+                {k.quota ? (
+                  <small>
+                    {k.used}/{k.quota}
+                  </small>
+                ) : null}
+              </td>
+              <td data-label="Requests">
+                {k.requestCount} <small class="muted">({k.failureCount} failed)</small>
+              </td>
+              <td data-label="Last error" class={k.lastError ? 'last-error' : 'muted'}>
+                {k.lastError ?? '—'}
+              </td>
               <td class="actions">
-                <button type="button" class="small" disabled={k.status === 'ACTIVE'} onClick={() => onStatus(k, 'ACTIVE')} aria-label={`Enable ${k.name}`}>Enable</button>
-                <button type="button" class="small secondary" disabled={k.status === 'DISABLED'} onClick={() => onStatus(k, 'DISABLED')} aria-label={`Disable ${k.name}`}>Disable</button>
-                <button type="button" class="small danger" disabled={k.status === 'BANNED'} onClick={() => onStatus(k, 'BANNED')} aria-label={`Ban ${k.name}`}>Ban</button>
+                <button type="button" class="small" disabled={k.status === 'ACTIVE'} onClick={() => onStatus(k, 'ACTIVE')} aria-label={`Enable ${k.name}`}>
+                  Enable
+                </button>
+                <button type="button" class="small secondary" disabled={k.status === 'DISABLED'} onClick={() => onStatus(k, 'DISABLED')} aria-label={`Disable ${k.name}`}>
+                  Disable
+                </button>
+                <button type="button" class="small danger" disabled={k.status === 'BANNED'} onClick={() => onStatus(k, 'BANNED')} aria-label={`Ban ${k.name}`}>
+                  Ban
+                </button>
               </td>
             </tr>
           ))}

@@ -11,24 +11,91 @@ import { onLinkClick } from '../router.ts';
 const OverviewQuery = graphql(`
   query DashboardOverview($from: DateTime!) {
     stats(from: $from, bucketSeconds: 10) {
-      buckets { start requests errors }
-      latency { p50 p95 }
+      buckets {
+        start
+        requests
+        errors
+      }
+      latency {
+        p50
+        p95
+      }
       successRate
-      totals { requests errors }
+      totals {
+        requests
+        errors
+      }
     }
-    upstreams { id name enabled keyCounts { active disabled banned exhausted total } }
-    keyEvents(first: 12) { edges { node { id createdAt keyName from to actor reason upstream { name } } } }
+    upstreams {
+      id
+      name
+      enabled
+      keyCounts {
+        active
+        disabled
+        banned
+        exhausted
+        total
+      }
+    }
+    keyEvents(first: 12) {
+      edges {
+        node {
+          id
+          createdAt
+          keyName
+          from
+          to
+          actor
+          reason
+          upstream {
+            name
+          }
+        }
+      }
+    }
   }
 `);
 
-const OverviewRequests = graphql(`subscription DashboardOverviewRequests { requestLogged { id createdAt latencyMs status error } }`);
+const OverviewRequests = graphql(`
+  subscription DashboardOverviewRequests {
+    requestLogged {
+      id
+      createdAt
+      latencyMs
+      status
+      error
+    }
+  }
+`);
 const OverviewKeyChanges = graphql(`
-  subscription DashboardOverviewKeyChanges { keyStateChanged { keyId keyName from to at actor reason upstreamId model } }
+  subscription DashboardOverviewKeyChanges {
+    keyStateChanged {
+      keyId
+      keyName
+      from
+      to
+      at
+      actor
+      reason
+      upstreamId
+      model
+    }
+  }
 `);
 
 const WINDOW_MINUTES = 15;
 type Upstream = DashboardOverviewQuery['upstreams'][number];
-interface Change { id: string; at: string; keyName: string; from: string; to: string; actor: string; reason?: string | null; upstream?: string }
+interface Change {
+  id: string;
+  at: string;
+  keyName: string;
+  from: string;
+  to: string;
+  actor: string;
+  reason?: string | null;
+  upstream?: string;
+}
 
 const STATES = ['active', 'disabled', 'exhausted', 'banned'] as const;
 
@@ -68,7 +135,16 @@ export function Overview() {
         setSummary(data.stats);
         setUpstreams(data.upstreams);
         setChanges(
-          data.keyEvents.edges.map(({ node }) => ({ id: node.id, at: node.createdAt, keyName: node.keyName, from: node.from, to: node.to, actor: node.actor, reason: node.reason, upstream: node.upstream?.name })),
+          data.keyEvents.edges.map(({ node }) => ({
+            id: node.id,
+            at: node.createdAt,
+            keyName: node.keyName,
+            from: node.from,
+            to: node.to,
+            actor: node.actor,
+            reason: node.reason,
+            upstream: node.upstream?.name,
+          })),
         );
       })
       .catch((e) => setError(errorText(e)));
@@ -89,26 +165,95 @@ export function Overview() {
   return (
     <>
       <ErrorBox error={error} />
-      <div class="kpis">
-        <div class="kpi"><span>Requests ({WINDOW_MINUTES} min)</span><strong>{summary?.totals.requests ?? '—'}</strong></div>
-        <div class="kpi"><span>Success rate</span><strong>{summary?.successRate == null ? '—' : `${(summary.successRate * 100).toFixed(1)}%`}</strong></div>
-        <div class="kpi"><span>Latency p50</span><strong>{summary?.latency.p50 == null ? '—' : `${summary.latency.p50} ms`}</strong></div>
-        <div class="kpi"><span>Latency p95</span><strong>{summary?.latency.p95 == null ? '—' : `${summary.latency.p95} ms`}</strong></div>
-      </div>
+      <Kpis stats={summary} />
       <div class="charts">
-        <Chart title="Requests per second" unit="" revision={revision} series={[{ label: 'req/s', stroke: '#3b82f6' }]} data={() => { const c = columns(); return [c[0], c[1]]; }} />
-        <Chart title="Success rate" unit="%" revision={revision} series={[{ label: 'success %', stroke: '#16a34a', points: true }]} data={() => { const c = columns(); return [c[0], c[2]]; }} />
-        <Chart title="Latency" unit="ms" revision={revision} series={[{ label: 'p50', stroke: '#8b5cf6', points: true }, { label: 'p95', stroke: '#f59e0b', points: true }]} data={() => { const c = columns(); return [c[0], c[3], c[4]]; }} />
+        <Chart
+          title="Requests per second"
+          unit=""
+          revision={revision}
+          series={[{ label: 'req/s', stroke: '#3b82f6' }]}
+          data={() => {
+            const c = columns();
+            return [c[0], c[1]];
+          }}
+        />
+        <Chart
+          title="Success rate"
+          unit="%"
+          revision={revision}
+          series={[{ label: 'success %', stroke: '#16a34a', points: true }]}
+          data={() => {
+            const c = columns();
+            return [c[0], c[2]];
+          }}
+        />
+        <Chart
+          title="Latency"
+          unit="ms"
+          revision={revision}
+          series={[
+            { label: 'p50', stroke: '#8b5cf6', points: true },
+            { label: 'p95', stroke: '#f59e0b', points: true },
+          ]}
+          data={() => {
+            const c = columns();
+            return [c[0], c[3], c[4]];
+          }}
+        />
       </div>
+      <UpstreamCards upstreams={upstreams} />
+      <KeyChanges changes={changes} />
+    </>
+  );
+}
+
+function Kpis({ stats: summary }: { stats: DashboardOverviewQuery['stats'] | undefined }) {
+  return (
+    <div class="kpis">
+      <div class="kpi">
+        <span>Requests ({WINDOW_MINUTES} min)</span>
+        <strong>{summary?.totals.requests ?? '—'}</strong>
+      </div>
+      <div class="kpi">
+        <span>Success rate</span>
+        <strong>{summary?.successRate == null ? '—' : `${(summary.successRate * 100).toFixed(1)}%`}</strong>
+      </div>
+      <div class="kpi">
+        <span>Latency p50</span>
+        <strong>{summary?.latency.p50 == null ? '—' : `${summary.latency.p50} ms`}</strong>
+      </div>
+      <div class="kpi">
+        <span>Latency p95</span>
+        <strong>{summary?.latency.p95 == null ? '—' : `${summary.latency.p95} ms`}</strong>
+      </div>
+    </div>
+  );
+}
+
+function UpstreamCards({ upstreams }: { upstreams: Upstream[] }) {
+  return (
+    <>
       <h2 class="section-title">Upstreams</h2>
       {upstreams.length === 0 ? (
         <Empty>
-          No upstreams yet. <a href="/upstreams" onClick={onLinkClick}>Create one</a>.
+          No upstreams yet.{' '}
+          <a href="/upstreams" onClick={onLinkClick}>
+            Create one
+          </a>
+          .
         </Empty>
       ) : (
         <div class="cards">
           {upstreams.map((u) => (
-            <Card key={u.id} title={<a href={`/keys?upstream=${u.id}`} onClick={onLinkClick}>{u.name}</a>} actions={u.enabled ? null : <StatusBadge status="DISABLED" />}>
+            <Card
+              key={u.id}
+              title={
+                <a href={`/keys?upstream=${u.id}`} onClick={onLinkClick}>
+                  {u.name}
+                </a>
+              }
+              actions={u.enabled ? null : <StatusBadge status="DISABLED" />}
+            >
               <ul class="state-counts">
                 {STATES.map((s) => (
                   <li key={s} class={`count-${s}`}>
@@ -121,23 +266,28 @@ export function Overview() {
           ))}
         </div>
       )}
-      <Card title="Latest key state changes">
-        {changes.length === 0 ? (
-          <Empty>No key has changed state yet.</Empty>
-        ) : (
-          <ul class="changes">
-            {changes.map((c) => (
-              <li key={c.id}>
-                <time>{time(c.at)}</time> <strong>{c.keyName}</strong> <StatusBadge status={c.from} /> → <StatusBadge status={c.to} />{' '}
-                <small>
-                  by {c.actor.toLowerCase()}
-                  {c.reason ? `: ${c.reason}` : ''}
-                </small>
-              </li>
-            ))}
-          </ul>
-        )}
-      </Card>
     </>
+  );
+}
+
+function KeyChanges({ changes }: { changes: Change[] }) {
+  return (
+    <Card title="Latest key state changes">
+      {changes.length === 0 ? (
+        <Empty>No key has changed state yet.</Empty>
+      ) : (
+        <ul class="changes">
+          {changes.map((c) => (
+            <li key={c.id}>
+              <time>{time(c.at)}</time> <strong>{c.keyName}</strong> <StatusBadge status={c.from} /> → <StatusBadge status={c.to} />{' '}
+              <small>
+                by {c.actor.toLowerCase()}
+                {c.reason ? `: ${c.reason}` : ''}
+              </small>
+            </li>
+          ))}
+        </ul>
+      )}
+    </Card>
   );
 }

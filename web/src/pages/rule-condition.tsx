@@ -8,13 +8,44 @@ export interface CondNode {
 }
 
 const LEAF_FIELDS: Record<string, Array<[string, string]>> = {
-  status: [['equals', 'Status equals'], ['in', 'Status in (comma list)'], ['min', 'Status from'], ['max', 'Status to']],
-  header: [['name', 'Header name'], ['equals', 'Equals'], ['contains', 'Contains'], ['regex', 'Regex (RE2)']],
-  body: [['contains', 'Body contains'], ['regex', 'Body regex (RE2)']],
-  jsonPath: [['path', 'JSONPath'], ['equals', 'Equals (JSON)'], ['regex', 'Regex'], ['gt', 'Greater than'], ['lt', 'Less than']],
-  latencyMs: [['gt', 'Slower than (ms)'], ['lt', 'Faster than (ms)']],
+  status: [
+    ['equals', 'Status equals'],
+    ['in', 'Status in (comma list)'],
+    ['min', 'Status from'],
+    ['max', 'Status to'],
+  ],
+  header: [
+    ['name', 'Header name'],
+    ['equals', 'Equals'],
+    ['contains', 'Contains'],
+    ['regex', 'Regex (RE2)'],
+  ],
+  body: [
+    ['contains', 'Body contains'],
+    ['regex', 'Body regex (RE2)'],
+  ],
+  jsonPath: [
+    ['path', 'JSONPath'],
+    ['equals', 'Equals (JSON)'],
+    ['regex', 'Regex'],
+    ['gt', 'Greater than'],
+    ['lt', 'Less than'],
+  ],
+  latencyMs: [
+    ['gt', 'Slower than (ms)'],
+    ['lt', 'Faster than (ms)'],
+  ],
 };
-const KIND_LABELS: Record<Kind, string> = { all: 'All of', any: 'Any of', not: 'Not', status: 'Status', header: 'Header', body: 'Body', jsonPath: 'JSON path', latencyMs: 'Latency' };
+const KIND_LABELS: Record<Kind, string> = {
+  all: 'All of',
+  any: 'Any of',
+  not: 'Not',
+  status: 'Status',
+  header: 'Header',
+  body: 'Body',
+  jsonPath: 'JSON path',
+  latencyMs: 'Latency',
+};
 const GROUPS: Kind[] = ['all', 'any', 'not'];
 
 export const leaf = (kind: Kind, fields: Record<string, string> = {}): CondNode => ({ kind, children: [], fields });
@@ -41,7 +72,16 @@ export function toConditionInput(n: CondNode): RuleConditionInput {
     case 'not':
       return { not: n.children[0] ? toConditionInput(n.children[0]) : { status: {} } };
     case 'status':
-      return { status: { equals: num(f.equals), in: str(f.in)?.split(/[\s,]+/).map(Number), min: num(f.min), max: num(f.max) } };
+      return {
+        status: {
+          equals: num(f.equals),
+          in: str(f.in)
+            ?.split(/[\s,]+/)
+            .map(Number),
+          min: num(f.min),
+          max: num(f.max),
+        },
+      };
     case 'header':
       return { header: { name: f.name ?? '', equals: str(f.equals), contains: str(f.contains), regex: str(f.regex), exists: f.exists === 'true' ? true : undefined } };
     case 'body':
@@ -79,7 +119,10 @@ export function describeCondition(value: unknown): string {
   const f = (body ?? {}) as Record<string, unknown>;
   const tests = Object.entries(f)
     .filter(([k, v]) => v !== undefined && v !== null && k !== 'name' && k !== 'path' && k !== 'ignoreCase')
-    .map(([k, v]) => `${({ equals: '=', gt: '>', lt: '<', min: '≥', max: '≤' } as Record<string, string>)[k] ?? k} ${Array.isArray(v) ? v.join(', ') : typeof v === 'string' ? JSON.stringify(v) : String(v)}${kind === 'latencyMs' ? ' ms' : ''}`);
+    .map(
+      ([k, v]) =>
+        `${({ equals: '=', gt: '>', lt: '<', min: '≥', max: '≤' } as Record<string, string>)[k] ?? k} ${Array.isArray(v) ? v.join(', ') : typeof v === 'string' ? JSON.stringify(v) : String(v)}${kind === 'latencyMs' ? ' ms' : ''}`,
+    );
   const subject = kind === 'header' ? `header ${String(f.name)}` : kind === 'jsonPath' ? String(f.path) : kind === 'latencyMs' ? 'latency' : kind;
   return `${subject} ${tests.join(' and ')}${f.ignoreCase ? ' (any case)' : ''}`;
 }
@@ -101,17 +144,33 @@ export function ConditionEditor({ node, onChange, onRemove, path }: EditorProps)
       <legend class="sr-only">Condition {path}</legend>
       <div class="cond-head">
         <select aria-label={`Condition type ${path}`} value={node.kind} onChange={(e) => setKind(e.currentTarget.value as Kind)}>
-          {(Object.keys(KIND_LABELS) as Kind[]).map((k) => <option key={k} value={k}>{KIND_LABELS[k]}</option>)}
+          {(Object.keys(KIND_LABELS) as Kind[]).map((k) => (
+            <option key={k} value={k}>
+              {KIND_LABELS[k]}
+            </option>
+          ))}
         </select>
-        {onRemove && <button type="button" class="small secondary" onClick={onRemove} aria-label={`Remove condition ${path}`}>Remove</button>}
+        {onRemove && (
+          <button type="button" class="small secondary" onClick={onRemove} aria-label={`Remove condition ${path}`}>
+            Remove
+          </button>
+        )}
       </div>
       {isGroup ? (
         <div class="cond-children">
           {node.children.map((c, i) => (
-            <ConditionEditor key={i} node={c} path={`${path}.${i + 1}`} onChange={(n) => setChild(i, n)} onRemove={() => onChange({ ...node, children: node.children.filter((_, j) => j !== i) })} />
+            <ConditionEditor
+              key={i}
+              node={c}
+              path={`${path}.${i + 1}`}
+              onChange={(n) => setChild(i, n)}
+              onRemove={() => onChange({ ...node, children: node.children.filter((_, j) => j !== i) })}
+            />
           ))}
           {(node.kind !== 'not' || node.children.length === 0) && (
-            <button type="button" class="small secondary" onClick={() => onChange({ ...node, children: [...node.children, leaf('status')] })}>Add condition</button>
+            <button type="button" class="small secondary" onClick={() => onChange({ ...node, children: [...node.children, leaf('status')] })}>
+              Add condition
+            </button>
           )}
         </div>
       ) : (
@@ -124,7 +183,12 @@ export function ConditionEditor({ node, onChange, onRemove, path }: EditorProps)
           ))}
           {node.kind === 'body' && (
             <label class="check-inline">
-              <input type="checkbox" checked={node.fields.ignoreCase === 'true'} onChange={(e) => onChange({ ...node, fields: { ...node.fields, ignoreCase: String(e.currentTarget.checked) } })} /> Ignore case
+              <input
+                type="checkbox"
+                checked={node.fields.ignoreCase === 'true'}
+                onChange={(e) => onChange({ ...node, fields: { ...node.fields, ignoreCase: String(e.currentTarget.checked) } })}
+              />{' '}
+              Ignore case
             </label>
           )}
         </div>

@@ -8,16 +8,62 @@ import { NEW_RULE, RuleForm, toRuleInput, valuesOf } from './rule-form.tsx';
 
 const RulesQuery = graphql(`
   query DashboardRules {
-    rules { id name enabled priority upstreamId actions condition threshold windowSeconds consecutive cooldownSeconds disableForSeconds disableMode scope upstream { name } }
-    rulePresets { id name description }
-    upstreams { id name }
+    rules {
+      id
+      name
+      enabled
+      priority
+      upstreamId
+      actions
+      condition
+      threshold
+      windowSeconds
+      consecutive
+      cooldownSeconds
+      disableForSeconds
+      disableMode
+      scope
+      upstream {
+        name
+      }
+    }
+    rulePresets {
+      id
+      name
+      description
+    }
+    upstreams {
+      id
+      name
+    }
   }
 `);
-const CreateRule = graphql(`mutation DashboardCreateRule($input: CreateRuleInput!) { createRule(input: $input) { id } }`);
-const UpdateRule = graphql(`mutation DashboardUpdateRule($id: ID!, $input: UpdateRuleInput!) { updateRule(id: $id, input: $input) { id } }`);
-const DeleteRule = graphql(`mutation DashboardDeleteRule($id: ID!) { deleteRule(id: $id) }`);
-const ApplyPreset = graphql(`mutation DashboardApplyPreset($presetId: ID!, $upstreamId: ID) { applyRulePreset(presetId: $presetId, upstreamId: $upstreamId) { id } }`);
-
+const CreateRule = graphql(`
+  mutation DashboardCreateRule($input: CreateRuleInput!) {
+    createRule(input: $input) {
+      id
+    }
+  }
+`);
+const UpdateRule = graphql(`
+  mutation DashboardUpdateRule($id: ID!, $input: UpdateRuleInput!) {
+    updateRule(id: $id, input: $input) {
+      id
+    }
+  }
+`);
+const DeleteRule = graphql(`
+  mutation DashboardDeleteRule($id: ID!) {
+    deleteRule(id: $id)
+  }
+`);
+const ApplyPreset = graphql(`
+  mutation DashboardApplyPreset($presetId: ID!, $upstreamId: ID) {
+    applyRulePreset(presetId: $presetId, upstreamId: $upstreamId) {
+      id
+    }
+  }
+`);
 
 export function Rules() {
   const { data, error, reload } = useQuery(RulesQuery, {});
@@ -46,20 +92,46 @@ export function Rules() {
           {data?.rules.map((r) => (
             <li key={r.id} class="row-item">
               {editing === r.id ? (
-                <RuleForm initial={valuesOf(r)} upstreams={upstreams} submitLabel="Save rule" onCancel={() => setEditing(null)} onSubmit={async (v) => { await request(UpdateRule, { id: r.id, input: toRuleInput(v) }); setEditing(null); await reload(); }} />
+                <RuleForm
+                  initial={valuesOf(r)}
+                  upstreams={upstreams}
+                  submitLabel="Save rule"
+                  onCancel={() => setEditing(null)}
+                  onSubmit={async (v) => {
+                    await request(UpdateRule, { id: r.id, input: toRuleInput(v) });
+                    setEditing(null);
+                    await reload();
+                  }}
+                />
               ) : (
                 <div class="row-line">
                   <div class="row-main">
                     <div class="row-title">
                       <strong>{r.name}</strong> {!r.enabled && <span class="badge badge-disabled">OFF</span>}
                     </div>
-                    <small>{r.upstream?.name ?? 'global'} · {r.actions.join(', ').toLowerCase().replace(/_/g, ' ')} · {r.threshold} in {r.consecutive ? 'a row' : `${r.windowSeconds}s`} · cooldown {r.cooldownSeconds}s{r.disableForSeconds ? ` · disable ${r.disableForSeconds}s` : ''}</small>
-                    <code class="muted cond-summary" title={JSON.stringify(r.condition)}>{describeCondition(r.condition)}</code>
+                    <small>
+                      {r.upstream?.name ?? 'global'} · {r.actions.join(', ').toLowerCase().replace(/_/g, ' ')} · {r.threshold} in {r.consecutive ? 'a row' : `${r.windowSeconds}s`}{' '}
+                      · cooldown {r.cooldownSeconds}s{r.disableForSeconds ? ` · disable ${r.disableForSeconds}s` : ''}
+                    </small>
+                    <code class="muted cond-summary" title={JSON.stringify(r.condition)}>
+                      {describeCondition(r.condition)}
+                    </code>
                   </div>
                   <div class="actions">
-                    <button type="button" class="secondary" onClick={() => act(() => request(UpdateRule, { id: r.id, input: { enabled: !r.enabled } }))} aria-label={`${r.enabled ? 'Turn off' : 'Turn on'} ${r.name}`}>{r.enabled ? 'Turn off' : 'Turn on'}</button>
-                    <button type="button" class="secondary" onClick={() => setEditing(r.id)} aria-label={`Edit ${r.name}`}>Edit</button>
-                    <button type="button" class="secondary" onClick={() => act(() => request(DeleteRule, { id: r.id }))} aria-label={`Delete ${r.name}`}>Delete</button>
+                    <button
+                      type="button"
+                      class="secondary"
+                      onClick={() => act(() => request(UpdateRule, { id: r.id, input: { enabled: !r.enabled } }))}
+                      aria-label={`${r.enabled ? 'Turn off' : 'Turn on'} ${r.name}`}
+                    >
+                      {r.enabled ? 'Turn off' : 'Turn on'}
+                    </button>
+                    <button type="button" class="secondary" onClick={() => setEditing(r.id)} aria-label={`Edit ${r.name}`}>
+                      Edit
+                    </button>
+                    <button type="button" class="secondary" onClick={() => act(() => request(DeleteRule, { id: r.id }))} aria-label={`Delete ${r.name}`}>
+                      Delete
+                    </button>
                   </div>
                 </div>
               )}
@@ -68,7 +140,17 @@ export function Rules() {
         </ul>
       </Card>
       <Card title="New rule">
-        <RuleForm key={formKey} initial={NEW_RULE} upstreams={upstreams} submitLabel="Create rule" onSubmit={async (v) => { await request(CreateRule, { input: toRuleInput(v) }); setFormKey((k) => k + 1); await reload(); }} />
+        <RuleForm
+          key={formKey}
+          initial={NEW_RULE}
+          upstreams={upstreams}
+          submitLabel="Create rule"
+          onSubmit={async (v) => {
+            await request(CreateRule, { input: toRuleInput(v) });
+            setFormKey((k) => k + 1);
+            await reload();
+          }}
+        />
       </Card>
       <Card
         title="Presets"
@@ -77,7 +159,11 @@ export function Rules() {
             Apply to{' '}
             <select value={presetUpstream} onChange={(e) => setPresetUpstream(e.currentTarget.value)}>
               <option value="">every upstream</option>
-              {upstreams.map((u) => <option key={u.id} value={u.id}>{u.name}</option>)}
+              {upstreams.map((u) => (
+                <option key={u.id} value={u.id}>
+                  {u.name}
+                </option>
+              ))}
             </select>
           </label>
         }
@@ -85,8 +171,18 @@ export function Rules() {
         <ul class="rows">
           {data?.rulePresets.map((p) => (
             <li key={p.id} class="row-line">
-              <div class="row-main"><strong>{p.name}</strong><small class="muted">{p.description}</small></div>
-              <button type="button" class="secondary" onClick={() => act(() => request(ApplyPreset, { presetId: p.id, upstreamId: presetUpstream || undefined }))} aria-label={`Apply preset ${p.name}`}>Apply</button>
+              <div class="row-main">
+                <strong>{p.name}</strong>
+                <small class="muted">{p.description}</small>
+              </div>
+              <button
+                type="button"
+                class="secondary"
+                onClick={() => act(() => request(ApplyPreset, { presetId: p.id, upstreamId: presetUpstream || undefined }))}
+                aria-label={`Apply preset ${p.name}`}
+              >
+                Apply
+              </button>
             </li>
           ))}
         </ul>

@@ -5,10 +5,41 @@ import { useQuery } from '../components/use-query.ts';
 import { Card, Empty, ErrorBox, Field, dateTime, errorText } from '../components/ui.tsx';
 
 const TokensQuery = graphql(`
-  query DashboardTokens { accessTokens { id name prefix enabled createdAt lastUsedAt revokedAt upstreamIds } upstreams { id name } }
+  query DashboardTokens {
+    accessTokens {
+      id
+      name
+      prefix
+      enabled
+      createdAt
+      lastUsedAt
+      revokedAt
+      upstreamIds
+    }
+    upstreams {
+      id
+      name
+    }
+  }
 `);
-const CreateToken = graphql(`mutation DashboardCreateToken($input: CreateAccessTokenInput!) { createAccessToken(input: $input) { token accessToken { id name } } }`);
-const RevokeToken = graphql(`mutation DashboardRevokeToken($id: ID!) { revokeAccessToken(id: $id) { id } }`);
+const CreateToken = graphql(`
+  mutation DashboardCreateToken($input: CreateAccessTokenInput!) {
+    createAccessToken(input: $input) {
+      token
+      accessToken {
+        id
+        name
+      }
+    }
+  }
+`);
+const RevokeToken = graphql(`
+  mutation DashboardRevokeToken($id: ID!) {
+    revokeAccessToken(id: $id) {
+      id
+    }
+  }
+`);
 
 /** The clipboard API exists only in secure contexts (https, localhost); elsewhere the token is selected for Ctrl+C. */
 async function copy(text: string): Promise<boolean> {
@@ -67,18 +98,27 @@ export function Tokens() {
             <legend>Upstreams (none checked: all)</legend>
             {data?.upstreams.map((u) => (
               <label key={u.id}>
-                <input type="checkbox" checked={scope.includes(u.id)} onChange={(e) => setScope((s) => (e.currentTarget.checked ? [...s, u.id] : s.filter((x) => x !== u.id)))} /> {u.name}
+                <input type="checkbox" checked={scope.includes(u.id)} onChange={(e) => setScope((s) => (e.currentTarget.checked ? [...s, u.id] : s.filter((x) => x !== u.id)))} />{' '}
+                {u.name}
               </label>
             ))}
           </fieldset>
           <ErrorBox error={formError(formErr, ['name'])} />
-          <div class="actions"><button type="submit">Create token</button></div>
+          <div class="actions">
+            <button type="submit">Create token</button>
+          </div>
         </form>
         {created && (
           <div class="secret-once" role="status">
-            <p>Token <strong>{created.name}</strong>: copy it now, it is not shown again.</p>
-            <code class="secret" id="new-token">{created.token}</code>
-            <button type="button" class="secondary" onClick={() => copy(created.token).then(setCopied)}>{copied ? 'Copied' : 'Copy'}</button>
+            <p>
+              Token <strong>{created.name}</strong>: copy it now, it is not shown again.
+            </p>
+            <code class="secret" id="new-token">
+              {created.token}
+            </code>
+            <button type="button" class="secondary" onClick={() => copy(created.token).then(setCopied)}>
+              {copied ? 'Copied' : 'Copy'}
+            </button>
           </div>
         )}
       </Card>
@@ -90,13 +130,19 @@ export function Tokens() {
             <li key={t.id} class="row-line">
               <div class="row-main">
                 <div class="row-title">
-                  <strong>{t.name}</strong> <code>{t.prefix}…</code> {t.revokedAt ? <span class="badge badge-banned">REVOKED</span> : <span class="badge badge-active">ACTIVE</span>}
+                  <strong>{t.name}</strong> <code>{t.prefix}…</code>{' '}
+                  {t.revokedAt ? <span class="badge badge-banned">REVOKED</span> : <span class="badge badge-active">ACTIVE</span>}
                 </div>
                 <small class="muted">
-                  {t.upstreamIds.length ? t.upstreamIds.map((id) => upstreamNames.get(id) ?? id).join(', ') : 'all upstreams'} · created {dateTime(t.createdAt)} · last used {dateTime(t.lastUsedAt)}
+                  {t.upstreamIds.length ? t.upstreamIds.map((id) => upstreamNames.get(id) ?? id).join(', ') : 'all upstreams'} · created {dateTime(t.createdAt)} · last used{' '}
+                  {dateTime(t.lastUsedAt)}
                 </small>
               </div>
-              {!t.revokedAt && <button type="button" class="secondary" onClick={() => revoke(t.id)} aria-label={`Revoke ${t.name}`}>Revoke</button>}
+              {!t.revokedAt && (
+                <button type="button" class="secondary" onClick={() => revoke(t.id)} aria-label={`Revoke ${t.name}`}>
+                  Revoke
+                </button>
+              )}
             </li>
           ))}
         </ul>

@@ -17,7 +17,19 @@ export interface UpstreamValues {
   allowAnonymous: boolean;
 }
 
-export const EMPTY_UPSTREAM: UpstreamValues = { name: '', baseUrl: '', authType: 'BEARER', authName: '', strategy: 'ROUND_ROBIN', maxRetries: '', timeoutMs: '', bodyLogging: 'ERRORS', modelPath: '', enabled: true, allowAnonymous: false };
+export const EMPTY_UPSTREAM: UpstreamValues = {
+  name: '',
+  baseUrl: '',
+  authType: 'BEARER',
+  authName: '',
+  strategy: 'ROUND_ROBIN',
+  maxRetries: '',
+  timeoutMs: '',
+  bodyLogging: 'ERRORS',
+  modelPath: '',
+  enabled: true,
+  allowAnonymous: false,
+};
 
 const FIELDS = ['name', 'baseUrl', 'auth', 'strategy', 'maxRetries', 'timeoutMs', 'bodyLogging', 'modelPath'];
 
@@ -68,14 +80,20 @@ export function UpstreamForm({ initial, submitLabel, onSubmit, onCancel }: Props
 
   const text = (k: 'name' | 'baseUrl' | 'authName' | 'maxRetries' | 'timeoutMs' | 'modelPath', label: string, field: string, extra: Record<string, string> = {}) => (
     <Field label={label} error={err(field)}>
-      {(id, describedBy) => <input id={id} value={v[k]} aria-invalid={err(field) ? true : undefined} aria-describedby={describedBy} onInput={(e) => set(k, e.currentTarget.value)} {...extra} />}
+      {(id, describedBy) => (
+        <input id={id} value={v[k]} aria-invalid={err(field) ? true : undefined} aria-describedby={describedBy} onInput={(e) => set(k, e.currentTarget.value)} {...extra} />
+      )}
     </Field>
   );
   const select = <K extends 'authType' | 'strategy' | 'bodyLogging'>(k: K, label: string, field: string, options: string[]) => (
     <Field label={label} error={err(field)}>
       {(id, describedBy) => (
         <select id={id} value={v[k]} aria-describedby={describedBy} onChange={(e) => set(k, e.currentTarget.value as UpstreamValues[K])}>
-          {options.map((o) => <option key={o} value={o}>{o}</option>)}
+          {options.map((o) => (
+            <option key={o} value={o}>
+              {o}
+            </option>
+          ))}
         </select>
       )}
     </Field>
@@ -93,13 +111,23 @@ export function UpstreamForm({ initial, submitLabel, onSubmit, onCancel }: Props
       {select('bodyLogging', 'Body logging', 'bodyLogging', ['ERRORS', 'ALL', 'OFF'])}
       {text('modelPath', 'Model JSONPath', 'modelPath', { placeholder: '$.model' })}
       <div class="checks">
-        <label><input type="checkbox" checked={v.enabled} onChange={(e) => set('enabled', e.currentTarget.checked)} /> Enabled</label>
-        <label><input type="checkbox" checked={v.allowAnonymous} onChange={(e) => set('allowAnonymous', e.currentTarget.checked)} /> Allow requests without an access token</label>
+        <label>
+          <input type="checkbox" checked={v.enabled} onChange={(e) => set('enabled', e.currentTarget.checked)} /> Enabled
+        </label>
+        <label>
+          <input type="checkbox" checked={v.allowAnonymous} onChange={(e) => set('allowAnonymous', e.currentTarget.checked)} /> Allow requests without an access token
+        </label>
       </div>
       <ErrorBox error={formError(error, FIELDS)} />
       <div class="actions">
-        <button type="submit" disabled={busy}>{submitLabel}</button>
-        {onCancel && <button type="button" class="secondary" onClick={onCancel}>Cancel</button>}
+        <button type="submit" disabled={busy}>
+          {submitLabel}
+        </button>
+        {onCancel && (
+          <button type="button" class="secondary" onClick={onCancel}>
+            Cancel
+          </button>
+        )}
       </div>
     </form>
   );

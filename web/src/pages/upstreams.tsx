@@ -9,17 +9,64 @@ import { EMPTY_UPSTREAM, UpstreamForm, toInput, type UpstreamValues } from './up
 
 const UpstreamsQuery = graphql(`
   query DashboardUpstreams {
-    upstreams { id name baseUrl enabled allowAnonymous strategy maxRetries timeoutMs bodyLogging modelPath auth { type name } keyCounts { active total } }
+    upstreams {
+      id
+      name
+      baseUrl
+      enabled
+      allowAnonymous
+      strategy
+      maxRetries
+      timeoutMs
+      bodyLogging
+      modelPath
+      auth {
+        type
+        name
+      }
+      keyCounts {
+        active
+        total
+      }
+    }
   }
 `);
-const CreateUpstream = graphql(`mutation DashboardCreateUpstream($input: CreateUpstreamInput!) { createUpstream(input: $input) { id } }`);
-const UpdateUpstream = graphql(`mutation DashboardUpdateUpstream($id: ID!, $input: UpdateUpstreamInput!) { updateUpstream(id: $id, input: $input) { id } }`);
-const DeleteUpstream = graphql(`mutation DashboardDeleteUpstream($id: ID!) { deleteUpstream(id: $id) }`);
+const CreateUpstream = graphql(`
+  mutation DashboardCreateUpstream($input: CreateUpstreamInput!) {
+    createUpstream(input: $input) {
+      id
+    }
+  }
+`);
+const UpdateUpstream = graphql(`
+  mutation DashboardUpdateUpstream($id: ID!, $input: UpdateUpstreamInput!) {
+    updateUpstream(id: $id, input: $input) {
+      id
+    }
+  }
+`);
+const DeleteUpstream = graphql(`
+  mutation DashboardDeleteUpstream($id: ID!) {
+    deleteUpstream(id: $id)
+  }
+`);
 
 type Upstream = DashboardUpstreamsQuery['upstreams'][number];
 
 function valuesOf(u: Upstream): UpstreamValues {
-  return { name: u.name, baseUrl: u.baseUrl, authType: u.auth.type, authName: u.auth.name ?? '', strategy: u.strategy, maxRetries: String(u.maxRetries), timeoutMs: String(u.timeoutMs), bodyLogging: u.bodyLogging, modelPath: u.modelPath ?? '', enabled: u.enabled, allowAnonymous: u.allowAnonymous };
+  return {
+    name: u.name,
+    baseUrl: u.baseUrl,
+    authType: u.auth.type,
+    authName: u.auth.name ?? '',
+    strategy: u.strategy,
+    maxRetries: String(u.maxRetries),
+    timeoutMs: String(u.timeoutMs),
+    bodyLogging: u.bodyLogging,
+    modelPath: u.modelPath ?? '',
+    enabled: u.enabled,
+    allowAnonymous: u.allowAnonymous,
+  };
 }
 
 export function Upstreams() {
@@ -79,18 +126,28 @@ export function Upstreams() {
                     <code class="muted">{u.baseUrl}</code>
                     <small>
                       {u.strategy.toLowerCase().replace('_', ' ')} · {u.maxRetries} retries · timeout {u.timeoutMs} ms ·{' '}
-                      <a href={`/keys?upstream=${u.id}`} onClick={onLinkClick}>{u.keyCounts.active}/{u.keyCounts.total} keys active</a>
+                      <a href={`/keys?upstream=${u.id}`} onClick={onLinkClick}>
+                        {u.keyCounts.active}/{u.keyCounts.total} keys active
+                      </a>
                     </small>
                   </div>
                   <div class="actions">
-                    <button type="button" class="secondary" onClick={() => setEditing(u.id)} aria-label={`Edit ${u.name}`}>Edit</button>
+                    <button type="button" class="secondary" onClick={() => setEditing(u.id)} aria-label={`Edit ${u.name}`}>
+                      Edit
+                    </button>
                     {confirming === u.id ? (
                       <>
-                        <button type="button" class="danger" onClick={() => remove(u.id)}>Delete {u.name} and its keys</button>
-                        <button type="button" class="secondary" onClick={() => setConfirming(null)}>Keep</button>
+                        <button type="button" class="danger" onClick={() => remove(u.id)}>
+                          Delete {u.name} and its keys
+                        </button>
+                        <button type="button" class="secondary" onClick={() => setConfirming(null)}>
+                          Keep
+                        </button>
                       </>
                     ) : (
-                      <button type="button" class="secondary" onClick={() => setConfirming(u.id)} aria-label={`Delete ${u.name}`}>Delete</button>
+                      <button type="button" class="secondary" onClick={() => setConfirming(u.id)} aria-label={`Delete ${u.name}`}>
+                        Delete
+                      </button>
                     )}
                   </div>
                 </div>
