@@ -140,35 +140,7 @@ export function Keys() {
 
   return (
     <>
-      <div class="toolbar">
-        <Field label="Upstream">
-          {(id) => (
-            <select id={id} value={upstreamId ?? ''} onChange={(e) => setParam('upstream', e.currentTarget.value)}>
-              {!upstreamId && <option value="">Choose an upstream</option>}
-              {list.map((u) => (
-                <option key={u.id} value={u.id}>
-                  {u.name}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <Field label="Status">
-          {(id) => (
-            <select id={id} value={status ?? ''} onChange={(e) => setParam('status', e.currentTarget.value)}>
-              <option value="">Any</option>
-              {STATUSES.map((s) => (
-                <option key={s} value={s}>
-                  {s}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <Field label="Search">
-          {(id) => <input id={id} type="search" value={search ?? ''} placeholder="name or …a1b2" onChange={(e) => setParam('q', e.currentTarget.value)} />}
-        </Field>
-      </div>
+      <KeysToolbar upstreams={list} upstreamId={upstreamId} status={status} search={search} />
       <ErrorBox error={upstreams.error ?? error} />
       {upstreams.data && list.length === 0 && <Empty>Create an upstream first.</Empty>}
       {upstreamId && (
@@ -255,6 +227,48 @@ function KeyTable({ keys, onStatus }: { keys: Key[]; onStatus: (k: Key, s: KeySt
           ))}
         </tbody>
       </table>
+    </div>
+  );
+}
+
+interface ToolbarProps {
+  upstreams: Array<{ id: string; name: string }>;
+  upstreamId: string | null;
+  status: KeyStatus | undefined;
+  search: string | undefined;
+}
+
+/** The upstream and the filters live in the URL, so a reload or a shared link shows the same keys. */
+function KeysToolbar({ upstreams: list, upstreamId, status, search }: ToolbarProps) {
+  return (
+    <div class="toolbar">
+      <Field label="Upstream">
+        {(id) => (
+          <select id={id} value={upstreamId ?? ''} onChange={(e) => setParam('upstream', e.currentTarget.value)}>
+            {!upstreamId && <option value="">Choose an upstream</option>}
+            {list.map((u) => (
+              <option key={u.id} value={u.id}>
+                {u.name}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <Field label="Status">
+        {(id) => (
+          <select id={id} value={status ?? ''} onChange={(e) => setParam('status', e.currentTarget.value)}>
+            <option value="">Any</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <Field label="Search">
+        {(id) => <input id={id} type="search" value={search ?? ''} placeholder="name or …a1b2" onChange={(e) => setParam('q', e.currentTarget.value)} />}
+      </Field>
     </div>
   );
 }

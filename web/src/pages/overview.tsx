@@ -161,46 +161,11 @@ export function Overview() {
     [],
   );
 
-  const columns = () => series.columns();
   return (
     <>
       <ErrorBox error={error} />
       <Kpis stats={summary} />
-      <div class="charts">
-        <Chart
-          title="Requests per second"
-          unit=""
-          revision={revision}
-          series={[{ label: 'req/s', stroke: '#3b82f6' }]}
-          data={() => {
-            const c = columns();
-            return [c[0], c[1]];
-          }}
-        />
-        <Chart
-          title="Success rate"
-          unit="%"
-          revision={revision}
-          series={[{ label: 'success %', stroke: '#16a34a', points: true }]}
-          data={() => {
-            const c = columns();
-            return [c[0], c[2]];
-          }}
-        />
-        <Chart
-          title="Latency"
-          unit="ms"
-          revision={revision}
-          series={[
-            { label: 'p50', stroke: '#8b5cf6', points: true },
-            { label: 'p95', stroke: '#f59e0b', points: true },
-          ]}
-          data={() => {
-            const c = columns();
-            return [c[0], c[3], c[4]];
-          }}
-        />
-      </div>
+      <Charts series={series} revision={revision} />
       <UpstreamCards upstreams={upstreams} />
       <KeyChanges changes={changes} />
     </>
@@ -289,5 +254,47 @@ function KeyChanges({ changes }: { changes: Change[] }) {
         </ul>
       )}
     </Card>
+  );
+}
+
+/** The three live charts; each redraws once a second from the same series. */
+function Charts({ series, revision }: { series: RollingSeries; revision: number }) {
+  const columns = () => series.columns();
+  return (
+    <div class="charts">
+      <Chart
+        title="Requests per second"
+        unit=""
+        revision={revision}
+        series={[{ label: 'req/s', stroke: '#3b82f6' }]}
+        data={() => {
+          const c = columns();
+          return [c[0], c[1]];
+        }}
+      />
+      <Chart
+        title="Success rate"
+        unit="%"
+        revision={revision}
+        series={[{ label: 'success %', stroke: '#16a34a', points: true }]}
+        data={() => {
+          const c = columns();
+          return [c[0], c[2]];
+        }}
+      />
+      <Chart
+        title="Latency"
+        unit="ms"
+        revision={revision}
+        series={[
+          { label: 'p50', stroke: '#8b5cf6', points: true },
+          { label: 'p95', stroke: '#f59e0b', points: true },
+        ]}
+        data={() => {
+          const c = columns();
+          return [c[0], c[3], c[4]];
+        }}
+      />
+    </div>
   );
 }

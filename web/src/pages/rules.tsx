@@ -69,7 +69,6 @@ export function Rules() {
   const { data, error, reload } = useQuery(RulesQuery, {});
   const [editing, setEditing] = useState<string | null>(null);
   const [formKey, setFormKey] = useState(0);
-  const [presetUpstream, setPresetUpstream] = useState('');
   const [actionError, setActionError] = useState<string>();
   const upstreams = data?.upstreams ?? [];
 
@@ -152,41 +151,55 @@ export function Rules() {
           }}
         />
       </Card>
-      <Card
-        title="Presets"
-        actions={
-          <label class="inline-label">
-            Apply to{' '}
-            <select value={presetUpstream} onChange={(e) => setPresetUpstream(e.currentTarget.value)}>
-              <option value="">every upstream</option>
-              {upstreams.map((u) => (
-                <option key={u.id} value={u.id}>
-                  {u.name}
-                </option>
-              ))}
-            </select>
-          </label>
-        }
-      >
-        <ul class="rows">
-          {data?.rulePresets.map((p) => (
-            <li key={p.id} class="row-line">
-              <div class="row-main">
-                <strong>{p.name}</strong>
-                <small class="muted">{p.description}</small>
-              </div>
-              <button
-                type="button"
-                class="secondary"
-                onClick={() => act(() => request(ApplyPreset, { presetId: p.id, upstreamId: presetUpstream || undefined }))}
-                aria-label={`Apply preset ${p.name}`}
-              >
-                Apply
-              </button>
-            </li>
-          ))}
-        </ul>
-      </Card>
+      <Presets presets={data?.rulePresets ?? []} upstreams={upstreams} act={act} />
     </>
+  );
+}
+
+interface PresetsProps {
+  presets: Array<{ id: string; name: string; description: string }>;
+  upstreams: Array<{ id: string; name: string }>;
+  act: (fn: () => Promise<unknown>) => Promise<void>;
+}
+
+/** Ready-made rules: applying one stores an editable copy. */
+function Presets({ presets, upstreams, act }: PresetsProps) {
+  const [presetUpstream, setPresetUpstream] = useState('');
+  return (
+    <Card
+      title="Presets"
+      actions={
+        <label class="inline-label">
+          Apply to{' '}
+          <select value={presetUpstream} onChange={(e) => setPresetUpstream(e.currentTarget.value)}>
+            <option value="">every upstream</option>
+            {upstreams.map((u) => (
+              <option key={u.id} value={u.id}>
+                {u.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      }
+    >
+      <ul class="rows">
+        {presets.map((p) => (
+          <li key={p.id} class="row-line">
+            <div class="row-main">
+              <strong>{p.name}</strong>
+              <small class="muted">{p.description}</small>
+            </div>
+            <button
+              type="button"
+              class="secondary"
+              onClick={() => act(() => request(ApplyPreset, { presetId: p.id, upstreamId: presetUpstream || undefined }))}
+              aria-label={`Apply preset ${p.name}`}
+            >
+              Apply
+            </button>
+          </li>
+        ))}
+      </ul>
+    </Card>
   );
 }

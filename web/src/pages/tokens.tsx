@@ -58,7 +58,6 @@ export function Tokens() {
   const [name, setName] = useState('');
   const [scope, setScope] = useState<string[]>([]);
   const [created, setCreated] = useState<{ name: string; token: string }>();
-  const [copied, setCopied] = useState(false);
   const [formErr, setFormErr] = useState<unknown>();
   const [actionError, setActionError] = useState<string>();
   const upstreamNames = new Map(data?.upstreams.map((u) => [u.id, u.name]));
@@ -69,7 +68,6 @@ export function Tokens() {
     try {
       const res = await request(CreateToken, { input: { name: name.trim(), upstreamIds: scope } });
       setCreated({ name: res.createAccessToken.accessToken.name, token: res.createAccessToken.token });
-      setCopied(false);
       setName('');
       setScope([]);
       await reload();
@@ -108,19 +106,7 @@ export function Tokens() {
             <button type="submit">Create token</button>
           </div>
         </form>
-        {created && (
-          <div class="secret-once" role="status">
-            <p>
-              Token <strong>{created.name}</strong>: copy it now, it is not shown again.
-            </p>
-            <code class="secret" id="new-token">
-              {created.token}
-            </code>
-            <button type="button" class="secondary" onClick={() => copy(created.token).then(setCopied)}>
-              {copied ? 'Copied' : 'Copy'}
-            </button>
-          </div>
-        )}
+        {created && <ShownOnce key={created.token} name={created.name} token={created.token} />}
       </Card>
       <ErrorBox error={error ?? actionError} />
       <Card title="Access tokens">
@@ -148,5 +134,23 @@ export function Tokens() {
         </ul>
       </Card>
     </>
+  );
+}
+
+/** The new token, once: it is stored only as a hash. */
+function ShownOnce({ name, token }: { name: string; token: string }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <div class="secret-once" role="status">
+      <p>
+        Token <strong>{name}</strong>: copy it now, it is not shown again.
+      </p>
+      <code class="secret" id="new-token">
+        {token}
+      </code>
+      <button type="button" class="secondary" onClick={() => copy(token).then(setCopied)}>
+        {copied ? 'Copied' : 'Copy'}
+      </button>
+    </div>
   );
 }
