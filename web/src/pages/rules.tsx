@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { graphql } from '../gql/gql.ts';
+import type { DashboardRulesQuery } from '../gql/graphql.ts';
 import { request } from '../api/client.ts';
 import { useQuery } from '../components/use-query.ts';
 import { Card, Empty, ErrorBox, errorText } from '../components/ui.tsx';
@@ -103,36 +104,7 @@ export function Rules() {
                   }}
                 />
               ) : (
-                <div class="row-line">
-                  <div class="row-main">
-                    <div class="row-title">
-                      <strong>{r.name}</strong> {!r.enabled && <span class="badge badge-disabled">OFF</span>}
-                    </div>
-                    <small>
-                      {r.upstream?.name ?? 'global'} · {r.actions.join(', ').toLowerCase().replace(/_/g, ' ')} · {r.threshold} in {r.consecutive ? 'a row' : `${r.windowSeconds}s`}{' '}
-                      · cooldown {r.cooldownSeconds}s{r.disableForSeconds ? ` · disable ${r.disableForSeconds}s` : ''}
-                    </small>
-                    <code class="muted cond-summary" title={JSON.stringify(r.condition)}>
-                      {describeCondition(r.condition)}
-                    </code>
-                  </div>
-                  <div class="actions">
-                    <button
-                      type="button"
-                      class="secondary"
-                      onClick={() => act(() => request(UpdateRule, { id: r.id, input: { enabled: !r.enabled } }))}
-                      aria-label={`${r.enabled ? 'Turn off' : 'Turn on'} ${r.name}`}
-                    >
-                      {r.enabled ? 'Turn off' : 'Turn on'}
-                    </button>
-                    <button type="button" class="secondary" onClick={() => setEditing(r.id)} aria-label={`Edit ${r.name}`}>
-                      Edit
-                    </button>
-                    <button type="button" class="secondary" onClick={() => act(() => request(DeleteRule, { id: r.id }))} aria-label={`Delete ${r.name}`}>
-                      Delete
-                    </button>
-                  </div>
-                </div>
+                <RuleSummary rule={r} act={act} onEdit={() => setEditing(r.id)} />
               )}
             </li>
           ))}
@@ -201,5 +173,43 @@ function Presets({ presets, upstreams, act }: PresetsProps) {
         ))}
       </ul>
     </Card>
+  );
+}
+
+type Rule = DashboardRulesQuery['rules'][number];
+
+/** One stored rule in a line: what it watches, what it does, and its buttons. */
+function RuleSummary({ rule: r, act, onEdit }: { rule: Rule; act: PresetsProps['act']; onEdit: () => void }) {
+  return (
+    <div class="row-line">
+      <div class="row-main">
+        <div class="row-title">
+          <strong>{r.name}</strong> {!r.enabled && <span class="badge badge-disabled">OFF</span>}
+        </div>
+        <small>
+          {r.upstream?.name ?? 'global'} · {r.actions.join(', ').toLowerCase().replace(/_/g, ' ')} · {r.threshold} in {r.consecutive ? 'a row' : `${r.windowSeconds}s`} · cooldown{' '}
+          {r.cooldownSeconds}s{r.disableForSeconds ? ` · disable ${r.disableForSeconds}s` : ''}
+        </small>
+        <code class="muted cond-summary" title={JSON.stringify(r.condition)}>
+          {describeCondition(r.condition)}
+        </code>
+      </div>
+      <div class="actions">
+        <button
+          type="button"
+          class="secondary"
+          onClick={() => act(() => request(UpdateRule, { id: r.id, input: { enabled: !r.enabled } }))}
+          aria-label={`${r.enabled ? 'Turn off' : 'Turn on'} ${r.name}`}
+        >
+          {r.enabled ? 'Turn off' : 'Turn on'}
+        </button>
+        <button type="button" class="secondary" onClick={onEdit} aria-label={`Edit ${r.name}`}>
+          Edit
+        </button>
+        <button type="button" class="secondary" onClick={() => act(() => request(DeleteRule, { id: r.id }))} aria-label={`Delete ${r.name}`}>
+          Delete
+        </button>
+      </div>
+    </div>
   );
 }

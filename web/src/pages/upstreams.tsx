@@ -72,14 +72,12 @@ function valuesOf(u: Upstream): UpstreamValues {
 export function Upstreams() {
   const list = useQuery(UpstreamsQuery, {});
   const [editing, setEditing] = useState<string | null>(null);
-  const [confirming, setConfirming] = useState<string | null>(null);
   const [formKey, setFormKey] = useState(0);
   const [error, setError] = useState<string>();
 
   async function remove(id: string) {
     try {
       await request(DeleteUpstream, { id });
-      setConfirming(null);
       await list.reload();
     } catch (e) {
       setError(errorText(e));
@@ -118,44 +116,52 @@ export function Upstreams() {
                   }}
                 />
               ) : (
-                <div class="row-line">
-                  <div class="row-main">
-                    <div class="row-title">
-                      <strong>{u.name}</strong> {!u.enabled && <StatusBadge status="DISABLED" />}
-                    </div>
-                    <code class="muted">{u.baseUrl}</code>
-                    <small>
-                      {u.strategy.toLowerCase().replace('_', ' ')} · {u.maxRetries} retries · timeout {u.timeoutMs} ms ·{' '}
-                      <a href={`/keys?upstream=${u.id}`} onClick={onLinkClick}>
-                        {u.keyCounts.active}/{u.keyCounts.total} keys active
-                      </a>
-                    </small>
-                  </div>
-                  <div class="actions">
-                    <button type="button" class="secondary" onClick={() => setEditing(u.id)} aria-label={`Edit ${u.name}`}>
-                      Edit
-                    </button>
-                    {confirming === u.id ? (
-                      <>
-                        <button type="button" class="danger" onClick={() => remove(u.id)}>
-                          Delete {u.name} and its keys
-                        </button>
-                        <button type="button" class="secondary" onClick={() => setConfirming(null)}>
-                          Keep
-                        </button>
-                      </>
-                    ) : (
-                      <button type="button" class="secondary" onClick={() => setConfirming(u.id)} aria-label={`Delete ${u.name}`}>
-                        Delete
-                      </button>
-                    )}
-                  </div>
-                </div>
+                <UpstreamSummary upstream={u} onEdit={() => setEditing(u.id)} onDelete={() => remove(u.id)} />
               )}
             </li>
           ))}
         </ul>
       </Card>
     </>
+  );
+}
+
+/** One upstream in a line; deleting takes a second click that names what goes with it. */
+function UpstreamSummary({ upstream: u, onEdit, onDelete }: { upstream: Upstream; onEdit: () => void; onDelete: () => void }) {
+  const [confirming, setConfirming] = useState(false);
+  return (
+    <div class="row-line">
+      <div class="row-main">
+        <div class="row-title">
+          <strong>{u.name}</strong> {!u.enabled && <StatusBadge status="DISABLED" />}
+        </div>
+        <code class="muted">{u.baseUrl}</code>
+        <small>
+          {u.strategy.toLowerCase().replace('_', ' ')} · {u.maxRetries} retries · timeout {u.timeoutMs} ms ·{' '}
+          <a href={`/keys?upstream=${u.id}`} onClick={onLinkClick}>
+            {u.keyCounts.active}/{u.keyCounts.total} keys active
+          </a>
+        </small>
+      </div>
+      <div class="actions">
+        <button type="button" class="secondary" onClick={onEdit} aria-label={`Edit ${u.name}`}>
+          Edit
+        </button>
+        {confirming ? (
+          <>
+            <button type="button" class="danger" onClick={onDelete}>
+              Delete {u.name} and its keys
+            </button>
+            <button type="button" class="secondary" onClick={() => setConfirming(false)}>
+              Keep
+            </button>
+          </>
+        ) : (
+          <button type="button" class="secondary" onClick={() => setConfirming(true)} aria-label={`Delete ${u.name}`}>
+            Delete
+          </button>
+        )}
+      </div>
+    </div>
   );
 }
