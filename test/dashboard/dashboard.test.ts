@@ -1,6 +1,7 @@
 // The dashboard in a real headless Chromium against a real gateway (through a
 // TCP relay the test can cut) and the mock upstream: one browser, one gateway,
 // one page for the whole file, the tests in order like an operator's session.
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
 import { graphql } from '../generated/index.ts';
@@ -112,6 +113,14 @@ describe.skipIf(!HAVE_BROWSER)('the dashboard in a browser', () => {
     expect(upstreams).toEqual([expect.objectContaining({ name: 'mock', maxRetries: 0 })]);
   });
 
+  it('edits an upstream in place', async () => {
+    await page.getByRole('button', { name: 'Edit mock' }).click();
+    const form = page.locator('.row-item form');
+    await form.getByLabel('Timeout (ms)').fill('30000');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('timeout 30000 ms').waitFor();
+  });
+
   it('imports three pasted keys and reports them', async () => {
     await goTo('Keys');
     await page.getByLabel('Keys to import').fill('sk-dash-aaaaaaaaaaaaaaaa1111\nsk-dash-bbbbbbbbbbbbbbbb2222\nsk-dash-cccccccccccccccc3333\n');
@@ -119,8 +128,13 @@ describe.skipIf(!HAVE_BROWSER)('the dashboard in a browser', () => {
     await page.getByText('Added 3, skipped 0').waitFor();
     await expect.poll(() => page.locator('table.keys tbody tr').count()).toBe(3);
     expect(await page.locator('table.keys .badge').allTextContents()).toEqual(['ACTIVE', 'ACTIVE', 'ACTIVE']);
-    // The secrets never come back to the page, only fingerprints.
+    // The secrets never come back to the page, only fingerprints; the export holds none either.
     expect(await page.content()).not.toContain('sk-dash-aaaa');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export' }).click()]);
+    expect(download.suggestedFilename()).toBe('mock-keys.json');
+    const exported = await readFile((await download.path())!, 'utf8');
+    expect(JSON.parse(exported).map((k: { fingerprint: string }) => k.fingerprint)).toEqual(['…1111', '…2222', '…3333']);
+    expect(exported).not.toContain('sk-dash');
   });
 
   it('shows proxied requests, with their paths, in the live tail within a second, without reloading', async () => {
