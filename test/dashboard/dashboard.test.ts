@@ -215,7 +215,8 @@ describe.skipIf(!HAVE_BROWSER)('the dashboard in a browser', () => {
     await result.waitFor();
     expect(await result.locator('p').textContent()).toMatch(/^1 of the last \d+ requests would have matched/);
     expect(await result.locator('li').allTextContents()).toEqual(['POST /v1/fail → 502']);
-    // Nested: any(status in 502, not(latency under 1 ms)).
+    // Nested: all(status in 502, not(latency under 1 ms)).
+    await form.getByLabel('Condition type 1', { exact: true }).selectOption('all');
     await form.getByRole('button', { name: 'Add condition' }).click();
     // Turning a leaf into `not` wraps it.
     await form.getByLabel('Condition type 1.2', { exact: true }).selectOption('not');
@@ -224,8 +225,8 @@ describe.skipIf(!HAVE_BROWSER)('the dashboard in a browser', () => {
     await form.getByRole('button', { name: 'Create rule' }).click();
     await page.getByText('disable on 502', { exact: true }).waitFor();
     const stored = page.locator('.row-line', { hasText: 'disable on 502' }).locator('.cond-summary');
-    expect(await stored.textContent()).toBe('status in 502 or not (latency < 1 ms)');
-    expect(await stored.getAttribute('title')).toBe('{"any":[{"status":{"in":[502]}},{"not":{"latencyMs":{"lt":1}}}]}');
+    expect(await stored.textContent()).toBe('status in 502 and not (latency < 1 ms)');
+    expect(await stored.getAttribute('title')).toBe('{"all":[{"status":{"in":[502]}},{"not":{"latencyMs":{"lt":1}}}]}');
   });
 
   it('creates an access token, shows it once, and revokes it', async () => {

@@ -78,6 +78,18 @@ export class RollingSeries {
     bucket.latency[binOf(latencyMs)]++;
   }
 
+  /** Requests and errors over the whole window (seeded and live). */
+  totals(): { requests: number; errors: number } {
+    this.#advance(Date.now());
+    let requests = 0;
+    let errors = 0;
+    for (const b of this.#ring) {
+      requests += b.requests;
+      errors += b.errors;
+    }
+    return { requests, errors };
+  }
+
   /** uPlot's columns: x (seconds), req/s, success %, p50, p95. */
   columns(): [number[], Array<number | null>, Array<number | null>, Array<number | null>, Array<number | null>] {
     this.#advance(Date.now());

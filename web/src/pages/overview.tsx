@@ -164,7 +164,7 @@ export function Overview() {
   return (
     <>
       <ErrorBox error={error} />
-      <Kpis stats={summary} />
+      <Kpis stats={summary} series={series} />
       <Charts series={series} revision={revision} />
       <UpstreamCards upstreams={upstreams} />
       <KeyChanges changes={changes} />
@@ -172,16 +172,23 @@ export function Overview() {
   );
 }
 
-function Kpis({ stats: summary }: { stats: DashboardOverviewQuery['stats'] | undefined }) {
+function Kpis({ stats: summary, series }: { stats: DashboardOverviewQuery['stats'] | undefined; series: RollingSeries }) {
+  // Counts follow the live series each second; the percentiles come from `stats` (refreshed every 15 s).
+  const [totals, setTotals] = useState(() => series.totals());
+  useEffect(() => {
+    const timer = setInterval(() => setTotals(series.totals()), 1000);
+    return () => clearInterval(timer);
+  }, [series]);
+  const successRate = totals.requests ? (totals.requests - totals.errors) / totals.requests : null;
   return (
     <div class="kpis">
       <div class="kpi">
         <span>Requests ({WINDOW_MINUTES} min)</span>
-        <strong>{summary?.totals.requests ?? '—'}</strong>
+        <strong>{summary ? totals.requests : '—'}</strong>
       </div>
       <div class="kpi">
         <span>Success rate</span>
-        <strong>{summary?.successRate == null ? '—' : `${(summary.successRate * 100).toFixed(1)}%`}</strong>
+        <strong>{!summary || successRate == null ? '—' : `${(successRate * 100).toFixed(1)}%`}</strong>
       </div>
       <div class="kpi">
         <span>Latency p50</span>
