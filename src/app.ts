@@ -4,6 +4,7 @@ import type { Hooks } from 'crossws';
 import type { KeyrelayYoga } from './graphql/yoga.ts';
 import { nodeRoute } from './h3-node-route.ts';
 import { GRAPHIQL_ASSET_PREFIX, readGraphiQLAsset } from './graphql/graphiql.ts';
+import { mountDashboard } from './dashboard/serve-dashboard.ts';
 
 export interface AppParts {
   yoga: KeyrelayYoga;
@@ -49,6 +50,8 @@ export function createApp(parts: AppParts): H3 {
   }
 
   app.all('/proxy/**', nodeRoute(parts.proxy));
+  // The operator's dashboard: static files at `/` and its page URLs (src/dashboard/).
+  mountDashboard(app);
 
   app.all(
     '/graphql',
