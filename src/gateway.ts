@@ -131,6 +131,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       log,
       maxRequestBodyBytes: config.KEYRELAY_MAX_REQUEST_BODY_BYTES,
       trustProxy: config.KEYRELAY_TRUST_PROXY,
+      quotaResetAt: (upstream, now) => nextQuotaResetAt(upstream, jobs.quotaCron(), config.KEYRELAY_TIMEZONE, now),
     });
 
     const app = createApp({
