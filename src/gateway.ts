@@ -49,7 +49,7 @@ export interface Gateway {
   logs: LogWriter;
   /** Per-key usage counted by the proxy, not stored yet. */
   usage: UsageCounters;
-  /** Set only on the first start without KEYRELAY_ADMIN_TOKEN; main prints it once. */
+  /** Set only on the first start without KEYRELAY_ADMIN_TOKEN (stored once serving); main prints it once. */
   generatedAdminToken: string | null;
   /** Stops serving (waiting up to `drainMs` for in-flight requests), stops jobs, flushes logs, closes the database. */
   close(opts?: { drainMs?: number }): Promise<void>;
@@ -74,7 +74,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const cipher = createCipher(master.key);
     await checkMasterKey(db.prisma, cipher);
 
-    const { auth, generated } = await setupAdminAuth(db.prisma, config.KEYRELAY_ADMIN_TOKEN);
+    const { auth, generated, persist: persistAdminToken } = await setupAdminAuth(db.prisma, config.KEYRELAY_ADMIN_TOKEN);
 
     const state = new GatewayState(db.prisma, cipher);
     await state.loadAll();
@@ -179,6 +179,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         await server.close(true);
       }
     });
+    // Only now: a start that failed before serving leaves no token behind that nobody saw work.
+    await persistAdminToken();
     if (config.KEYRELAY_JOBS) {
       // Started once the gateway serves; stopped first at close (cleanups run in reverse), before the database closes.
       await jobs.start();
