@@ -1,5 +1,4 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { AdminAuth } from '../auth/admin-auth.ts';
 import type { AdminServices } from '../admin/services.ts';
@@ -11,6 +10,7 @@ import { noIntrospection } from './no-introspection.ts';
 import type { PublishedRelations } from './published-relations.ts';
 import { getSchema } from './schema.ts';
 import { renderLocalGraphiQL } from './graphiql.ts';
+import { useRequestGuard } from './request-guard.ts';
 
 export interface GraphQLOptions {
   services: AdminServices;
@@ -41,7 +41,7 @@ export function createGraphQLServer(opts: GraphQLOptions): KeyrelayYoga {
     landingPage: false,
     renderGraphiQL: renderLocalGraphiQL,
     graphiql: opts.graphiql
-      ? { title: 'keyrelay admin', headers: JSON.stringify({ Authorization: 'Bearer <paste your admin token>' }, null, 2) }
+      ? { title: 'keyrelay admin', shouldPersistHeaders: false }
       : false,
     maskedErrors: { maskError, isDev: !opts.production },
     context: () => ({ services: opts.services, relations: opts.relations }),
@@ -55,9 +55,8 @@ export function createGraphQLServer(opts: GraphQLOptions): KeyrelayYoga {
     },
     plugins: [
       useAdminAuth(opts.auth, opts.graphiql),
-      // A request a browser sends cross-site without a CORS preflight (GET, form or text/plain POST) must
-      // carry this header, which such a page cannot add. JSON POSTs are preflighted and pass.
-      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
+      // CSRF: JSON-only POSTs, and a GET must carry Authorization or Yoga's CSRF header (see request-guard.ts).
+      useRequestGuard(),
       EnvelopArmorPlugin({ ...ARMOR, blockFieldSuggestion: { enabled: opts.production } }),
       ...(opts.introspection ? [] : [{ onValidate: ({ addValidationRule }: { addValidationRule: (rule: unknown) => void }) => addValidationRule(noIntrospection) }]),
     ] as never,
