@@ -98,7 +98,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const services = createAdminServices({ prisma: db.prisma, sql: db.sql, state, events, cipher, lifecycle, log, usage });
     const relations = new PublishedRelations();
     cleanups.push(relations.watch(events));
-    const yoga = createGraphQLServer({ services, relations, auth, log, graphiql: config.graphiql, introspection: config.introspection, production: config.production });
+    const yoga = createGraphQLServer({ services, relations, auth, log, graphiql: config.graphiql, introspection: config.introspection, production: config.production, errorDetails: config.errorDetails });
     const wsHooks = createGraphQLWsHooks(yoga, auth, config.allowedOrigins, log) as unknown as Partial<Hooks>;
     const migrationCount = (await listMigrations(db.target.provider)).length;
 

@@ -21,6 +21,8 @@ export interface GraphQLOptions {
   graphiql: boolean;
   introspection: boolean;
   production: boolean;
+  /** Unexpected errors keep message and stack (a developer's own machine only; see config). */
+  errorDetails?: boolean;
 }
 
 export type KeyrelayYoga = YogaServerInstance<Record<string, unknown>, GraphQLContext>;
@@ -43,7 +45,7 @@ export function createGraphQLServer(opts: GraphQLOptions): KeyrelayYoga {
     graphiql: opts.graphiql
       ? { title: 'keyrelay admin', shouldPersistHeaders: false }
       : false,
-    maskedErrors: { maskError, isDev: !opts.production },
+    maskedErrors: { maskError, isDev: opts.errorDetails ?? !opts.production },
     context: () => ({ services: opts.services, relations: opts.relations }),
     // h3 does not recognise Yoga's ponyfilled Response; hand it the native classes.
     fetchAPI: { Request, Response, Headers, ReadableStream, fetch, URL, TextEncoder, TextDecoder, FormData, Blob, File } as never,
