@@ -6,6 +6,7 @@ import type { Logger } from '../logger.ts';
 import { useAdminAuth } from './auth-plugin.ts';
 import type { GraphQLContext } from './context.ts';
 import { maskError } from './errors.ts';
+import { logGraphQLError } from './error-logging.ts';
 import { noIntrospection } from './no-introspection.ts';
 import type { PublishedRelations } from './published-relations.ts';
 import { getSchema } from './schema.ts';
@@ -53,7 +54,7 @@ export function createGraphQLServer(opts: GraphQLOptions): KeyrelayYoga {
       debug: (...args) => opts.log.debug({ detail: args.map(String) }, 'graphql'),
       info: (...args) => opts.log.info({ detail: args.map(String) }, 'graphql'),
       warn: (...args) => opts.log.warn({ detail: args.map(String) }, 'graphql'),
-      error: (...args) => opts.log.error({ err: args.find((a) => a instanceof Error), detail: args.filter((a) => !(a instanceof Error)).map(String) }, 'graphql error'),
+      error: (...args) => logGraphQLError(opts.log, args),
     },
     plugins: [
       useAdminAuth(opts.auth, opts.graphiql),
