@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROVIDERS, createTestDatabase, startTestGateway } from '../support/gateway.ts';
 import { gqlOk } from '../support/graphql-client.ts';
+import { listMigrations } from '../../src/db/migrate.ts';
 
 describe.each(PROVIDERS)('restart on %s', (provider) => {
   it('keeps every row and the in-memory state, and applies no migration twice', async () => {
@@ -25,7 +26,8 @@ describe.each(PROVIDERS)('restart on %s', (provider) => {
         // the key decrypts with the same master key file after the restart
         expect([...second.gateway.state.keys.values()].map((k) => k.secret)).toEqual(['sk-restart-0123456789abcdef']);
         const migrations = await second.gateway.db.sql.query<{ n: number | bigint }>('SELECT COUNT(*) AS n FROM "_prisma_migrations"');
-        expect(Number(migrations[0]!.n)).toBe(1);
+        // Each migration recorded once, however many the project has by now.
+        expect(Number(migrations[0]!.n)).toBe((await listMigrations(provider)).length);
       } finally {
         await second.close({ drop: false });
       }
