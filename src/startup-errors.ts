@@ -7,7 +7,9 @@ import type { Config } from './config.ts';
 const UNREACHABLE = /can't reach database server|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|timed out|connection terminated/i;
 const REFUSED = /authentication failed|password authentication|does not exist|permission denied|no pg_hba\.conf entry/i;
 const LOCKED = /database is locked|SQLITE_BUSY/i;
-const SQLITE_OPEN = /SQLITE_CANTOPEN|unable to open database file|EACCES|EROFS|ENOSPC/i;
+const SQLITE_OPEN = /SQLITE_CANTOPEN|unable to open database file|\bEACCES\b|\bEROFS\b|\bENOSPC\b/;
+// The better-sqlite3 adapter reports a busy (locked) file to the schema engine as a socket timeout.
+const SQLITE_LOCKED = /database is locked|SQLITE_BUSY|SocketTimeout/i;
 
 function firstLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
@@ -45,7 +47,7 @@ export function explainStartupError(error: unknown, config: Config): string | nu
   if (listen) return listen;
   const text = error instanceof Error ? `${(error as { code?: unknown }).code ?? ''} ${error.message}` : String(error);
   const line = firstLine(error);
-  if (LOCKED.test(text)) return `${where(config)} is locked by another process (often another keyrelay on the same KEYRELAY_DATA_DIR); stop it or use another data directory`;
+  if (LOCKED.test(text) || (config.database.provider === 'sqlite' && SQLITE_LOCKED.test(text))) return `${where(config)} is locked by another process (often another keyrelay on the same KEYRELAY_DATA_DIR); stop it or use another data directory`;
   if (config.database.provider === 'postgres') {
     if (UNREACHABLE.test(text)) return `cannot reach ${where(config)} (${line}); start the database or fix DATABASE_URL`;
     if (REFUSED.test(text)) return `${where(config)} refused the connection (${line}); fix the user, password or database name in DATABASE_URL`;

@@ -78,6 +78,20 @@ describe('first starts', () => {
     }
   }, SPAWN_TIMEOUT);
 
+  it('a second keyrelay on the same data directory: one line saying the SQLite file is locked by another process', async () => {
+    const dataDir = tempDir();
+    const first = spawnMain({ KEYRELAY_DATA_DIR: dataDir, KEYRELAY_JOBS: 'false' });
+    try {
+      await first.serving;
+      const second = spawnMain({ KEYRELAY_DATA_DIR: dataDir, KEYRELAY_JOBS: 'false' });
+      expect(await second.exited).toBe(1);
+      expectOneLine(second.stderr(), 'keyrelay.db', 'locked by another process', 'KEYRELAY_DATA_DIR');
+    } finally {
+      first.child.kill('SIGTERM');
+      await first.exited;
+    }
+  }, SPAWN_TIMEOUT);
+
   it('an unreachable PostgreSQL: one line naming the database and DATABASE_URL, no password, no stack', async () => {
     const held = await takenPort();
     await new Promise<void>((resolve) => held.server.close(() => resolve()));
