@@ -131,7 +131,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       log,
       maxRequestBodyBytes: config.KEYRELAY_MAX_REQUEST_BODY_BYTES,
       trustProxy: config.KEYRELAY_TRUST_PROXY,
-      quotaResetAt: (upstream, now) => nextQuotaResetAt(upstream, jobs.quotaCron(), config.KEYRELAY_TIMEZONE, now),
+      // Only the quota-reset job brings an EXHAUSTED key back: without jobs no return time is promised.
+      quotaResetAt: config.KEYRELAY_JOBS ? (upstream, now) => nextQuotaResetAt(upstream, jobs.quotaCron(), config.KEYRELAY_TIMEZONE, now) : undefined,
     });
 
     const app = createApp({

@@ -17,7 +17,9 @@ describe('the upstream answer when no retry follows', () => {
 
   beforeAll(async () => {
     mock = await startMockUpstream();
-    t = await startTestGateway();
+    // Jobs on: the quota-reset job is what brings an out-of-quota key back, so only then is a return time promised.
+    t = await startTestGateway({ env: { KEYRELAY_JOBS: 'true' } });
+    await t.gateway.jobs.idle();
     token = (await createToken(t)).token;
   });
   afterAll(async () => {
