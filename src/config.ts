@@ -74,6 +74,21 @@ export interface Config extends Raw {
   graphiql: boolean;
   introspection: boolean;
   allowedOrigins: string[];
+  /** Unexpected GraphQL errors carry their message and stack (see errorDetailsWanted). */
+  errorDetails: boolean;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/**
+ * Error details are for a developer at this machine: NODE_ENV set to
+ * development or test on purpose, or a gateway listening on loopback only.
+ * The default (HOST=0.0.0.0, NODE_ENV unset) is reachable from the network,
+ * so it masks them as production does.
+ */
+function errorDetailsWanted(env: NodeJS.ProcessEnv, host: string, production: boolean): boolean {
+  if (production) return false;
+  return env.NODE_ENV === 'development' || env.NODE_ENV === 'test' || LOOPBACK.has(host);
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -107,5 +122,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphiql: c.KEYRELAY_GRAPHIQL ?? !production,
     introspection: c.KEYRELAY_INTROSPECTION ?? !production,
     allowedOrigins: c.KEYRELAY_ALLOWED_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+    errorDetails: errorDetailsWanted(env, c.HOST, production),
   };
 }

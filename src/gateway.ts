@@ -59,7 +59,7 @@ export interface Gateway {
   usage: UsageCounters;
   /** Notification channels, stored alerts, and the senders (webhook, email). */
   notifications: Notifications;
-  /** Set only on the first start without KEYRELAY_ADMIN_TOKEN; main prints it once. */
+  /** Set only on the first start without KEYRELAY_ADMIN_TOKEN (stored once serving); main prints it once. */
   generatedAdminToken: string | null;
   /** Stops serving (waiting up to `drainMs` for in-flight requests), stops jobs, flushes logs, closes the database. */
   close(opts?: { drainMs?: number }): Promise<void>;
@@ -86,7 +86,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const cipher = createCipher(master.key);
     await checkMasterKey(db.prisma, cipher);
 
-    const { auth, generated } = await setupAdminAuth(db.prisma, config.KEYRELAY_ADMIN_TOKEN);
+    const { auth, generated, persist: persistAdminToken } = await setupAdminAuth(db.prisma, config.KEYRELAY_ADMIN_TOKEN);
 
     // Header scripts compile when their upstream loads into the state, so the engine comes first.
     const scripts = await loadScriptEngine({ timeoutMs: config.KEYRELAY_SCRIPT_TIMEOUT_MS, memoryBytes: config.KEYRELAY_SCRIPT_MEMORY_MB * 1024 * 1024 });
@@ -118,7 +118,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     if (configFile) await applyConfigFile(services, configFile, log);
     const relations = new PublishedRelations();
     cleanups.push(relations.watch(events));
-    const yoga = createGraphQLServer({ services, relations, auth, log, graphiql: config.graphiql, introspection: config.introspection, production: config.production });
+    const yoga = createGraphQLServer({ services, relations, auth, log, graphiql: config.graphiql, introspection: config.introspection, production: config.production, errorDetails: config.errorDetails });
     const wsHooks = createGraphQLWsHooks(yoga, auth, config.allowedOrigins, log) as unknown as Partial<Hooks>;
     const migrationCount = (await listMigrations(db.target.provider)).length;
 
@@ -157,6 +157,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       log,
       maxRequestBodyBytes: config.KEYRELAY_MAX_REQUEST_BODY_BYTES,
       trustProxy: config.KEYRELAY_TRUST_PROXY,
+      // Only the quota-reset job brings an EXHAUSTED key back: without jobs no return time is promised.
+      quotaResetAt: config.KEYRELAY_JOBS ? (upstream, now) => nextQuotaResetAt(upstream, jobs.quotaCron(), config.KEYRELAY_TIMEZONE, now) : undefined,
     });
 
     const app = createApp({
@@ -204,6 +206,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         await server.close(true);
       }
     });
+    // Only now: a start that failed before serving leaves no token behind that nobody saw work.
+    await persistAdminToken();
     if (config.KEYRELAY_JOBS) {
       // Started once the gateway serves; stopped first at close (cleanups run in reverse), before the database closes.
       await jobs.start();

@@ -3,6 +3,8 @@ import { WrongMasterKeyError } from './crypto/master-key-check.ts';
 import { ConfigFileError } from './config-file/load-config-file.ts';
 import { createLogger } from './logger.ts';
 import { startGateway, type Gateway } from './gateway.ts';
+import { explainStartupError } from './startup-errors.ts';
+import { adminTokenNotice } from './auth/admin-token-notice.ts';
 
 let config: Config;
 try {
@@ -30,16 +32,20 @@ try {
     process.stderr.write(`keyrelay: ${error.message}\n`);
     process.exit(3);
   }
+  const line = explainStartupError(error, config);
+  if (line !== null) {
+    // A known cause: one line to act on, the details only at debug level.
+    log.debug({ err: error }, 'start failed');
+    process.stderr.write(`keyrelay: ${line}\n`);
+    process.exit(1);
+  }
   log.fatal({ err: error }, 'start failed');
+  process.stderr.write(`keyrelay: start failed unexpectedly: ${error instanceof Error ? error.message.split('\n')[0] : String(error)} (details in the log line above)\n`);
   process.exit(1);
 }
 
-if (gateway.generatedAdminToken) {
-  // Printed once, on the first start, outside the structured log; only its hash is stored.
-  process.stdout.write(
-    `\n  keyrelay admin token (shown once; store it now, or set KEYRELAY_ADMIN_TOKEN):\n\n    ${gateway.generatedAdminToken}\n\n`,
-  );
-}
+// Outside the structured log: the token itself must never reach a log line.
+process.stdout.write(adminTokenNotice(gateway.generatedAdminToken, config.KEYRELAY_ADMIN_TOKEN !== undefined));
 log.info({ url: gateway.url, graphql: `${gateway.url}/graphql` }, 'keyrelay is serving');
 
 let stopping = false;

@@ -2,7 +2,7 @@ import type { AdminDeps } from './deps.ts';
 import { NotFoundError, UserInputError } from '../errors.ts';
 import { CONFIG_VERSION, configDocumentSchema, ruleFromDoc, ruleToDoc, tokenToDoc, upstreamToDoc, type ConfigDocument } from './config-document.ts';
 import { checkRule, RULE_DEFAULTS } from './rules.ts';
-import { upstreamColumns } from './upstream-input.ts';
+import { upstreamColumns, upstreamNameKey } from './upstream-input.ts';
 import { parseInput } from './validate.ts';
 import { exportRateLimits, importRateLimits } from '../ratelimit/rate-limit-transfer.ts';
 import { checkScriptToSave, scriptSecretsColumn } from '../scripts/script-save.ts';
@@ -97,7 +97,8 @@ export function configTransfer(deps: AdminDeps) {
     const result: ConfigImportResult = { upstreams: counts(), rules: counts(), accessTokens: counts(), rateLimits: counts() };
     const ids = new Map<string, string>();
     for (const u of doc.upstreams) {
-      const existing = await tx.upstream.findUnique({ where: { name: u.name } });
+      // The same upstream regardless of case, as names are unique that way.
+      const existing = await tx.upstream.findUnique({ where: { nameKey: upstreamNameKey(u.name) } });
       const row = existing
         ? changes(existing, upstreamColumns(u)) || u.scriptSecrets !== undefined
           ? await tx.upstream.update({ where: { id: existing.id }, data: { ...upstreamColumns(u), ...scriptSecretsColumn(u, cipher) } })
@@ -109,7 +110,7 @@ export function configTransfer(deps: AdminDeps) {
     const resolve = async (name: string | null | undefined, field: string) => {
       if (!name) return null;
       // REPLACE deletes upstreams the document does not name, so only the document's own count there.
-      const known = ids.get(name) ?? (mode === 'MERGE' ? (await tx.upstream.findUnique({ where: { name }, select: { id: true } }))?.id : undefined);
+      const known = ids.get(name) ?? (mode === 'MERGE' ? (await tx.upstream.findUnique({ where: { nameKey: upstreamNameKey(name) }, select: { id: true } }))?.id : undefined);
       if (!known) throw new NotFoundError(`no upstream named "${name}" in the document${mode === 'MERGE' ? ' or the database' : ''}`, field);
       ids.set(name, known);
       return known;

@@ -110,5 +110,11 @@ export function upstreamColumns(input: UpstreamInput) {
     ...(headers !== undefined ? { headers: JSON.stringify(headers) } : {}),
     ...(retryOnStatus !== undefined ? { retryOnStatus: JSON.stringify(retryOnStatus) } : {}),
     ...(p !== undefined ? { probe: p ? JSON.stringify(p) : null } : {}),
+    // Names are unique regardless of case; the proxy route still matches the stored name exactly.
+    ...(rest.name !== undefined ? { nameKey: upstreamNameKey(rest.name) } : {}),
   };
+}
+
+export function upstreamNameKey(name: string): string {
+  return name.toLowerCase();
 }

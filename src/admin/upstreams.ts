@@ -1,15 +1,19 @@
 import type { AdminDeps } from './deps.ts';
-import { ConflictError, NotFoundError } from '../errors.ts';
+import { NotFoundError, UserInputError } from '../errors.ts';
 import { parseInput } from './validate.ts';
-import { createUpstreamSchema, updateUpstreamSchema, upstreamColumns } from './upstream-input.ts';
+import { createUpstreamSchema, updateUpstreamSchema, upstreamColumns, upstreamNameKey } from './upstream-input.ts';
 import { checkScriptToSave, scriptSecretsColumn } from '../scripts/script-save.ts';
 
 export function upstreamAdmin(deps: AdminDeps) {
   const { prisma, state, events, cipher } = deps;
 
+  // Regardless of case: "OpenAI" and "openai" would be two routes a person cannot tell apart.
   async function ensureNameFree(name: string, exceptId?: string) {
-    const clash = await prisma.upstream.findUnique({ where: { name } });
-    if (clash && clash.id !== exceptId) throw new ConflictError(`an upstream named "${name}" exists`, 'input.name');
+    const clash = await prisma.upstream.findUnique({ where: { nameKey: upstreamNameKey(name) } });
+    if (clash && clash.id !== exceptId) {
+      const same = clash.name === name ? `an upstream named "${name}" exists` : `an upstream named "${clash.name}" exists; names are unique regardless of case`;
+      throw new UserInputError(same, 'input.name');
+    }
   }
 
   async function changed(id: string) {

@@ -9,11 +9,16 @@ export interface AdminAuth {
 }
 
 /**
- * KEYRELAY_ADMIN_TOKEN when set; otherwise a token generated at first start,
- * of which only the hash is stored. Returns the generated token once so main
- * can print it; it is never logged.
+ * KEYRELAY_ADMIN_TOKEN when set; otherwise the stored hash, or a token
+ * generated now. A generated token's hash is stored by `persist()`, which the
+ * gateway calls once it is serving: if this start fails (a taken port), the
+ * token was never shown as working and nothing is stored, so the next start
+ * generates and prints a new one instead of locking the operator out.
  */
-export async function setupAdminAuth(prisma: PrismaClient, configured: string | undefined): Promise<{ auth: AdminAuth; generated: string | null }> {
+export async function setupAdminAuth(
+  prisma: PrismaClient,
+  configured: string | undefined,
+): Promise<{ auth: AdminAuth; generated: string | null; persist: () => Promise<void> }> {
   let hash: string;
   let generated: string | null = null;
   if (configured) {
@@ -25,10 +30,12 @@ export async function setupAdminAuth(prisma: PrismaClient, configured: string | 
     } else {
       generated = generateToken('kra');
       hash = sha256Hex(generated);
-      await prisma.setting.create({ data: { key: SETTING, value: hash } });
     }
   }
-  return { auth: { verify: (presented) => !!presented && tokenMatchesHash(presented, hash) }, generated };
+  const persist = async () => {
+    if (generated !== null) await prisma.setting.create({ data: { key: SETTING, value: hash } });
+  };
+  return { auth: { verify: (presented) => !!presented && tokenMatchesHash(presented, hash) }, generated, persist };
 }
 
 /** The token from `Authorization: Bearer …`, or null. */

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { renderGraphiQL } from 'graphql-yoga';
+import { withTokenScreen } from './graphiql-token-screen.ts';
 
 // Yoga's GraphiQL page loads its scripts from a public CDN; gateways often run
 // where that is unreachable. The same files ship in @graphql-yoga/graphiql and
@@ -20,9 +21,10 @@ const ASSETS: Record<string, string> = {
 };
 
 export function renderLocalGraphiQL(options: Parameters<typeof renderGraphiQL>[0]): string {
-  return renderGraphiQL(options)
+  const html = renderGraphiQL(options)
     .replace(CDN, GRAPHIQL_ASSET_PREFIX)
     .replace(/<link rel=icon href=[^>]+>/, '');
+  return withTokenScreen(html);
 }
 
 /** The file for an asset path under GRAPHIQL_ASSET_PREFIX, or null (only the files above are served). */

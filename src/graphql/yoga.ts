@@ -1,5 +1,4 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { AdminAuth } from '../auth/admin-auth.ts';
 import type { AdminServices } from '../admin/services.ts';
@@ -7,10 +6,12 @@ import type { Logger } from '../logger.ts';
 import { useAdminAuth } from './auth-plugin.ts';
 import type { GraphQLContext } from './context.ts';
 import { maskError } from './errors.ts';
+import { logGraphQLError } from './error-logging.ts';
 import { noIntrospection } from './no-introspection.ts';
 import type { PublishedRelations } from './published-relations.ts';
 import { getSchema } from './schema.ts';
 import { renderLocalGraphiQL } from './graphiql.ts';
+import { useRequestGuard } from './request-guard.ts';
 
 export interface GraphQLOptions {
   services: AdminServices;
@@ -21,6 +22,8 @@ export interface GraphQLOptions {
   graphiql: boolean;
   introspection: boolean;
   production: boolean;
+  /** Unexpected errors keep message and stack (a developer's own machine only; see config). */
+  errorDetails?: boolean;
 }
 
 export type KeyrelayYoga = YogaServerInstance<Record<string, unknown>, GraphQLContext>;
@@ -41,9 +44,9 @@ export function createGraphQLServer(opts: GraphQLOptions): KeyrelayYoga {
     landingPage: false,
     renderGraphiQL: renderLocalGraphiQL,
     graphiql: opts.graphiql
-      ? { title: 'keyrelay admin', headers: JSON.stringify({ Authorization: 'Bearer <paste your admin token>' }, null, 2) }
+      ? { title: 'keyrelay admin', shouldPersistHeaders: false }
       : false,
-    maskedErrors: { maskError, isDev: !opts.production },
+    maskedErrors: { maskError, isDev: opts.errorDetails ?? !opts.production },
     context: () => ({ services: opts.services, relations: opts.relations }),
     // h3 does not recognise Yoga's ponyfilled Response; hand it the native classes.
     fetchAPI: { Request, Response, Headers, ReadableStream, fetch, URL, TextEncoder, TextDecoder, FormData, Blob, File } as never,
@@ -51,13 +54,12 @@ export function createGraphQLServer(opts: GraphQLOptions): KeyrelayYoga {
       debug: (...args) => opts.log.debug({ detail: args.map(String) }, 'graphql'),
       info: (...args) => opts.log.info({ detail: args.map(String) }, 'graphql'),
       warn: (...args) => opts.log.warn({ detail: args.map(String) }, 'graphql'),
-      error: (...args) => opts.log.error({ err: args.find((a) => a instanceof Error), detail: args.filter((a) => !(a instanceof Error)).map(String) }, 'graphql error'),
+      error: (...args) => logGraphQLError(opts.log, args),
     },
     plugins: [
       useAdminAuth(opts.auth, opts.graphiql),
-      // A request a browser sends cross-site without a CORS preflight (GET, form or text/plain POST) must
-      // carry this header, which such a page cannot add. JSON POSTs are preflighted and pass.
-      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
+      // CSRF: JSON-only POSTs, and a GET must carry Authorization or Yoga's CSRF header (see request-guard.ts).
+      useRequestGuard(),
       EnvelopArmorPlugin({ ...ARMOR, blockFieldSuggestion: { enabled: opts.production } }),
       ...(opts.introspection ? [] : [{ onValidate: ({ addValidationRule }: { addValidationRule: (rule: unknown) => void }) => addValidationRule(noIntrospection) }]),
     ] as never,

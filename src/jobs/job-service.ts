@@ -137,13 +137,20 @@ export class JobService {
     return this.deps.db.prisma.jobRun.findUniqueOrThrow({ where: { id: runId } });
   }
 
-  /** Resolves with the final row of the next run of `name` to end (for tests: await a scheduled run). */
-  nextRunEnded(name: string): Promise<JobRun> {
+  /**
+   * Resolves with the final row of the next run of `name` to end (for tests:
+   * await a scheduled run). With `trigger`, runs started otherwise are passed
+   * over: a manual run that just finished may still announce its end.
+   */
+  nextRunEnded(name: string, trigger?: string): Promise<JobRun> {
     return new Promise((resolve, reject) => {
       const listener = (job: string, runId: number) => {
         if (job !== name) return;
-        this.ended.off('run', listener);
-        this.deps.db.prisma.jobRun.findUniqueOrThrow({ where: { id: runId } }).then(resolve, reject);
+        this.deps.db.prisma.jobRun.findUniqueOrThrow({ where: { id: runId } }).then((row) => {
+          if (trigger !== undefined && row.trigger !== trigger) return;
+          this.ended.off('run', listener);
+          resolve(row);
+        }, reject);
       };
       this.ended.on('run', listener);
     });

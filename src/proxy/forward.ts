@@ -106,7 +106,7 @@ export class Forwarder implements AttemptHooks {
     const pr = this.pr;
     const upstream = pr.upstream!;
     if (pr.clientGone) return null;
-    if (pr.attempts === 0) return acquireKey(pr, upstream, this.deadlineAt);
+    if (pr.attempts === 0) return acquireKey(pr, upstream, this.deadlineAt, this.deps.quotaResetAt);
     // Each retry goes to a key not tried yet (the set exists only for requests that retry).
     (this.exclude ??= new Set()).add(pr.key!.id);
     const key = upstream.pool.pick(this.exclude, pr.model, Date.now());
@@ -209,7 +209,7 @@ export class Forwarder implements AttemptHooks {
         this.lastResponse = attempt;
         this.lastFailure = null;
         if (retryable && this.reserveRetry() && (await this.backoff(attempt))) return this.retrying(this.statusReason(attempt));
-        this.respondWith(attempt, retryable);
+        this.respondWith(attempt);
         return false;
       }
       case 'failed': {
@@ -261,7 +261,7 @@ export class Forwarder implements AttemptHooks {
   /** No key for another attempt: answer with what the last one got. */
   private giveUp(): void {
     if (this.pr.clientGone) return;
-    if (this.lastResponse !== null) return this.respondWith(this.lastResponse, true);
+    if (this.lastResponse !== null) return this.respondWith(this.lastResponse);
     if (this.lastFailure !== null) return this.fail(this.lastFailure);
     if (this.pr.attempts > 0) {
       // The last response was dropped for a retry that found no key.
@@ -270,7 +270,12 @@ export class Forwarder implements AttemptHooks {
     }
   }
 
-  private respondWith(attempt: Attempt, wantedRetry: boolean): void {
+  /**
+   * The upstream's own answer, also when retries are spent or not allowed: a
+   * provider's 500 carries its message, which a gateway error would lose
+   * (scrubbed of keys like every error body; keyrelay's headers added).
+   */
+  private respondWith(attempt: Attempt): void {
     const pr = this.pr;
     if (pr.clientGone) return;
     const status = attempt.status;
@@ -280,13 +285,6 @@ export class Forwarder implements AttemptHooks {
     pr.outcome = status < 400 ? 'ok' : 'upstream_error';
     if (status >= 400) pr.error = `upstream answered ${status}`;
     pr.measureOverhead();
-    if (wantedRetry && status >= 500) {
-      // Retries ran out on server errors: a clear gateway error, Retry-After passed on when given.
-      const retryAfter = attempt.headers['retry-after'];
-      const extra = typeof retryAfter === 'string' ? { 'retry-after': retryAfter } : null;
-      const tries = pr.attempts > 1 ? ` on ${pr.attempts} attempts` : '';
-      return sendError(pr, 502, 'UPSTREAM_ERROR', `the upstream answered ${status}${tries}`, extra, { upstream_status: status });
-    }
     sendBuffered(pr, attempt, pr.responseRaw, pr.secrets, this.deps.redactor);
   }
 

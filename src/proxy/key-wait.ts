@@ -5,7 +5,7 @@
 
 import { performance } from 'node:perf_hooks';
 import type { UpstreamRuntime } from '../state/gateway-state.ts';
-import type { ApiKeyState } from '../state/types.ts';
+import type { ApiKeyState, UpstreamConfig } from '../state/types.ts';
 import type { PickReason } from './key-pool.ts';
 import type { ProxyRequest } from './proxy-request.ts';
 import { rateLimitedError } from './proxy-errors.ts';
@@ -14,12 +14,14 @@ import { sendError } from './respond.ts';
 /** Wake a little after a return time: the lifecycle's timer brings the key back at that instant. */
 const WAKE_SLACK_MS = 5;
 
-export function acquireKey(pr: ProxyRequest, upstream: UpstreamRuntime, deadlineAt: number): ApiKeyState | null | Promise<ApiKeyState | null> {
+type QuotaResetAt = (upstream: UpstreamConfig, now: number) => number | null;
+
+export function acquireKey(pr: ProxyRequest, upstream: UpstreamRuntime, deadlineAt: number, quotaResetAt?: QuotaResetAt): ApiKeyState | null | Promise<ApiKeyState | null> {
   const key = upstream.pool.pick(null, pr.model, Date.now());
-  return key !== null ? key : waitForKey(pr, upstream, deadlineAt);
+  return key !== null ? key : waitForKey(pr, upstream, deadlineAt, quotaResetAt);
 }
 
-async function waitForKey(pr: ProxyRequest, upstream: UpstreamRuntime, deadlineAt: number): Promise<ApiKeyState | null> {
+async function waitForKey(pr: ProxyRequest, upstream: UpstreamRuntime, deadlineAt: number, quotaResetAt?: QuotaResetAt): Promise<ApiKeyState | null> {
   let key: ApiKeyState | null = null;
   const waitMs = Math.min(upstream.config.waitForKeyMs, deadlineAt - performance.now());
   const waitUntil = Date.now() + waitMs;
@@ -30,11 +32,25 @@ async function waitForKey(pr: ProxyRequest, upstream: UpstreamRuntime, deadlineA
     if (key !== null) return key;
     reason = upstream.pool.pickReason(pr.model, Date.now());
   }
-  if (!pr.clientGone) noKey(pr, upstream, reason);
+  if (!pr.clientGone) noKey(pr, upstream, reason, returnAt(upstream, reason, quotaResetAt));
   return null;
 }
 
-function noKey(pr: ProxyRequest, upstream: UpstreamRuntime, r: PickReason): void {
+/**
+ * When the first key comes back. An EXHAUSTED key often has no period end
+ * stored yet (or one the quota-reset job has not reached), yet the job's next
+ * run for this upstream is known: that is when its quota returns.
+ */
+function returnAt(upstream: UpstreamRuntime, r: PickReason, quotaResetAt: QuotaResetAt | undefined): number | null {
+  const stored = r.earliestReturnAt;
+  const now = Date.now();
+  const reset = r.exhausted > 0 && quotaResetAt ? quotaResetAt(upstream.config, now) : null;
+  if (reset === null) return stored;
+  // A stored time already past belongs to a key the job has not reset yet: its next run is the answer.
+  return stored === null || stored <= now ? reset : Math.min(stored, reset);
+}
+
+function noKey(pr: ProxyRequest, upstream: UpstreamRuntime, r: PickReason, retryAt: number | null): void {
   if (r.rateLimited > 0 && r.rateLimited + r.cooling >= r.usable) return everyKeyLimited(pr, upstream, r);
   const parts: string[] = [];
   if (r.total === 0) parts.push('the upstream has no keys');
@@ -42,7 +58,6 @@ function noKey(pr: ProxyRequest, upstream: UpstreamRuntime, r: PickReason): void
   if (r.banned > 0) parts.push(`${r.banned} banned`);
   if (r.exhausted > 0) parts.push(`${r.exhausted} out of quota`);
   if (r.cooling > 0) parts.push(`${r.cooling} cooling down for model ${pr.model}`);
-  const retryAt = r.earliestReturnAt;
   const retrySeconds = retryAt === null ? null : Math.max(1, Math.ceil((retryAt - Date.now()) / 1000));
   const when = retryAt === null ? '' : `; the first key returns at ${new Date(retryAt).toISOString()}`;
   pr.outcome = 'no_key';

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.ts';
 import type { ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import type { RuleRuntime } from '../rules/runtime-types.ts';
 import type { GatewayState } from '../state/gateway-state.ts';
+import type { UpstreamConfig } from '../state/types.ts';
 import type { RetryBudget } from './retry-budget.ts';
 import type { UpstreamTargets } from './upstream-targets.ts';
 
@@ -25,6 +26,8 @@ export interface ProxyDeps {
   /** Take the client address from X-Forwarded-For (behind a trusted proxy). */
   trustProxy: boolean;
   random?: () => number;
+  /** When the quota-reset job next runs for this upstream: the return time of EXHAUSTED keys that have no period end stored. */
+  quotaResetAt?: (upstream: UpstreamConfig, now: number) => number | null;
 }
 
 /** A rule runtime that matches nothing: for tests, and until a real one is wired. */

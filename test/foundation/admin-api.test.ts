@@ -160,7 +160,7 @@ describe.each(PROVIDERS)('core admin API on %s', (provider) => {
     expect(twoLeaves.errors?.length).toBeGreaterThan(0); // @oneOf
     expect(await t.gateway.db.prisma.rule.count()).toBe(0);
     const clash = await gql(t.url, CreateUpstream, { input: { name: 'v', baseUrl: 'https://api.example.com' } });
-    expect(clash.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', field: 'input.name' });
+    expect(clash.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.name' });
     await gqlOk(t.url, DeleteUpstream, { id: up.id });
   });
 

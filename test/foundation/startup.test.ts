@@ -5,6 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawnMain } from '../support/spawn-main.ts';
 import { startMockUpstream } from '../support/mock-upstream.ts';
 
+/** Each case starts node processes; a loaded CI machine may take many seconds per start. */
+const SPAWN_TIMEOUT = 180_000;
 const dirs: string[] = [];
 function tempDir() {
   const dir = mkdtempSync(join(tmpdir(), 'keyrelay-start-'));
@@ -21,7 +23,7 @@ describe('starting the gateway', () => {
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ KEYRELAY_SECRET: 'short' }, 'KEYRELAY_SECRET'],
-  ])('exits non-zero with one line naming the variable for %o', async (env, variable) => {
+  ])('exits non-zero with one line naming the variable for %o', { timeout: SPAWN_TIMEOUT }, async (env, variable) => {
     const main = spawnMain({ KEYRELAY_DATA_DIR: tempDir(), ...env });
     const code = await main.exited;
     expect(code).not.toBe(0);
@@ -69,7 +71,7 @@ describe('starting the gateway', () => {
     expect(await list.json()).toEqual({ data: { upstreams: [{ name: 'kept' }] } });
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
-  });
+  }, SPAWN_TIMEOUT);
 
   it('refuses to start with a master key that does not match the data', async () => {
     const dataDir = tempDir();
@@ -81,7 +83,7 @@ describe('starting the gateway', () => {
     expect(await second.exited).not.toBe(0);
     expect(second.stderr()).toContain('master key does not match');
     expect(second.stdout() + second.stderr()).not.toContain('another-secret');
-  });
+  }, SPAWN_TIMEOUT);
 
   it('finishes in-flight requests on SIGTERM before it exits', async () => {
     const mock = await startMockUpstream();
@@ -108,5 +110,5 @@ describe('starting the gateway', () => {
       main.child.kill('SIGKILL');
       await mock.close();
     }
-  });
+  }, SPAWN_TIMEOUT);
 });

@@ -67,11 +67,11 @@ describe.each(PROVIDERS)('job faults on %s', (provider) => {
   });
 
   it('a failing job is tried again on its next scheduled run, and the gateway keeps serving', async () => {
-    const first = t.gateway.jobs.nextRunEnded('test-throw');
+    const first = t.gateway.jobs.nextRunEnded('test-throw', 'schedule');
     await gqlOk(t.url, SetSchedule, { name: 'test-throw', schedule: '* * * * * *' });
     try {
       expect(await first).toMatchObject({ status: 'FAILED', trigger: 'schedule' });
-      const second = await t.gateway.jobs.nextRunEnded('test-throw');
+      const second = await t.gateway.jobs.nextRunEnded('test-throw', 'schedule');
       expect(second).toMatchObject({ status: 'FAILED', trigger: 'schedule' });
     } finally {
       await gqlOk(t.url, SetSchedule, { name: 'test-throw', schedule: 'off' });

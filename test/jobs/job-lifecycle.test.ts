@@ -46,7 +46,8 @@ describe.each(PROVIDERS)('job runs across restarts on %s', (provider) => {
     const stopping = Date.now();
     await t.close({ drop: false }); // the hung worker ignores 'cancel'; it is terminated after the grace period
     t = null;
-    expect(Date.now() - stopping).toBeLessThan(15_000);
+    // Well short of the 60 s job timeout (it was not waited for), with room for a loaded machine.
+    expect(Date.now() - stopping).toBeLessThan(45_000);
 
     // A row a crashed gateway left behind: RUNNING, started long ago.
     t = await start();

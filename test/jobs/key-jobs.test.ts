@@ -159,13 +159,13 @@ describe.each(PROVIDERS)('key jobs on %s', (provider) => {
     expect(t.logLines.join('\n')).not.toContain('sk-probe');
   });
 
-  it('each key job also runs on a short schedule and records a scheduled JobRun', async () => {
+  it('each key job also runs on a short schedule and records a scheduled JobRun', { timeout: 120_000 }, async () => {
     const up = await seedUpstream(t.url, { name: 'scheduled-jobs' }, [{ name: 'q', quota: 3 }, { name: 'd' }]);
     const now = Date.now();
     await patchKey(t.gateway, up.keys.q!, { status: 'EXHAUSTED', quotaUsed: 3, quotaResetAt: now - 1000 });
     await patchKey(t.gateway, up.keys.d!, { status: 'DISABLED', disabledUntil: now - HOUR });
     try {
-      const quota = t.gateway.jobs.nextRunEnded('quota-reset');
+      const quota = t.gateway.jobs.nextRunEnded('quota-reset', 'schedule');
       const set = await gqlOk(t.url, SetSchedule, { name: 'quota-reset', schedule: '* * * * * *' });
       expect(set.setJobSchedule).toMatchObject({ schedule: '* * * * * *', scheduleSource: 'setting' });
       expect(Date.parse(set.setJobSchedule.nextRunAt!)).toBeLessThanOrEqual(Date.now() + 1000);
@@ -173,7 +173,7 @@ describe.each(PROVIDERS)('key jobs on %s', (provider) => {
       await gqlOk(t.url, SetSchedule, { name: 'quota-reset', schedule: null });
       expect(t.gateway.state.keys.get(up.keys.q!)).toMatchObject({ status: 'ACTIVE', used: 0 });
 
-      const reenable = t.gateway.jobs.nextRunEnded('key-reenable');
+      const reenable = t.gateway.jobs.nextRunEnded('key-reenable', 'schedule');
       await gqlOk(t.url, SetSchedule, { name: 'key-reenable', schedule: '1s' });
       expect(await reenable).toMatchObject({ status: 'SUCCEEDED', trigger: 'schedule' });
       expect(t.gateway.state.keys.get(up.keys.d!)!.status).toBe('ACTIVE');

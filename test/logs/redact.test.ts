@@ -64,7 +64,8 @@ describe('redact', () => {
     const text = `${'sk-'.repeat(20_000)} ${'Bearer '.repeat(5_000)} ${'key='.repeat(10_000)}`;
     const started = performance.now();
     redactor.redact(text, [KEY, TOKEN]);
-    expect(performance.now() - started).toBeLessThan(1_000);
+    // Quadratic work on this input would take minutes; the bound leaves room for a loaded machine.
+    expect(performance.now() - started).toBeLessThan(10_000);
   });
 });
 

@@ -42,7 +42,7 @@ describe('metrics and the bounded log queue', () => {
     await send(t.url, { path: '/proxy/m/x', headers: { ...bearer(token), 'x-mock': 'status:500' } });
     const text = await (await fetch(`${t.url}/metrics`)).text();
     expect(text).toMatch(/keyrelay_requests_total\{upstream="m",status="200"\} 130/);
-    expect(text).toMatch(/keyrelay_requests_total\{upstream="m",status="502"\} 1/);
+    expect(text).toMatch(/keyrelay_requests_total\{upstream="m",status="500"\} 1/);
     expect(text).toMatch(/keyrelay_request_duration_seconds_count\{upstream="m"\} 131/);
     expect(text).toMatch(/keyrelay_request_duration_seconds_bucket\{le="\+Inf",upstream="m"\} 131/);
     expect(text).toMatch(/# TYPE keyrelay_request_duration_seconds histogram/);

@@ -1,5 +1,5 @@
 // Retries and failures (RELIABILITY F1, F2, F12): another key on 401/429,
-// 502 after retries when the upstream is down (the key not penalized), 504 on
+// the last upstream answer once retries are spent, 502 after retries when the upstream is down (the key not penalized), 504 on
 // a headers stall, client errors never retried.
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,8 +92,7 @@ describe('retries and failures', () => {
     const elapsed = Date.now() - started;
     expect(res.status).toBe(504);
     expect(JSON.parse(res.body).error.code).toBe('UPSTREAM_TIMEOUT');
-    expect(elapsed).toBeGreaterThanOrEqual(290);
-    expect(elapsed).toBeLessThan(2000);
+    expect(elapsed).toBeGreaterThanOrEqual(290); // it waited for the headers timeout (one attempt: mock.hits below)
     expect(mock.hits).toBe(1);
     await closed;
     const [row] = await logRows(t, String(res.headers['x-request-id']));
@@ -123,14 +122,13 @@ describe('retries and failures', () => {
     expect(rows.map((r) => [Number(r.failureCount), r.status])).toEqual([[0, 'ACTIVE'], [0, 'ACTIVE']]);
   });
 
-  it('every key answers 500: a clear 502 after trying each once', async () => {
+  it('every key answers 500: the last 500 passed on after trying each once', async () => {
     const values = keys('all500', 3);
     await createUpstream(t, mock, { name: 'all500', maxRetries: 5 }, values.map((value) => ({ value })));
     mock.reset();
     const res = await send(t.url, { path: '/proxy/all500/x', headers: { ...bearer(token), 'x-mock': 'status:500' } });
-    expect(res.status).toBe(502);
-    const body = JSON.parse(res.body);
-    expect(body.error).toMatchObject({ code: 'UPSTREAM_ERROR', upstream_status: 500 });
+    expect(res.status).toBe(500);
+    expect(JSON.parse(res.body).error.message).toBe('mock status 500');
     expect(mock.hits).toBe(3);
     expect(new Set(mock.keysSeen).size).toBe(3);
   });

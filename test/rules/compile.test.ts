@@ -87,7 +87,7 @@ describe('regex compilation (RE2)', () => {
     const elapsed = performance.now() - started;
     expect(matched).toBe(false);
     // A backtracking engine needs ~2^30000 steps here; RE2 needs one pass.
-    expect(elapsed).toBeLessThan(50);
+    expect(elapsed).toBeLessThan(2000); // generous for a loaded machine; backtracking would never finish
     expect(compiled.test(contextOf({ body: 'a'.repeat(30_000) }))).toBe(true);
   });
 });

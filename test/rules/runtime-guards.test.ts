@@ -127,14 +127,15 @@ describe('phases and evaluation cost', () => {
     expect(f.observe(key, { status: 200, headers, body: sse }, { phase: 'body' }).keyTakenOut).toBe(true);
   });
 
-  it('`(a+)+$` is accepted (RE2, linear time) and runs against a 30 KB body in under 50 ms', async () => {
+  it('`(a+)+$` is accepted (RE2, linear time) and runs against a 30 KB body in linear time', async () => {
     const f = await createFixture(t, { rules: [{ name: 'redos', condition: { body: { regex: '(a+)+$' } }, actions: ['LOG'] }] });
     const body = 'a'.repeat(30 * 1024) + '!';
     const started = performance.now();
     const outcome = f.observe(f.keys[0], { status: 500, body }, { phase: 'body' });
     const elapsed = performance.now() - started;
     expect(outcome.matchedRuleIds).toEqual([]);
-    expect(elapsed).toBeLessThan(50);
+    // Backtracking would need ~2^30000 steps; the bound only has to tell that from one pass, on a loaded machine too.
+    expect(elapsed).toBeLessThan(2000);
     expect(f.observe(f.keys[0], { status: 500, body: 'aaaa' }, { phase: 'body' }).matchedRuleIds).toHaveLength(1);
   });
 });
