@@ -234,7 +234,7 @@ export class Forwarder implements AttemptHooks {
     if (wantedRetry && status >= 500) {
       // Retries ran out on server errors: a clear gateway error, Retry-After passed on when given.
       const retryAfter = attempt.headers['retry-after'];
-      const extra = typeof retryAfter === 'string' ? { 'retry-after': retryAfter } : null;
+      const extra = typeof retryAfter === 'string' ? { 'retry-after': this.deps.redactor.redact(retryAfter, pr.secrets) } : null;
       const tries = pr.attempts > 1 ? ` on ${pr.attempts} attempts` : '';
       return sendError(pr, 502, 'UPSTREAM_ERROR', `the upstream answered ${status}${tries}`, extra, { upstream_status: status });
     }
@@ -270,7 +270,7 @@ export class Forwarder implements AttemptHooks {
   commit(attempt: Attempt): void {
     const pr = this.pr;
     pr.overheadMs = Math.max(0, performance.now() - pr.t0 - pr.waitMs - (attempt.headersAt - attempt.dispatchedAt));
-    commitHead(pr, attempt);
+    commitHead(pr, attempt, this.deps.redactor);
   }
 
   // Dropping a response only pays if some key is left to try: the keys tried
