@@ -3,6 +3,7 @@ import type { Server } from 'srvx';
 import type { Hooks } from 'crossws';
 import type { Config } from './config.ts';
 import { createApp } from './app.ts';
+import { resolveWebSocket } from './ws-upgrade.ts';
 import { createAdminServices, type AdminServices } from './admin/services.ts';
 import { setupAdminAuth } from './auth/admin-auth.ts';
 import { createCipher } from './crypto/cipher.ts';
@@ -98,7 +99,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const services = createAdminServices({ prisma: db.prisma, sql: db.sql, state, events, cipher, lifecycle, log, usage });
     const relations = new PublishedRelations();
     cleanups.push(relations.watch(events));
-    const yoga = createGraphQLServer({ services, relations, auth, log, graphiql: config.graphiql, introspection: config.introspection, production: config.production });
+    const yoga = createGraphQLServer({ services, relations, auth, log, graphiql: config.graphiql, introspection: config.introspection, production: config.production, allowedOrigins: config.allowedOrigins });
     const wsHooks = createGraphQLWsHooks(yoga, auth, config.allowedOrigins, log) as unknown as Partial<Hooks>;
     const migrationCount = (await listMigrations(db.target.provider)).length;
 
@@ -159,7 +160,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       hostname: config.HOST,
       silent: true,
       gracefulShutdown: false,
-      websocket: { resolve: async (req: Request) => ((await app.fetch(req)) as Response & { crossws?: object }).crossws ?? {}, options: { node: { serverOptions: { maxPayload: 1024 * 1024 } } } } as never,
+      websocket: { resolve: resolveWebSocket(app), options: { node: { serverOptions: { maxPayload: 1024 * 1024 } } } } as never,
     });
     await server.ready();
     const address = server.node?.server?.address();

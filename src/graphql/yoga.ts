@@ -11,6 +11,7 @@ import { noIntrospection } from './no-introspection.ts';
 import type { PublishedRelations } from './published-relations.ts';
 import { getSchema } from './schema.ts';
 import { renderLocalGraphiQL } from './graphiql.ts';
+import { corsFor } from './cors.ts';
 
 export interface GraphQLOptions {
   services: AdminServices;
@@ -21,6 +22,8 @@ export interface GraphQLOptions {
   graphiql: boolean;
   introspection: boolean;
   production: boolean;
+  /** Browser origins granted CORS (KEYRELAY_ALLOWED_ORIGINS); none by default. */
+  allowedOrigins?: readonly string[];
 }
 
 export type KeyrelayYoga = YogaServerInstance<Record<string, unknown>, GraphQLContext>;
@@ -44,6 +47,7 @@ export function createGraphQLServer(opts: GraphQLOptions): KeyrelayYoga {
       ? { title: 'keyrelay admin', headers: JSON.stringify({ Authorization: 'Bearer <paste your admin token>' }, null, 2) }
       : false,
     maskedErrors: { maskError, isDev: !opts.production },
+    cors: corsFor(opts.allowedOrigins ?? []) as never,
     context: () => ({ services: opts.services, relations: opts.relations }),
     // h3 does not recognise Yoga's ponyfilled Response; hand it the native classes.
     fetchAPI: { Request, Response, Headers, ReadableStream, fetch, URL, TextEncoder, TextDecoder, FormData, Blob, File } as never,
