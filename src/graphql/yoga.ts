@@ -12,6 +12,7 @@ import type { PublishedRelations } from './published-relations.ts';
 import { getSchema } from './schema.ts';
 import { renderLocalGraphiQL } from './graphiql.ts';
 import { corsFor } from './cors.ts';
+import { useRejectNulArguments } from './reject-nul.ts';
 
 export interface GraphQLOptions {
   services: AdminServices;
@@ -62,6 +63,7 @@ export function createGraphQLServer(opts: GraphQLOptions): KeyrelayYoga {
       // A request a browser sends cross-site without a CORS preflight (GET, form or text/plain POST) must
       // carry this header, which such a page cannot add. JSON POSTs are preflighted and pass.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
+      useRejectNulArguments(),
       EnvelopArmorPlugin({ ...ARMOR, blockFieldSuggestion: { enabled: opts.production } }),
       ...(opts.introspection ? [] : [{ onValidate: ({ addValidationRule }: { addValidationRule: (rule: unknown) => void }) => addValidationRule(noIntrospection) }]),
     ] as never,
