@@ -126,7 +126,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       quota: new QuotaGate({ state, lifecycle, usage, log }),
       usage,
       logs,
-      metrics: createProxyMetrics(registry, { state, logQueue: () => ({ depth: logs.depth, dropped: logs.dropped }) }),
+      metrics: createProxyMetrics(registry, { state, logQueue: () => ({ depth: logs.depth, dropped: logs.dropped, rejected: logs.rejected }), ruleBounds: () => ruleRuntime.bounds }),
       budget: new RetryBudget(),
       redactor: createRedactor(),
       log,

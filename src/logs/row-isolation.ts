@@ -1,0 +1,66 @@
+// One bad row must never block a batch. When an INSERT of request-log rows
+// fails for a reason that belongs to the rows (a value the database refuses,
+// a constraint), the rows are bisected inside the batch's own transaction,
+// each half under a savepoint, until the rows that fail alone are found; they
+// are left out (reported, counted, logged with their request id) and the
+// rest commit together. A failure that is the database's, not a row's (the
+// connection, a lock, a full disk) fails the whole transaction as before,
+// so it is retried and nothing is dropped for it.
+
+/** PostgreSQL SQLSTATE classes that say nothing about the rows: retry the batch. */
+const PG_TRANSIENT_CLASSES = new Set(['08', '40', '53', '55', '57', '58', 'XX']);
+/** SQLite result codes that belong to the rows (better-sqlite3 reports extended codes by name). */
+const SQLITE_ROW_CODES = ['SQLITE_CONSTRAINT', 'SQLITE_TOOBIG', 'SQLITE_MISMATCH', 'SQLITE_RANGE'];
+
+/** True when the error is about the rows written, so isolating them can help. */
+export function isRowError(error: unknown): boolean {
+  if (error instanceof TypeError || error instanceof RangeError) return true; // a value the driver cannot bind
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code !== 'string') return false;
+  if (code.startsWith('SQLITE_')) return SQLITE_ROW_CODES.some((c) => code.startsWith(c));
+  return /^[0-9A-Z]{5}$/.test(code) && !PG_TRANSIENT_CLASSES.has(code.slice(0, 2));
+}
+
+export interface RejectedRow {
+  /** Index in the batch. */
+  index: number;
+  message: string;
+  code: string | null;
+}
+
+function rejection(error: unknown, index: number): RejectedRow {
+  const e = error as { message?: unknown; code?: unknown };
+  return { index, message: String(e?.message ?? error).slice(0, 300), code: typeof e?.code === 'string' ? e.code : null };
+}
+
+/**
+ * Inserts rows [from, to) through `attempt`, which must run them under a
+ * savepoint (undone when it throws). On a row error the range is halved until
+ * single rows fail; those land in `rejected`. Any other error is rethrown.
+ */
+export async function insertIsolating(attempt: (from: number, to: number) => Promise<void>, from: number, to: number, rejected: RejectedRow[]): Promise<void> {
+  if (from >= to) return;
+  try {
+    await attempt(from, to);
+  } catch (error) {
+    if (!isRowError(error)) throw error;
+    if (to - from === 1) return void rejected.push(rejection(error, from));
+    const mid = from + ((to - from) >> 1);
+    await insertIsolating(attempt, from, mid, rejected);
+    await insertIsolating(attempt, mid, to, rejected);
+  }
+}
+
+/** The synchronous twin for better-sqlite3, whose transactions cannot await. */
+export function insertIsolatingSync(attempt: (from: number, to: number) => void, from: number, to: number, rejected: RejectedRow[]): void {
+  if (from >= to) return;
+  try {
+    attempt(from, to);
+  } catch (error) {
+    if (!isRowError(error)) throw error;
+    if (to - from === 1) return void rejected.push(rejection(error, from));
+    const mid = from + ((to - from) >> 1);
+    insertIsolatingSync(attempt, from, mid, rejected);
+    insertIsolatingSync(attempt, mid, to, rejected);
+  }
+}
