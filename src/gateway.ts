@@ -4,6 +4,8 @@ import type { Hooks } from 'crossws';
 import type { Config } from './config.ts';
 import { createApp } from './app.ts';
 import { resolveWebSocket } from './ws-upgrade.ts';
+import { acquireInstanceLease } from './instance/lease.ts';
+import { checkLeaseBeforeMigrating } from './instance/lease-precheck.ts';
 import { createAdminServices, type AdminServices } from './admin/services.ts';
 import { setupAdminAuth } from './auth/admin-auth.ts';
 import { createCipher } from './crypto/cipher.ts';
@@ -63,11 +65,16 @@ export interface Gateway {
  */
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
   tuneGcForProxying();
+  if (!config.KEYRELAY_TEST_SHARED_DATABASE) await checkLeaseBeforeMigrating(config.database, config.KEYRELAY_INSTANCE_LEASE_MS);
   const applied = await migrateDatabase(config.database, (line) => log.debug({ engine: line }, 'schema engine'));
   log.info({ provider: config.database.provider, applied }, applied.length ? 'applied migrations' : 'database schema up to date');
   const db = await openDatabase(config.database);
   const cleanups: Array<() => Promise<void> | void> = [() => db.close()];
   try {
+    if (!config.KEYRELAY_TEST_SHARED_DATABASE) {
+      const lease = await acquireInstanceLease(db.sql, log, config.KEYRELAY_INSTANCE_LEASE_MS);
+      cleanups.push(() => lease.release());
+    }
 
     const master = loadMasterKey(config.KEYRELAY_SECRET, config.dataDir);
     if (master.origin === 'generated') log.warn({ file: master.file }, 'generated a new master key file; back it up: stored keys cannot be read without it');

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { WrongMasterKeyError } from './crypto/master-key-check.ts';
+import { InstanceConflictError } from './instance/lease.ts';
 import { createLogger } from './logger.ts';
 import { startGateway, type Gateway } from './gateway.ts';
 
@@ -19,7 +20,7 @@ let gateway: Gateway;
 try {
   gateway = await startGateway(config, log);
 } catch (error) {
-  if (error instanceof WrongMasterKeyError) {
+  if (error instanceof WrongMasterKeyError || error instanceof InstanceConflictError) {
     log.fatal(error.message);
     process.stderr.write(`keyrelay: ${error.message}\n`);
     process.exit(3);
