@@ -4,6 +4,7 @@ import type { Hooks } from 'crossws';
 import type { Config } from './config.ts';
 import { createApp } from './app.ts';
 import { resolveWebSocket } from './ws-upgrade.ts';
+import { trackForDrain } from './server-drain.ts';
 import { acquireInstanceLease } from './instance/lease.ts';
 import { checkLeaseBeforeMigrating } from './instance/lease-precheck.ts';
 import { createAdminServices, type AdminServices } from './admin/services.ts';
@@ -175,16 +176,22 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     let drainMs = 0;
+    // After ready(): the server has its request handler, which the drain puts behind its own check.
+    const drain = server.node?.server ? trackForDrain(server.node.server as never) : null;
     // Stop accepting, let in-flight requests (streams included) finish for up to drainMs, then cut what is left.
     cleanups.push(async () => {
+      drain?.start();
       const drained = server.close(false);
       let timer: NodeJS.Timeout | undefined;
       const waited = await Promise.race([drained.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), drainMs)))]);
       clearTimeout(timer);
       if (!waited) {
-        log.warn({ drainMs }, 'in-flight requests still open at shutdown; closing them');
+        // Streams get their SSE error event first, as when an upstream fails; then the rest is cut.
+        const streams = await proxy.inFlight.interruptStreams();
+        log.warn({ drainMs, streams }, 'in-flight requests still open at shutdown; closing them');
         await server.close(true);
       }
+      drain?.stop();
     });
     if (config.KEYRELAY_JOBS) {
       // Started once the gateway serves; stopped first at close (cleanups run in reverse), before the database closes.

@@ -16,7 +16,7 @@ import {
   COLUMN_COUNT, insertSql, keyUpdateSql, pgPlaceholder, PG_ROWS_PER_STATEMENT, putRowValues, quotaCompensationSql,
   sqlitePlaceholder, tokenUpdateSql, type RowValue, type StoredRow,
 } from './log-sql.ts';
-import { insertIsolating, insertIsolatingSync, type RejectedRow } from './row-isolation.ts';
+import { insertIsolating, insertIsolatingSync, Isolation, type RejectedRow } from './row-isolation.ts';
 
 export interface StoreResult {
   /** The new ids in row order; 0 for a rejected row. */
@@ -91,8 +91,9 @@ function openSqliteStore(file: string, busyTimeoutMs: number): LogStore {
   const run = db.transaction((rows: readonly StoredRow[], usage: UsageSnapshot | null, safe: boolean): StoreResult => {
     const mode = safe ? 1 : 0;
     const ids: number[] = new Array(rows.length).fill(0);
-    const rejected: RejectedRow[] = [];
-    insertIsolatingSync((from, to) => insertRange(rows, from, to, mode, ids), 0, rows.length, rejected);
+    const iso = new Isolation(rows.length);
+    insertIsolatingSync((from, to) => insertRange(rows, from, to, mode, ids), 0, rows.length, iso);
+    const rejected = iso.rejected;
     for (const r of rejected) ids[r.index] = 0;
     if (usage !== null) {
       // The write lock is held from BEGIN IMMEDIATE: a flag read now is final.
@@ -134,7 +135,8 @@ function openPostgresStore(url: string): LogStore {
       try {
         await client.query('BEGIN');
         const ids: number[] = new Array(rows.length).fill(0);
-        const rejected: RejectedRow[] = [];
+        const iso = new Isolation(rows.length);
+        const rejected = iso.rejected;
         const insertRange = async (from: number, to: number) => {
           await client.query('SAVEPOINT log_rows');
           try {
@@ -153,7 +155,7 @@ function openPostgresStore(url: string): LogStore {
             throw error;
           }
         };
-        await insertIsolating(insertRange, 0, rows.length, rejected);
+        await insertIsolating(insertRange, 0, rows.length, iso);
         if (usage !== null) {
           const charged: number[] = [];
           for (let i = 0; i < usage.keyIds.length; i++) {

@@ -28,39 +28,58 @@ export interface RejectedRow {
   code: string | null;
 }
 
-function rejection(error: unknown, index: number): RejectedRow {
-  const e = error as { message?: unknown; code?: unknown };
-  return { index, message: String(e?.message ?? error).slice(0, 300), code: typeof e?.code === 'string' ? e.code : null };
+/**
+ * Rows refused alone with none stored yet: past this, every row failing is
+ * the database's doing (a trigger, a full table), not the rows'; the whole
+ * batch fails and is retried instead of being dropped row by row.
+ */
+const GLOBAL_FAILURE_ROWS = 8;
+
+/** The bisection's bookkeeping: rows stored in sub-ranges so far, and the rows refused alone. */
+export class Isolation {
+  stored = 0;
+  readonly rejected: RejectedRow[] = [];
+  constructor(readonly total: number) {}
+
+  /** After [from, to) failed with a row error: true to split it; false when it was a single row, now rejected. Throws when the failure looks global. */
+  failed(error: unknown, from: number, to: number): boolean {
+    if (!isRowError(error)) throw error;
+    if (to - from > 1) return true;
+    const e = error as { message?: unknown; code?: unknown };
+    this.rejected.push({ index: from, message: String(e?.message ?? error).slice(0, 300), code: typeof e?.code === 'string' ? e.code : null });
+    if (this.stored === 0 && (this.rejected.length >= GLOBAL_FAILURE_ROWS || this.rejected.length === this.total)) throw error;
+    return false;
+  }
 }
 
 /**
  * Inserts rows [from, to) through `attempt`, which must run them under a
  * savepoint (undone when it throws). On a row error the range is halved until
- * single rows fail; those land in `rejected`. Any other error is rethrown.
+ * single rows fail; those land in `iso.rejected`. Any other error is rethrown.
  */
-export async function insertIsolating(attempt: (from: number, to: number) => Promise<void>, from: number, to: number, rejected: RejectedRow[]): Promise<void> {
+export async function insertIsolating(attempt: (from: number, to: number) => Promise<void>, from: number, to: number, iso: Isolation): Promise<void> {
   if (from >= to) return;
   try {
     await attempt(from, to);
+    iso.stored += to - from;
   } catch (error) {
-    if (!isRowError(error)) throw error;
-    if (to - from === 1) return void rejected.push(rejection(error, from));
+    if (!iso.failed(error, from, to)) return;
     const mid = from + ((to - from) >> 1);
-    await insertIsolating(attempt, from, mid, rejected);
-    await insertIsolating(attempt, mid, to, rejected);
+    await insertIsolating(attempt, from, mid, iso);
+    await insertIsolating(attempt, mid, to, iso);
   }
 }
 
 /** The synchronous twin for better-sqlite3, whose transactions cannot await. */
-export function insertIsolatingSync(attempt: (from: number, to: number) => void, from: number, to: number, rejected: RejectedRow[]): void {
+export function insertIsolatingSync(attempt: (from: number, to: number) => void, from: number, to: number, iso: Isolation): void {
   if (from >= to) return;
   try {
     attempt(from, to);
+    iso.stored += to - from;
   } catch (error) {
-    if (!isRowError(error)) throw error;
-    if (to - from === 1) return void rejected.push(rejection(error, from));
+    if (!iso.failed(error, from, to)) return;
     const mid = from + ((to - from) >> 1);
-    insertIsolatingSync(attempt, from, mid, rejected);
-    insertIsolatingSync(attempt, mid, to, rejected);
+    insertIsolatingSync(attempt, from, mid, iso);
+    insertIsolatingSync(attempt, mid, to, iso);
   }
 }
