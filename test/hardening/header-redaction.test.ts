@@ -1,5 +1,6 @@
-// An upstream that echoes the injected key in its response headers (RELIABILITY
-// S11): whatever the status and the auth type, the client never gets the key.
+// An upstream that echoes the injected key in its response headers
+// (reliability-matrix case S11): whatever the status and the auth type, the
+// client never gets the key.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { canaryKey, createToken, createUpstream, send } from '../proxy/support.ts';
