@@ -16,7 +16,7 @@ import {
   COLUMN_COUNT, insertSql, keyUpdateSql, pgPlaceholder, PG_ROWS_PER_STATEMENT, putRowValues, quotaCompensationSql,
   sqlitePlaceholder, tokenUpdateSql, type RowValue, type StoredRow,
 } from './log-sql.ts';
-import { insertIsolating, insertIsolatingSync, Isolation, type RejectedRow } from './row-isolation.ts';
+import { insertIsolating, insertIsolatingSync, Isolation, retryRejected, retryRejectedSync, type RejectedRow } from './row-isolation.ts';
 
 export interface StoreResult {
   /** The new ids in row order; 0 for a rejected row. */
@@ -92,7 +92,9 @@ function openSqliteStore(file: string, busyTimeoutMs: number): LogStore {
     const mode = safe ? 1 : 0;
     const ids: number[] = new Array(rows.length).fill(0);
     const iso = new Isolation(rows.length);
-    insertIsolatingSync((from, to) => insertRange(rows, from, to, mode, ids), 0, rows.length, iso);
+    const attempt = (from: number, to: number) => insertRange(rows, from, to, mode, ids);
+    insertIsolatingSync(attempt, 0, rows.length, iso);
+    retryRejectedSync(attempt, iso);
     const rejected = iso.rejected;
     for (const r of rejected) ids[r.index] = 0;
     if (usage !== null) {
@@ -156,6 +158,7 @@ function openPostgresStore(url: string): LogStore {
           }
         };
         await insertIsolating(insertRange, 0, rows.length, iso);
+        await retryRejected(insertRange, iso);
         if (usage !== null) {
           const charged: number[] = [];
           for (let i = 0; i < usage.keyIds.length; i++) {

@@ -70,6 +70,39 @@ export async function insertIsolating(attempt: (from: number, to: number) => Pro
   }
 }
 
+/**
+ * Rows refused during the bisection get one more try each once the rest is
+ * stored: a failure that stopped meanwhile (a trigger dropped, a lock gone)
+ * must not cost them. Those that fail again stay rejected.
+ */
+export async function retryRejected(attempt: (from: number, to: number) => Promise<void>, iso: Isolation): Promise<void> {
+  if (iso.rejected.length === 0 || iso.stored === 0) return;
+  for (let i = iso.rejected.length - 1; i >= 0; i--) {
+    const { index } = iso.rejected[i];
+    try {
+      await attempt(index, index + 1);
+      iso.rejected.splice(i, 1);
+      iso.stored++;
+    } catch (error) {
+      if (!isRowError(error)) throw error;
+    }
+  }
+}
+
+export function retryRejectedSync(attempt: (from: number, to: number) => void, iso: Isolation): void {
+  if (iso.rejected.length === 0 || iso.stored === 0) return;
+  for (let i = iso.rejected.length - 1; i >= 0; i--) {
+    const { index } = iso.rejected[i];
+    try {
+      attempt(index, index + 1);
+      iso.rejected.splice(i, 1);
+      iso.stored++;
+    } catch (error) {
+      if (!isRowError(error)) throw error;
+    }
+  }
+}
+
 /** The synchronous twin for better-sqlite3, whose transactions cannot await. */
 export function insertIsolatingSync(attempt: (from: number, to: number) => void, from: number, to: number, iso: Isolation): void {
   if (from >= to) return;
