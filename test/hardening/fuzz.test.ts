@@ -3,13 +3,13 @@
 // of every condition kind, on both databases: the gateway stays up, the event
 // loop never stalls past 50 ms, every request is logged, and no key or token
 // reaches a client. The inputs come from a fixed seed, so a failure replays.
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVIDERS, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { gql } from '../support/graphql-client.ts';
 import { canaryKey, createToken, createUpstream, logRows, send, type RawResponse } from '../proxy/support.ts';
 import { credentialOf, startHostileUpstream, type HostileUpstream } from './echo-headers.ts';
 import { randomBody, randomHeaders, rng } from './fuzz-gen.ts';
+import { watchEventLoop } from './loop-watch.ts';
 
 const REQUESTS = 2000;
 const CONCURRENCY = 16;
@@ -69,8 +69,7 @@ describe.each(PROVIDERS)('fuzzing the proxy (%s)', (provider) => {
       path: `/proxy/fuzz/${encodeURIComponent(String.fromCharCode(...Array.from({ length: 1 + Math.floor(r() * 8) }, () => 0x20 + Math.floor(r() * 0x5e))))}`,
     }));
     const replies: RawResponse[] = [];
-    const delay = monitorEventLoopDelay({ resolution: 10 });
-    delay.enable();
+    const loop = watchEventLoop();
     let next = 0;
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
@@ -80,7 +79,7 @@ describe.each(PROVIDERS)('fuzzing the proxy (%s)', (provider) => {
         }
       }),
     );
-    delay.disable();
+    const report = loop.stop();
     expect(replies).toHaveLength(REQUESTS);
     // Still up: a plain request and the health check answer.
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
@@ -89,7 +88,10 @@ describe.each(PROVIDERS)('fuzzing the proxy (%s)', (provider) => {
     expect(requests.filter((q) => !logged.has(q.id)).map((q) => q.id)).toEqual([]);
     const seen = replies.map((res) => `${res.status} ${JSON.stringify(res.headers)} ${res.body}`).join('\n');
     for (const secret of [...keys, token]) for (const form of encodings(secret)) expect(seen.includes(form), `a response carried ${form.slice(0, 12)}…`).toBe(false);
-    const ms = (ns: number) => (ns / 1e6).toFixed(1);
-    expect(delay.max / 1e6, `event loop stalled ${ms(delay.max)} ms (p50 ${ms(delay.percentile(50))}, p99 ${ms(delay.percentile(99))})`).toBeLessThan(50);
+    const seenLoop = JSON.stringify(report);
+    // The gateway, the clients and the upstream all run on this loop: none of them may hold it 50 ms.
+    expect(report.maxBlockedMs, seenLoop).toBeLessThan(50);
+    // monitorEventLoopDelay's own figure also counts waiting for a CPU, so it is held to 50 ms only on a machine that has one free.
+    if (!report.overloaded) expect(report.maxDelayMs, seenLoop).toBeLessThan(50);
   }, 120_000);
 });
