@@ -7,6 +7,7 @@ import { resolveWebSocket } from './ws-upgrade.ts';
 import { trackForDrain } from './server-drain.ts';
 import { acquireInstanceLease } from './instance/lease.ts';
 import { checkLeaseBeforeMigrating } from './instance/lease-precheck.ts';
+import { openLeaseConnection } from './instance/lease-connection.ts';
 import { createAdminServices, type AdminServices } from './admin/services.ts';
 import { setupAdminAuth } from './auth/admin-auth.ts';
 import { createCipher } from './crypto/cipher.ts';
@@ -73,7 +74,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const cleanups: Array<() => Promise<void> | void> = [() => db.close()];
   try {
     if (!config.KEYRELAY_TEST_SHARED_DATABASE) {
-      const lease = await acquireInstanceLease(db.sql, log, config.KEYRELAY_INSTANCE_LEASE_MS);
+      const leaseConnection = openLeaseConnection(db);
+      cleanups.push(() => leaseConnection.close());
+      const lease = await acquireInstanceLease({ sql: db.sql, heartbeat: leaseConnection.sql }, log, config.KEYRELAY_INSTANCE_LEASE_MS);
       cleanups.push(() => lease.release());
     }
 

@@ -71,10 +71,13 @@ export async function waitForLease(read: () => Promise<LeaseRow | null>, leaseMs
 }
 
 /**
- * Takes the lease or throws InstanceConflictError. `leaseMs` is how long a
+ * Takes the lease (through `sql`, which may wait on locks: nothing is served
+ * yet) or throws InstanceConflictError. The heartbeat goes through
+ * `heartbeat`, a connection that must never block the event loop. `leaseMs` is how long a
  * silent heartbeat stays valid; the holder beats every third of it.
  */
-export async function acquireInstanceLease(sql: SqlDriver, log: Logger, leaseMs: number): Promise<InstanceLease> {
+export async function acquireInstanceLease(conn: { sql: SqlDriver; heartbeat: SqlDriver }, log: Logger, leaseMs: number): Promise<InstanceLease> {
+  const { sql, heartbeat } = conn;
   const me = randomUUID();
   const host = `${hostname()}:${process.pid}`;
   const take = async (seen: LeaseRow | null): Promise<boolean> => {
@@ -93,7 +96,7 @@ export async function acquireInstanceLease(sql: SqlDriver, log: Logger, leaseMs:
 
   let lost = false;
   const timer = setInterval(() => {
-    void sql
+    void heartbeat
       .execute('UPDATE "InstanceLease" SET "heartbeatMs" = ?, "beat" = "beat" + 1 WHERE "id" = ? AND "holder" = ?', [Date.now(), LEASE_ID, me])
       .then((changed) => {
         if (changed === 0 && !lost) {

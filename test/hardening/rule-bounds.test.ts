@@ -43,7 +43,8 @@ describe('bounded rule evaluation', () => {
     const { matched, ms } = timed(() => test.test(createEvalContext({ status: 400, headers: { 'content-type': 'application/json' }, body, latencyMs: 1 }, bounds)));
     expect(matched).toBe(false);
     expect(bounds.deep).toBe(1);
-    expect(ms).toBeLessThan(20);
+    // Milliseconds when the machine is quiet (timing belongs in benchmarks); the bound here only has to catch the unbounded 55 s.
+    expect(ms).toBeLessThan(500);
   });
 
   it('stops a JSONPath evaluation at its node budget on a body within the depth limit: not matched, counted', () => {
@@ -54,7 +55,7 @@ describe('bounded rule evaluation', () => {
     expect(matched).toBe(false);
     expect(bounds.exhausted).toBe(1);
     expect(bounds.deep).toBe(0);
-    expect(ms).toBeLessThan(50);
+    expect(ms).toBeLessThan(500);
     // The same rule on an ordinary body still works.
     const small = compileCondition({ jsonPath: { path: '$..error..code', equals: 'rate_limited' } }, 'condition');
     expect(small.test(createEvalContext({ status: 429, headers: {}, body: '{"error":{"code":"rate_limited"}}', latencyMs: 1 }, counting()))).toBe(true);
@@ -101,7 +102,8 @@ describe('a hostile upstream body through the gateway', () => {
   it('answers quickly, counts the too-deep body in a metric and logs it', async () => {
     const started = performance.now();
     for (let i = 0; i < 20; i++) expect((await send(t.url, { path: '/proxy/deep/x', headers: bearer(token) })).status).toBe(400);
-    expect(performance.now() - started).toBeLessThan(5000);
+    // Before the bounds one such response took 55 s; a generous bound keeps this steady on a loaded machine.
+    expect(performance.now() - started).toBeLessThan(15_000);
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     expect(Number(/keyrelay_rule_bodies_too_deep (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(20);
     expect(t.logLines.join('\n')).toContain('not parsed for rules');

@@ -6,7 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.ts';
 
-/** Sends a raw WebSocket upgrade; resolves with what came back before the server closed (or after 1 s open). */
+/** Sends a raw WebSocket upgrade; resolves with the head once the server closed the socket, or switched protocols, or after 10 s. */
 function rawUpgrade(base: string, path: string, origin = 'https://evil.example'): Promise<{ head: string; closedByServer: boolean }> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
@@ -15,11 +15,18 @@ function rawUpgrade(base: string, path: string, origin = 'https://evil.example')
     const timer = setTimeout(() => {
       socket.destroy();
       resolve({ head, closedByServer: false });
-    }, 1000);
-    socket.on('data', (d) => (head += d.toString('latin1')));
+    }, 10_000);
+    socket.on('data', (d) => {
+      head += d.toString('latin1');
+      if (head.startsWith('HTTP/1.1 101') && head.includes('\r\n\r\n')) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve({ head, closedByServer: false });
+      }
+    });
     socket.on('close', () => {
       clearTimeout(timer);
-      resolve({ head, closedByServer: true });
+      resolve({ head, closedByServer: true }); // a no-op after a 101 (already resolved)
     });
     socket.on('error', reject);
     socket.write(
