@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVIDERS, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { gql } from '../support/graphql-client.ts';
 import { canaryKey, createToken, createUpstream, logRows, send, type RawResponse } from '../proxy/support.ts';
-import { credentialOf, startHostileUpstream, type HostileUpstream } from './echo-headers.ts';
+import { credentialOf, startHostileUpstream, type HostileUpstream } from './hostile-upstream.ts';
 import { randomBody, randomHeaders, rng } from './fuzz-gen.ts';
 import { watchEventLoop } from './loop-watch.ts';
 

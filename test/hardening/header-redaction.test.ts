@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { canaryKey, createToken, createUpstream, send } from '../proxy/support.ts';
-import { credentialOf, startHostileUpstream, type HostileUpstream } from './echo-headers.ts';
+import { credentialOf, startHostileUpstream, type HostileUpstream } from './hostile-upstream.ts';
 
 const AUTH_TYPES = [
   { type: 'BEARER' as const },

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LogEntry } from '../../src/logs/log-entry.ts';
 import { PROVIDERS, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { bearer, createToken, createUpstream, logRows, send, type TestUpstream } from '../proxy/support.ts';
-import { startHostileUpstream, type HostileUpstream } from './echo-headers.ts';
+import { startHostileUpstream, type HostileUpstream } from './hostile-upstream.ts';
 
 const KEY = 'sk-logrows-00000000000000000000000001';
 

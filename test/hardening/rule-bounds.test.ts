@@ -10,7 +10,7 @@ import { RuleValidationError } from '../../src/rules/errors.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { gql } from '../support/graphql-client.ts';
 import { bearer, createToken, createUpstream, send } from '../proxy/support.ts';
-import { startHostileUpstream, type HostileUpstream } from './echo-headers.ts';
+import { startHostileUpstream, type HostileUpstream } from './hostile-upstream.ts';
 
 /** A JSON body nested `depth` levels, about `bytes` long. */
 function nested(depth: number): string {
