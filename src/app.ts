@@ -5,6 +5,7 @@ import type { KeyrelayYoga } from './graphql/yoga.ts';
 import { nodeRoute } from './h3-node-route.ts';
 import { GRAPHIQL_ASSET_PREFIX, readGraphiQLAsset } from './graphql/graphiql.ts';
 import { mountDashboard } from './dashboard/serve-dashboard.ts';
+import { limitBody } from './graphql/body-limit.ts';
 
 export interface AppParts {
   yoga: KeyrelayYoga;
@@ -55,15 +56,9 @@ export function createApp(parts: AppParts): H3 {
 
   app.all(
     '/graphql',
-    defineWebSocketHandler(parts.wsHooks, (event) => {
-      const length = Number(event.req.headers.get('content-length') ?? 0);
-      if (length > parts.graphqlMaxBodyBytes) {
-        return new Response(JSON.stringify({ errors: [{ message: 'request body too large', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }), {
-          status: 413,
-          headers: { 'content-type': 'application/json' },
-        });
-      }
-      return parts.yoga.fetch(event.req);
+    defineWebSocketHandler(parts.wsHooks, async (event) => {
+      const req = await limitBody(event.req, parts.graphqlMaxBodyBytes);
+      return req instanceof Response ? req : parts.yoga.fetch(req);
     }),
   );
   return app;

@@ -42,6 +42,10 @@ const schema = {
   KEYRELAY_LOG_CLEANUP_BATCH: int(100, 100_000).default(2000),
   /** Registers the test-only jobs (test-throw, test-exit, test-hang) that fail on purpose. */
   KEYRELAY_TEST_JOBS: bool.default(false),
+  /** How long a silent heartbeat keeps the database lease (one instance per database until cluster mode). */
+  KEYRELAY_INSTANCE_LEASE_MS: int(1000, 600_000).default(10_000),
+  /** Test only: skip the one-instance lease, for the suites that exercise several instances ahead of cluster mode. */
+  KEYRELAY_TEST_SHARED_DATABASE: bool.default(false),
   KEYRELAY_MAX_REQUEST_BODY_BYTES: int(1024, 1024 * 1024 * 1024).default(100 * 1024 * 1024),
   KEYRELAY_GRAPHQL_MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
   /** Keys with their own per-key metric series; later keys count under key="other". */

@@ -3,6 +3,11 @@ import type { Server } from 'srvx';
 import type { Hooks } from 'crossws';
 import type { Config } from './config.ts';
 import { createApp } from './app.ts';
+import { resolveWebSocket } from './ws-upgrade.ts';
+import { trackForDrain } from './server-drain.ts';
+import { acquireInstanceLease } from './instance/lease.ts';
+import { checkLeaseBeforeMigrating } from './instance/lease-precheck.ts';
+import { openLeaseConnection } from './instance/lease-connection.ts';
 import { createAdminServices, type AdminServices } from './admin/services.ts';
 import { setupAdminAuth } from './auth/admin-auth.ts';
 import { createCipher } from './crypto/cipher.ts';
@@ -74,11 +79,18 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   tuneGcForProxying();
   // A broken config file stops the start before the database is touched.
   const configFile = config.KEYRELAY_CONFIG ? loadConfigFile(config.KEYRELAY_CONFIG) : null;
+  if (!config.KEYRELAY_TEST_SHARED_DATABASE) await checkLeaseBeforeMigrating(config.database, config.KEYRELAY_INSTANCE_LEASE_MS);
   const applied = await migrateDatabase(config.database, (line) => log.debug({ engine: line }, 'schema engine'));
   log.info({ provider: config.database.provider, applied }, applied.length ? 'applied migrations' : 'database schema up to date');
   const db = await openDatabase(config.database);
   const cleanups: Array<() => Promise<void> | void> = [() => db.close()];
   try {
+    if (!config.KEYRELAY_TEST_SHARED_DATABASE) {
+      const leaseConnection = openLeaseConnection(db);
+      cleanups.push(() => leaseConnection.close());
+      const lease = await acquireInstanceLease({ sql: db.sql, heartbeat: leaseConnection.sql }, log, config.KEYRELAY_INSTANCE_LEASE_MS);
+      cleanups.push(() => lease.release());
+    }
 
     const master = loadMasterKey(config.KEYRELAY_SECRET, config.dataDir);
     if (master.origin === 'generated') log.warn({ file: master.file }, 'generated a new master key file; back it up: stored keys cannot be read without it');
@@ -118,7 +130,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     if (configFile) await applyConfigFile(services, configFile, log);
     const relations = new PublishedRelations();
     cleanups.push(relations.watch(events));
-    const yoga = createGraphQLServer({ services, relations, auth, log, graphiql: config.graphiql, introspection: config.introspection, production: config.production, errorDetails: config.errorDetails });
+    const yoga = createGraphQLServer({ services, relations, auth, log, graphiql: config.graphiql, introspection: config.introspection, production: config.production, errorDetails: config.errorDetails, allowedOrigins: config.allowedOrigins });
     const wsHooks = createGraphQLWsHooks(yoga, auth, config.allowedOrigins, log) as unknown as Partial<Hooks>;
     const migrationCount = (await listMigrations(db.target.provider)).length;
 
@@ -151,7 +163,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       quota: new QuotaGate({ state, lifecycle, usage, log }),
       usage,
       logs,
-      metrics: createProxyMetrics(registry, { state, logQueue: () => ({ depth: logs.depth, dropped: logs.dropped }), keyLabelCap: config.KEYRELAY_METRICS_KEY_LABELS }),
+      metrics: createProxyMetrics(registry, { state, logQueue: () => ({ depth: logs.depth, dropped: logs.dropped, rejected: logs.rejected }), ruleBounds: () => ruleRuntime.bounds, keyLabelCap: config.KEYRELAY_METRICS_KEY_LABELS }),
       budget: new RetryBudget(),
       redactor: createRedactor(),
       log,
@@ -187,7 +199,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       hostname: config.HOST,
       silent: true,
       gracefulShutdown: false,
-      websocket: { resolve: async (req: Request) => ((await app.fetch(req)) as Response & { crossws?: object }).crossws ?? {}, options: { node: { serverOptions: { maxPayload: 1024 * 1024 } } } } as never,
+      websocket: { resolve: resolveWebSocket(app), options: { node: { serverOptions: { maxPayload: 1024 * 1024 } } } } as never,
     });
     await server.ready();
     const address = server.node?.server?.address();
@@ -195,16 +207,22 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     let drainMs = 0;
+    // After ready(): the server has its request handler, which the drain puts behind its own check.
+    const drain = server.node?.server ? trackForDrain(server.node.server as never) : null;
     // Stop accepting, let in-flight requests (streams included) finish for up to drainMs, then cut what is left.
     cleanups.push(async () => {
+      drain?.start();
       const drained = server.close(false);
       let timer: NodeJS.Timeout | undefined;
       const waited = await Promise.race([drained.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), drainMs)))]);
       clearTimeout(timer);
       if (!waited) {
-        log.warn({ drainMs }, 'in-flight requests still open at shutdown; closing them');
+        // Streams get their SSE error event first, as when an upstream fails; then the rest is cut.
+        const streams = await proxy.inFlight.interruptStreams();
+        log.warn({ drainMs, streams }, 'in-flight requests still open at shutdown; closing them');
         await server.close(true);
       }
+      drain?.stop();
     });
     // Only now: a start that failed before serving leaves no token behind that nobody saw work.
     await persistAdminToken();

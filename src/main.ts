@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { WrongMasterKeyError } from './crypto/master-key-check.ts';
 import { ConfigFileError } from './config-file/load-config-file.ts';
+import { InstanceConflictError } from './instance/lease.ts';
 import { createLogger } from './logger.ts';
 import { startGateway, type Gateway } from './gateway.ts';
 import { explainStartupError } from './startup-errors.ts';
@@ -27,7 +28,7 @@ try {
     process.stderr.write(`keyrelay: ${error.message}\n`);
     process.exit(2);
   }
-  if (error instanceof WrongMasterKeyError) {
+  if (error instanceof WrongMasterKeyError || error instanceof InstanceConflictError) {
     log.fatal(error.message);
     process.stderr.write(`keyrelay: ${error.message}\n`);
     process.exit(3);

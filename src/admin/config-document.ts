@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { plainText } from './text.ts';
 import type { AccessToken, Rule, Upstream } from '../generated/prisma/client.ts';
 import { parseJson, toRuleDefinition, toUpstreamConfig } from '../state/map-rows.ts';
 import type { RuleDefinition } from '../state/types.ts';
@@ -17,14 +18,14 @@ const RULE_FIELDS = [
 const ruleDoc = z
   .object({
     upstream: z.string().min(1).nullish(),
-    name: z.string().trim().min(1).max(200),
+    name: plainText().trim().min(1).max(200),
     condition: z.unknown(),
     actions: z.array(z.string()),
   })
   .catchall(z.unknown());
 
 const tokenDoc = z.object({
-  name: z.string().trim().min(1).max(200),
+  name: plainText().trim().min(1).max(200),
   prefix: z.string().max(20).default(''),
   tokenHash: z.string().regex(/^[0-9a-f]{64}$/, 'must be the token\'s SHA-256 in lower-case hex'),
   upstreams: z.array(z.string().min(1)).max(1000).default([]),

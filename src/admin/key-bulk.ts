@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { freeText } from './text.ts';
 import type { AdminDeps } from './deps.ts';
 import { NotFoundError, UserInputError } from '../errors.ts';
 import { KEY_STATUSES } from '../state/types.ts';
@@ -8,7 +9,7 @@ const bulkStatusSchema = z.object({
   ids: z.array(z.string().min(1)).min(1, 'give at least one key id').max(10_000),
   status: z.enum(KEY_STATUSES),
   until: z.date().nullish(),
-  reason: z.string().max(500).nullish(),
+  reason: freeText().max(500).nullish(),
 });
 
 /** Operations over many keys at once; every status change still goes through the lifecycle (one KeyEvent each). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { plainText } from './text.ts';
 import { UserInputError } from '../errors.ts';
 import { keyValue, type NewKey } from './keys.ts';
 
@@ -20,7 +21,7 @@ export interface ParsedImport {
 // Keys never contain white space; a line that does is usually "name key" pasted into the wrong format.
 const importedKey = z.object({
   value: keyValue.refine((v) => !/\s/.test(v), 'must not contain white space'),
-  name: z.string().trim().min(1).max(200).nullish(),
+  name: plainText().trim().min(1).max(200).nullish(),
   weight: z.number().int('must be a whole number').min(0).max(1_000_000).nullish(),
   quota: z.number().int('must be a whole number').min(0).nullish(),
 });

@@ -1,6 +1,7 @@
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { Provider } from '../db/sql-driver.ts';
 import type { KeyStatus } from '../state/types.ts';
+import { assertPlainText } from './text.ts';
 
 export const KEY_ORDERS = ['CREATED_ASC', 'CREATED_DESC', 'NAME_ASC', 'NAME_DESC', 'REQUESTS_DESC', 'FAILURES_DESC', 'STATUS'] as const;
 export type KeyOrder = (typeof KEY_ORDERS)[number];
@@ -33,6 +34,7 @@ export function keyWhere(
   const where: Prisma.ApiKeyWhereInput = {};
   if (args.upstreamId) where.upstreamId = args.upstreamId;
   if (args.status) where.status = args.status;
+  assertPlainText(args.search, 'search');
   const search = args.search?.trim();
   if (search) {
     const contains = (provider === 'postgres' ? { contains: search, mode: 'insensitive' } : { contains: search }) as Prisma.StringFilter;

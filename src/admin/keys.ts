@@ -5,6 +5,7 @@ import { fingerprintOf } from '../crypto/cipher.ts';
 import { isSafeHeaderValue } from '../proxy/headers.ts';
 import { KEY_STATUSES } from '../state/types.ts';
 import { parseInput } from './validate.ts';
+import { freeText, plainText } from './text.ts';
 
 export const keyValue = z
   .string()
@@ -15,7 +16,7 @@ export const keyValue = z
 
 const newKey = z.object({
   value: keyValue,
-  name: z.string().min(1).max(200).nullish(),
+  name: plainText().min(1).max(200).nullish(),
   weight: z.number().int().min(0).max(1_000_000).nullish(),
   quota: z.number().int().min(0).nullish(),
 });
@@ -25,7 +26,7 @@ export type NewKey = z.infer<typeof newKey>;
 const statusSchema = z.object({
   status: z.enum(KEY_STATUSES),
   until: z.date().nullish(),
-  reason: z.string().max(500).nullish(),
+  reason: freeText().max(500).nullish(),
 });
 
 export function keyAdmin(deps: AdminDeps) {

@@ -3,6 +3,7 @@ import type { Prisma } from '../generated/prisma/client.ts';
 import type { Provider } from '../db/sql-driver.ts';
 import { UserInputError } from '../errors.ts';
 import { parseInput } from './validate.ts';
+import { plainText } from './text.ts';
 
 export interface RequestLogFilter {
   requestId?: string | null;
@@ -19,11 +20,14 @@ export interface RequestLogFilter {
 }
 
 const filterSchema = z.object({
-  requestId: z.string().min(1, 'must not be empty').max(200).nullish(),
+  requestId: plainText().min(1, 'must not be empty').max(200).nullish(),
+  upstreamId: plainText().nullish(),
+  keyId: plainText().nullish(),
+  accessTokenId: plainText().nullish(),
   statusMin: z.number().int().min(0).max(999).nullish(),
   statusMax: z.number().int().min(0).max(999).nullish(),
-  text: z.string().min(1, 'must not be empty').max(500).nullish(),
-  matchedRuleId: z.string().min(1).max(100).regex(/^[^,]+$/, 'must be one rule id').nullish(),
+  text: plainText().min(1, 'must not be empty').max(500).nullish(),
+  matchedRuleId: plainText().min(1).max(100).regex(/^[^,]+$/, 'must be one rule id').nullish(),
 });
 
 /** The status/error pair that makes a log row an error everywhere (filters, stats, subscriptions). */

@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { plainText } from './text.ts';
 import type { AdminDeps } from './deps.ts';
 import { NotFoundError } from '../errors.ts';
 import { generateToken, sha256Hex } from '../crypto/tokens.ts';
 import { parseInput } from './validate.ts';
 
 const createSchema = z.object({
-  name: z.string().trim().min(1, 'must not be empty').max(200),
+  name: plainText().trim().min(1, 'must not be empty').max(200),
   upstreamIds: z.array(z.string().min(1)).max(1000).nullish(),
 });
 

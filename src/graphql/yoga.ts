@@ -12,6 +12,8 @@ import type { PublishedRelations } from './published-relations.ts';
 import { getSchema } from './schema.ts';
 import { renderLocalGraphiQL } from './graphiql.ts';
 import { useRequestGuard } from './request-guard.ts';
+import { corsFor } from './cors.ts';
+import { useRejectNulArguments } from './reject-nul.ts';
 
 export interface GraphQLOptions {
   services: AdminServices;
@@ -24,6 +26,8 @@ export interface GraphQLOptions {
   production: boolean;
   /** Unexpected errors keep message and stack (a developer's own machine only; see config). */
   errorDetails?: boolean;
+  /** Browser origins granted CORS (KEYRELAY_ALLOWED_ORIGINS); none by default. */
+  allowedOrigins?: readonly string[];
 }
 
 export type KeyrelayYoga = YogaServerInstance<Record<string, unknown>, GraphQLContext>;
@@ -47,6 +51,7 @@ export function createGraphQLServer(opts: GraphQLOptions): KeyrelayYoga {
       ? { title: 'keyrelay admin', shouldPersistHeaders: false }
       : false,
     maskedErrors: { maskError, isDev: opts.errorDetails ?? !opts.production },
+    cors: corsFor(opts.allowedOrigins ?? []) as never,
     context: () => ({ services: opts.services, relations: opts.relations }),
     // h3 does not recognise Yoga's ponyfilled Response; hand it the native classes.
     fetchAPI: { Request, Response, Headers, ReadableStream, fetch, URL, TextEncoder, TextDecoder, FormData, Blob, File } as never,
@@ -60,6 +65,7 @@ export function createGraphQLServer(opts: GraphQLOptions): KeyrelayYoga {
       useAdminAuth(opts.auth, opts.graphiql),
       // CSRF: JSON-only POSTs, and a GET must carry Authorization or Yoga's CSRF header (see request-guard.ts).
       useRequestGuard(),
+      useRejectNulArguments(),
       EnvelopArmorPlugin({ ...ARMOR, blockFieldSuggestion: { enabled: opts.production } }),
       ...(opts.introspection ? [] : [{ onValidate: ({ addValidationRule }: { addValidationRule: (rule: unknown) => void }) => addValidationRule(noIntrospection) }]),
     ] as never,

@@ -60,8 +60,13 @@ const NULL = -1;
 
 const orNull = (n: number): number | null => (Number.isNaN(n) ? null : n);
 
+/** Text a chunk holds before it counts as full, whatever its row count: rows with big logged bodies make small chunks. */
+export const CHUNK_MAX_CHARS = 2 * 1024 * 1024;
+
 export class LogChunk {
   count = 0;
+  /** Characters of text held (about its bytes): bounds a chunk, and so a flush and a transaction, by size as well as rows. */
+  chars = 0;
   /** The string columns, row after row (joined for the worker, read back for publishing). */
   strs: (string | null)[] = [];
   lens: Int32Array;
@@ -89,11 +94,12 @@ export class LogChunk {
 
   private addText(s: string | null, at: number): void {
     this.lens[at] = s === null ? NULL : s.length;
+    if (s !== null) this.chars += s.length;
     this.strs.push(s);
   }
 
   get full(): boolean {
-    return this.count >= this.capacity;
+    return this.count >= this.capacity || this.chars >= CHUNK_MAX_CHARS;
   }
 
   /** Copies an entry in. Latency and overhead are rounded here as they are stored, so the published row equals the stored one. */
@@ -138,6 +144,7 @@ export class LogChunk {
   dropFirst(n: number): void {
     if (n >= this.count) {
       this.count = 0;
+      this.chars = 0;
       this.strs = [];
       this.secrets = [];
       this.secretLens = [];
@@ -145,6 +152,7 @@ export class LogChunk {
     }
     let secrets = 0;
     for (let i = 0; i < n; i++) secrets += this.nums[i * NUMS + N_SECRETS];
+    for (let k = 0; k < n * STRS; k++) this.chars -= textLength(this.lens[k]);
     this.strs.splice(0, n * STRS);
     this.lens.copyWithin(0, n * STRS, this.count * STRS);
     this.secrets.splice(0, secrets);

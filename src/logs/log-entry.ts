@@ -44,11 +44,20 @@ function clip(text: string, max: number): string {
 }
 
 /**
+ * PostgreSQL text cannot hold a NUL (the whole INSERT fails), so a logged NUL
+ * is written visibly as the six characters `\u0000`, on both databases so they
+ * read the same. Other control characters are stored as they came.
+ */
+export function escapeNul(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\\u0000') : text;
+}
+
+/**
  * The row to store, every free-text column redacted; `id` is 0 until the
  * writer learns it, and the same object is then published.
  */
 export function toStoredRow(e: LogEntry, redactor: Redactor): RequestLogged {
-  const scrub = (text: string | null) => (text === null ? null : redactor.redact(text, e.secrets));
+  const scrub = (text: string | null) => (text === null ? null : escapeNul(redactor.redact(text, e.secrets)));
   return {
     id: 0,
     createdAt: e.createdAt,
@@ -57,7 +66,7 @@ export function toStoredRow(e: LogEntry, redactor: Redactor): RequestLogged {
     keyId: e.keyId,
     accessTokenId: e.accessTokenId,
     method: e.method,
-    path: clip(redactor.redact(redactor.redactUrl(e.path), e.secrets), MAX_PATH_CHARS),
+    path: clip(escapeNul(redactor.redact(redactor.redactUrl(e.path), e.secrets)), MAX_PATH_CHARS),
     status: e.status,
     outcome: e.outcome,
     latencyMs: Math.round(e.latencyMs),
@@ -65,7 +74,7 @@ export function toStoredRow(e: LogEntry, redactor: Redactor): RequestLogged {
     attempts: e.attempts,
     bytesIn: e.bytesIn,
     bytesOut: e.bytesOut,
-    clientIp: e.clientIp,
+    clientIp: e.clientIp === null ? null : escapeNul(e.clientIp),
     error: e.error === null ? null : clip(scrub(e.error) ?? '', MAX_ERROR_CHARS),
     model: e.model === null ? null : clip(scrub(e.model) ?? '', 200),
     stream: e.stream,

@@ -22,6 +22,8 @@ export interface StoredChunk {
   ids: number[];
   /** [row, column, stored value] triples for free-text columns the worker redacted or clipped. */
   changed: (number | string | null)[];
+  /** Rows the database refused on their own: left out (their id is 0), the rest stored. */
+  rejected: Array<{ row: number; requestId: string; message: string; code: string | null }>;
 }
 
 export type FromLogWorker =

@@ -16,10 +16,18 @@ import {
   COLUMN_COUNT, insertSql, keyUpdateSql, pgPlaceholder, PG_ROWS_PER_STATEMENT, putRowValues, quotaCompensationSql,
   sqlitePlaceholder, tokenUpdateSql, type RowValue, type StoredRow,
 } from './log-sql.ts';
+import { insertIsolating, insertIsolatingSync, Isolation, retryRejected, retryRejectedSync, type RejectedRow } from './row-isolation.ts';
+
+export interface StoreResult {
+  /** The new ids in row order; 0 for a rejected row. */
+  ids: number[];
+  /** Rows the database refused on their own (see row-isolation.ts); the others were stored. */
+  rejected: RejectedRow[];
+}
 
 export interface LogStore {
-  /** Stores rows and usage in one transaction; the new ids in row order. */
-  write(rows: readonly StoredRow[], usage: UsageSnapshot | null, safe: boolean): Promise<number[]>;
+  /** Stores rows and usage in one transaction, leaving out rows the database refuses alone. */
+  write(rows: readonly StoredRow[], usage: UsageSnapshot | null, safe: boolean): Promise<StoreResult>;
   /** Opens the connection ahead of the first batch. */
   warm(): Promise<void>;
   close(): Promise<void>;
@@ -64,11 +72,10 @@ function openSqliteStore(file: string, busyTimeoutMs: number): LogStore {
   const multiParams: RowValue[] = new Array(COLUMN_COUNT * SQLITE_ROWS_PER_INSERT);
   const time = (ms: number) => ms;
   const bool = (b: boolean) => (b ? 1 : 0);
-  const run = db.transaction((rows: readonly StoredRow[], usage: UsageSnapshot | null, safe: boolean): number[] => {
-    const mode = safe ? 1 : 0;
-    const ids: number[] = new Array(rows.length);
-    let i = 0;
-    for (; i + SQLITE_ROWS_PER_INSERT <= rows.length; i += SQLITE_ROWS_PER_INSERT) {
+  // Called inside the batch's transaction, better-sqlite3 runs this one under a savepoint.
+  const insertRange = db.transaction((rows: readonly StoredRow[], from: number, to: number, mode: number, ids: number[]) => {
+    let i = from;
+    for (; i + SQLITE_ROWS_PER_INSERT <= to; i += SQLITE_ROWS_PER_INSERT) {
       for (let j = 0; j < SQLITE_ROWS_PER_INSERT; j++) putRowValues(multiParams, j * COLUMN_COUNT, rows[i + j], time, bool);
       const info = multi[mode].run(multiParams);
       // One statement's rows get consecutive ids (AUTOINCREMENT, and this transaction is the only writer); lastInsertRowid is the last.
@@ -76,16 +83,26 @@ function openSqliteStore(file: string, busyTimeoutMs: number): LogStore {
       if (info.changes !== SQLITE_ROWS_PER_INSERT) throw new Error(`inserted ${info.changes} request-log rows of ${SQLITE_ROWS_PER_INSERT}`);
       for (let j = 0; j < SQLITE_ROWS_PER_INSERT; j++) ids[i + j] = last - SQLITE_ROWS_PER_INSERT + 1 + j;
     }
-    for (; i < rows.length; i++) {
+    for (; i < to; i++) {
       putRowValues(singleParams, 0, rows[i], time, bool);
       ids[i] = Number(single[mode].run(singleParams).lastInsertRowid);
     }
+  });
+  const run = db.transaction((rows: readonly StoredRow[], usage: UsageSnapshot | null, safe: boolean): StoreResult => {
+    const mode = safe ? 1 : 0;
+    const ids: number[] = new Array(rows.length).fill(0);
+    const iso = new Isolation(rows.length);
+    const attempt = (from: number, to: number) => insertRange(rows, from, to, mode, ids);
+    insertIsolatingSync(attempt, 0, rows.length, iso);
+    retryRejectedSync(attempt, iso);
+    const rejected = iso.rejected;
+    for (const r of rejected) ids[r.index] = 0;
     if (usage !== null) {
       // The write lock is held from BEGIN IMMEDIATE: a flag read now is final.
       for (let i = 0; i < usage.keyIds.length; i++) keyUpdate.run(keyParams(usage, i, keyQuota(usage, i), time));
       for (let i = 0; i < usage.tokenIds.length; i++) tokenUpdate.run(usage.tokenAt[i], usage.tokenIds[i]);
     }
-    return ids;
+    return { ids, rejected };
   });
   return {
     // Synchronous in this thread: a locked database blocks the worker (up to the busy timeout), never the proxy.
@@ -119,15 +136,29 @@ function openPostgresStore(url: string): LogStore {
       let failed = false;
       try {
         await client.query('BEGIN');
-        const ids: number[] = [];
-        for (let i = 0; i < rows.length; i += PG_ROWS_PER_STATEMENT) {
-          const chunk = rows.slice(i, i + PG_ROWS_PER_STATEMENT);
-          const params: RowValue[] = new Array(chunk.length * COLUMN_COUNT);
-          chunk.forEach((r, j) => putRowValues(params, j * COLUMN_COUNT, r, time, bool));
-          const res = await client.query<{ id: number }>(insertText(chunk.length, safe), params);
-          // Ids grow in VALUES order, but PostgreSQL does not promise RETURNING order.
-          for (const id of res.rows.map((r) => Number(r.id)).sort((a, b) => a - b)) ids.push(id);
-        }
+        const ids: number[] = new Array(rows.length).fill(0);
+        const iso = new Isolation(rows.length);
+        const rejected = iso.rejected;
+        const insertRange = async (from: number, to: number) => {
+          await client.query('SAVEPOINT log_rows');
+          try {
+            for (let i = from; i < to; i += PG_ROWS_PER_STATEMENT) {
+              const chunk = rows.slice(i, Math.min(to, i + PG_ROWS_PER_STATEMENT));
+              const params: RowValue[] = new Array(chunk.length * COLUMN_COUNT);
+              chunk.forEach((r, j) => putRowValues(params, j * COLUMN_COUNT, r, time, bool));
+              const res = await client.query<{ id: number }>(insertText(chunk.length, safe), params);
+              // Ids grow in VALUES order, but PostgreSQL does not promise RETURNING order.
+              res.rows.map((r) => Number(r.id)).sort((a, b) => a - b).forEach((id, j) => (ids[i + j] = id));
+            }
+            await client.query('RELEASE SAVEPOINT log_rows');
+          } catch (error) {
+            await client.query('ROLLBACK TO SAVEPOINT log_rows');
+            for (let i = from; i < to; i++) ids[i] = 0;
+            throw error;
+          }
+        };
+        await insertIsolating(insertRange, 0, rows.length, iso);
+        await retryRejected(insertRange, iso);
         if (usage !== null) {
           const charged: number[] = [];
           for (let i = 0; i < usage.keyIds.length; i++) {
@@ -142,7 +173,7 @@ function openPostgresStore(url: string): LogStore {
           for (let i = 0; i < usage.tokenIds.length; i++) await client.query(tokenUpdate, [time(usage.tokenAt[i]), usage.tokenIds[i]]);
         }
         await client.query('COMMIT');
-        return ids;
+        return { ids, rejected };
       } catch (error) {
         failed = true;
         await client.query('ROLLBACK').catch(() => {});

@@ -29,8 +29,9 @@ const TEXT_COLUMN_INDEX = { path: S_PATH, error: S_ERROR, model: S_MODEL, reques
 const TEXT_COLUMNS = Object.entries(TEXT_COLUMN_INDEX) as ReadonlyArray<[keyof typeof TEXT_COLUMN_INDEX, number]>;
 
 /** Redacted rows, and what changed against the queued text (the main thread publishes from its own copy). */
-function storedRows(p: PackedRows): { rows: StoredRow[]; changed: (number | string | null)[] } {
+function storedRows(p: PackedRows): { rows: StoredRow[]; changed: (number | string | null)[]; chars: number } {
   const rows: StoredRow[] = [];
+  let chars = 0;
   const changed: (number | string | null)[] = [];
   const entries = unpackEntries(p);
   for (let i = 0; i < entries.length; i++) {
@@ -40,8 +41,9 @@ function storedRows(p: PackedRows): { rows: StoredRow[]; changed: (number | stri
       if (row[field] !== entry[field]) changed.push(i, TEXT_COLUMN_INDEX[field], row[field] as string | null);
     }
     rows.push(row);
+    chars += (row.requestBody?.length ?? 0) + (row.responseBody?.length ?? 0) + row.path.length + (row.error?.length ?? 0);
   }
-  return { rows, changed };
+  return { rows, changed, chars };
 }
 
 /**
@@ -51,6 +53,12 @@ function storedRows(p: PackedRows): { rows: StoredRow[]; changed: (number | stri
  * the write lock for milliseconds, not seconds.
  */
 const ROWS_PER_TRANSACTION = 2048;
+/**
+ * Text per transaction (characters, about bytes): thousands of rows with large
+ * logged bodies must not make one huge transaction, which a nearly full disk
+ * could never take however often it is retried.
+ */
+const CHARS_PER_TRANSACTION = 8 * 1024 * 1024;
 
 async function write(m: Extract<ToLogWorker, { type: 'write' }>): Promise<void> {
   const results: (StoredChunk | null)[] = m.chunks.map(() => null);
@@ -63,13 +71,19 @@ async function write(m: Extract<ToLogWorker, { type: 'write' }>): Promise<void> 
       // Whole chunks per transaction, at least one.
       let last = first;
       let rows = prepared.length > 0 ? prepared[first].rows.length : 0;
-      while (last + 1 < prepared.length && rows + prepared[last + 1].rows.length <= ROWS_PER_TRANSACTION) rows += prepared[++last].rows.length;
+      let chars = prepared.length > 0 ? prepared[first].chars : 0;
+      while (last + 1 < prepared.length && rows + prepared[last + 1].rows.length <= ROWS_PER_TRANSACTION && chars + prepared[last + 1].chars <= CHARS_PER_TRANSACTION) {
+        rows += prepared[++last].rows.length;
+        chars += prepared[last].chars;
+      }
       const slice = prepared.slice(first, last + 1);
-      const ids = await store.write(slice.flatMap((p) => p.rows), first === 0 ? m.usage : null, m.safe);
+      const { ids, rejected } = await store.write(slice.flatMap((p) => p.rows), first === 0 ? m.usage : null, m.safe);
       if (first === 0) usageStored = true;
       let at = 0;
       slice.forEach((p, k) => {
-        results[first + k] = { ids: ids.slice(at, at + p.rows.length), changed: p.changed };
+        const mine = rejected.filter((r) => r.index >= at && r.index < at + p.rows.length);
+        const dropped = mine.map((r) => ({ row: r.index - at, requestId: p.rows[r.index - at].requestId, message: r.message, code: r.code }));
+        results[first + k] = { ids: ids.slice(at, at + p.rows.length), changed: p.changed, rejected: dropped };
         at += p.rows.length;
       });
       first = last + 1;

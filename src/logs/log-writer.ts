@@ -15,6 +15,7 @@ import type { UsageCounters } from '../keys/usage-counters.ts';
 import type { Logger } from '../logger.ts';
 import type { GatewayState } from '../state/gateway-state.ts';
 import { LogChunk, publishedRow, S_KEY_ID, S_UPSTREAM_ID } from './log-chunk.ts';
+import { RejectedRows } from './rejected-rows.ts';
 import type { LogEntry } from './log-entry.ts';
 import type { FromLogWorker, LogWorkerData, ToLogWorker } from './log-protocol.ts';
 import { logWorkerFile } from './worker-file.ts';
@@ -38,6 +39,8 @@ const CHUNK_ROWS = 512;
 const MIN_CHUNK_ROWS = 16;
 /** A flush sends at most this many rows; the next one follows at once while the queue is long. */
 const MAX_ROWS_PER_FLUSH = 8192;
+/** A flush also stops at this much text (characters, about bytes), so large bodies make smaller batches. */
+const MAX_CHARS_PER_FLUSH = 16 * 1024 * 1024;
 const WARN_EVERY_MS = 10_000;
 /** After a quiet spell, the first row waits this long for company before it is written. */
 const GATHER_MS = 5;
@@ -63,14 +66,26 @@ export class LogWriter {
   private seq = 0;
   /** Rows dropped because the queue was full. */
   dropped = 0;
+  /** Rows handed to the worker and not answered yet. */
+  private inFlight = 0;
+  /** The last flush stopped at MAX_CHARS_PER_FLUSH with rows left. */
+  private sizeCapped = false;
+  private readonly refused: RejectedRows;
   /** Failed flush attempts (each retried). */
   failures = 0;
 
-  constructor(private readonly deps: LogWriterDeps) {}
+  constructor(private readonly deps: LogWriterDeps) {
+    this.refused = new RejectedRows(deps.log);
+  }
 
-  /** Rows waiting to be sent to the worker (not those in flight). */
+  /** Rows the database refused on their own, left out of their batch (see row-isolation.ts). */
+  get rejected(): number {
+    return this.refused.count;
+  }
+
+  /** Rows not stored yet: queued, and handed to the worker but not answered. */
   get depth(): number {
-    return this.queued;
+    return this.queued + this.inFlight;
   }
 
   /** Starts the worker now (its module load and connection take ~100 ms), so the first row is not late. */
@@ -165,7 +180,7 @@ export class LogWriter {
     this.lastFlushAt = Date.now();
     try {
       const rows = await this.writeQueued();
-      if (this.queued > 0 && !this.closed && rows >= MAX_ROWS_PER_FLUSH) setImmediate(() => void this.flush());
+      if (this.queued > 0 && !this.closed && (rows >= MAX_ROWS_PER_FLUSH || this.sizeCapped)) setImmediate(() => void this.flush());
     } finally {
       // What arrived during the write, or what a failed write put back, goes with the next flush.
       if ((this.queued > 0 || this.deps.usage.pending) && this.timer === null && this.started && !this.closed) this.schedule();
@@ -176,11 +191,14 @@ export class LogWriter {
   private async writeQueued(): Promise<number> {
     const chunks: LogChunk[] = [];
     let rows = 0;
-    while (this.queue.length > 0 && rows < MAX_ROWS_PER_FLUSH) {
+    let chars = 0;
+    while (this.queue.length > 0 && rows < MAX_ROWS_PER_FLUSH && (chunks.length === 0 || chars + this.queue[0].chars <= MAX_CHARS_PER_FLUSH)) {
       const chunk = this.queue.shift()!;
       rows += chunk.count;
+      chars += chunk.chars;
       chunks.push(chunk);
     }
+    this.sizeCapped = this.queue.length > 0 && rows < MAX_ROWS_PER_FLUSH;
     this.queued -= rows;
     this.chunkRows = Math.min(CHUNK_ROWS, Math.max(MIN_CHUNK_ROWS, 1 << Math.ceil(Math.log2(Math.max(1, rows)))));
     const usage = this.deps.usage.drain();
@@ -193,7 +211,8 @@ export class LogWriter {
     const seq = ++this.seq;
     const replied = new Promise<Reply>((resolve) => this.waiting.set(seq, resolve));
     this.post({ type: 'write', seq, chunks: packed, usage, safe: this.safeMode });
-    const reply = await replied;
+    this.inFlight += rows;
+    const reply = await replied.finally(() => (this.inFlight -= rows));
     if (usage !== null) {
       if (reply.usageStored) this.deps.usage.settle(usage);
       else this.deps.usage.restore(usage);
@@ -202,7 +221,10 @@ export class LogWriter {
     chunks.forEach((chunk, i) => {
       const stored = reply.chunks[i] ?? null;
       if (stored === null) putBack.push(chunk);
-      else this.publish(chunk, stored.ids, stored.changed);
+      else {
+        if (stored.rejected.length > 0) this.refused.report(stored.rejected);
+        this.publish(chunk, stored.ids, stored.changed);
+      }
     });
     if (reply.error === null) {
       this.safeMode = false;
@@ -226,7 +248,7 @@ export class LogWriter {
       if (m === undefined) byRow.set(row, (m = new Map()));
       m.set(changed[i + 1] as number, changed[i + 2] as string | null);
     }
-    for (let i = 0; i < chunk.count; i++) this.deps.events.publish('requestLog:created', publishedRow(chunk, i, ids[i], byRow?.get(i)));
+    for (let i = 0; i < chunk.count; i++) if (ids[i] !== 0) this.deps.events.publish('requestLog:created', publishedRow(chunk, i, ids[i], byRow?.get(i)));
   }
 
   private putBack(chunks: LogChunk[]): void {

@@ -21,6 +21,8 @@ const QUERY_SECRET_NAMES = new Set(['key', 'api_key', 'token', 'access_token', '
 export interface Redactor {
   /** Replaces the given secrets (raw, URL-encoded, base64) and key-shaped strings with `[REDACTED]`. */
   redact(text: string, secrets: readonly string[]): string;
+  /** Replaces only the given secrets (every form), not key-shaped strings: for text that must keep working, like a 2xx's headers. */
+  redactSecrets(text: string, secrets: readonly string[]): string;
   /** Replaces the values of the query parameters key, api_key, token, access_token and signature. */
   redactUrl(pathAndQuery: string): string;
 }
@@ -38,17 +40,20 @@ export function createRedactor(): Redactor {
     return forms;
   }
 
-  return {
-    redact(text, secrets) {
-      let out = text;
-      for (const secret of secrets) {
-        if (secret.length < MIN_SECRET_LENGTH) continue;
-        for (const form of formsOf(secret)) {
-          if (out.includes(form)) out = out.replaceAll(form, REDACTED);
-        }
+  function redactSecrets(text: string, secrets: readonly string[]): string {
+    let out = text;
+    for (const secret of secrets) {
+      if (secret.length < MIN_SECRET_LENGTH) continue;
+      for (const form of formsOf(secret)) {
+        if (out.includes(form)) out = out.replaceAll(form, REDACTED);
       }
-      return redactPatterns(out);
-    },
+    }
+    return out;
+  }
+
+  return {
+    redact: (text, secrets) => redactPatterns(redactSecrets(text, secrets)),
+    redactSecrets,
     redactUrl,
   };
 }

@@ -18,9 +18,11 @@ export interface ProxyMetrics extends OperatorMetrics {
 
 export interface MetricsSources {
   state: GatewayState;
-  logQueue: () => { depth: number; dropped: number };
+  logQueue: () => { depth: number; dropped: number; rejected?: number };
   /** Keys with their own per-key series (KEYRELAY_METRICS_KEY_LABELS); later keys count under key="other". */
   keyLabelCap?: number;
+  /** What the rule engine's bounds cut short (rules/eval-bounds.ts). */
+  ruleBounds?: () => { tooDeep: number; budgetExhausted: number };
 }
 
 interface UpstreamCounts {
@@ -81,6 +83,9 @@ export function createProxyMetrics(registry: Registry, sources: MetricsSources):
   });
   new Gauge({ name: 'keyrelay_log_queue_depth', help: 'Request-log rows waiting to be stored', registers, collect() { this.set(sources.logQueue().depth); } });
   new Gauge({ name: 'keyrelay_log_rows_dropped', help: 'Request-log rows dropped because the queue was full (since start)', registers, collect() { this.set(sources.logQueue().dropped); } });
+  new Gauge({ name: 'keyrelay_rule_bodies_too_deep', help: 'Response bodies nested too deep to be parsed for rules (since start)', registers, collect() { this.set(sources.ruleBounds?.().tooDeep ?? 0); } });
+  new Gauge({ name: 'keyrelay_rule_budget_exhausted', help: 'JSONPath rule evaluations stopped at their node budget, counted as not matching (since start)', registers, collect() { this.set(sources.ruleBounds?.().budgetExhausted ?? 0); } });
+  new Gauge({ name: 'keyrelay_log_rows_rejected', help: 'Request-log rows the database refused on their own, left out of their batch (since start)', registers, collect() { this.set(sources.logQueue().rejected ?? 0); } });
 
   const operator = createOperatorMetrics(registry, sources.state, sources.keyLabelCap);
   return {

@@ -318,7 +318,7 @@ export class Forwarder implements AttemptHooks {
   commit(attempt: Attempt): void {
     const pr = this.pr;
     pr.overheadMs = Math.max(0, performance.now() - pr.t0 - pr.waitMs - (attempt.headersAt - attempt.dispatchedAt));
-    commitHead(pr, attempt);
+    commitHead(pr, attempt, this.deps.redactor);
   }
 
   // Dropping a response only pays if some key is left to try: the keys tried

@@ -34,4 +34,5 @@ export interface ProxyDeps {
 export const noRules: RuleRuntime = {
   observe: () => ({ matchedRuleIds: [], keyTakenOut: false }),
   forgetKey() {},
+  bounds: { tooDeep: 0, budgetExhausted: 0 },
 };

@@ -7,6 +7,7 @@ import { decodeBody } from '../logs/decode-body.ts';
 import type { Redactor } from '../logs/redact.ts';
 import type { Attempt } from './attempt.ts';
 import { filterResponseHeaders, type ResponseHeaders } from './headers.ts';
+import { redactResponseHeaders } from './redact-headers.ts';
 import type { ProxyRequest } from './proxy-request.ts';
 
 /** Error bodies larger than this are passed on unscrubbed only if they cannot hold text (see sendBuffered). */
@@ -37,8 +38,9 @@ function withOwnHeaders(pr: ProxyRequest, headers: ResponseHeaders): ResponseHea
 }
 
 /** The head of a response that streams: SSE and unsized bodies are flushed at once (time to first byte). */
-export function commitHead(pr: ProxyRequest, attempt: Attempt): void {
+export function commitHead(pr: ProxyRequest, attempt: Attempt, redactor: Redactor): void {
   const headers = filterResponseHeaders(attempt.headers);
+  redactResponseHeaders(headers, attempt.status, pr.secrets, redactor);
   const sse = attempt.isEventStream;
   // An event stream may end with keyrelay's own error event, so it is never sized.
   if (sse) delete headers['content-length'];
@@ -55,6 +57,7 @@ export function commitHead(pr: ProxyRequest, attempt: Attempt): void {
  */
 export function sendBuffered(pr: ProxyRequest, attempt: Attempt, body: Buffer, secrets: readonly string[], redactor: Redactor): void {
   const headers = filterResponseHeaders(attempt.headers);
+  redactResponseHeaders(headers, attempt.status, secrets, redactor);
   let out = body;
   if (attempt.status >= 400 && body.length > 0 && body.length <= SCRUB_MAX_BYTES) {
     const decoded = decodeBody(body, headers['content-encoding'], SCRUB_MAX_BYTES * 8);

@@ -17,6 +17,7 @@ import { readRequestBody, type BodyResult } from './request-body.ts';
 import { readModel } from './request-model.ts';
 import { sendError } from './respond.ts';
 import { BadPathError, buildUpstreamPath } from './target-url.ts';
+import { InFlight } from './shutdown.ts';
 
 export type { ProxyDeps } from './proxy-deps.ts';
 
@@ -24,8 +25,10 @@ const PREFIX_LENGTH = '/proxy/'.length;
 
 export function createProxyHandler(deps: ProxyDeps) {
   const authenticate = createAuthenticator(deps.state);
-  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const inFlight = new InFlight();
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const pr = new ProxyRequest(req, res, deps.log, deps.trustProxy);
+    inFlight.add(pr);
     // (A closure, not a property on res: a new property on that large object copies its property store.)
     res.on('close', () => {
       if (!res.writableFinished) pr.clientClosed();
@@ -49,10 +52,12 @@ export function createProxyHandler(deps: ProxyDeps) {
         if (!pr.clientGone) sendError(pr, 500, 'INTERNAL', 'internal error');
       }
     } finally {
+      inFlight.delete(pr);
       finishRequest(deps, pr);
       clientRequestEnded(deps.state.limits, pr);
     }
   };
+  return Object.assign(handler, { inFlight });
 }
 
 function reject(pr: ProxyRequest, status: number, code: string, message: string, extra: Record<string, string> | null = null): null {

@@ -9,6 +9,7 @@ import type { ProxyDeps } from './proxy-deps.ts';
 import { classifyFailure } from './proxy-errors.ts';
 import type { ProxyRequest } from './proxy-request.ts';
 import { endInterrupted } from './respond.ts';
+import { GatewayShutdown } from './shutdown.ts';
 
 function anyRuleReadsBody(pr: ProxyRequest): boolean {
   for (const rule of pr.upstream!.rules) if (rule.needsBody) return true;
@@ -47,5 +48,6 @@ export function finishStream(deps: ProxyDeps, pr: ProxyRequest, attempt: Attempt
   const failure = classifyFailure(error, true);
   pr.outcome = 'stream_interrupted';
   pr.error = failure.detail;
-  endInterrupted(pr.res, attempt.isEventStream, 'UPSTREAM_STREAM_INTERRUPTED', 'the upstream stream broke off before it was complete');
+  if (error instanceof GatewayShutdown) endInterrupted(pr.res, attempt.isEventStream, 'GATEWAY_SHUTTING_DOWN', error.message);
+  else endInterrupted(pr.res, attempt.isEventStream, 'UPSTREAM_STREAM_INTERRUPTED', 'the upstream stream broke off before it was complete');
 }

@@ -1,6 +1,6 @@
 import type { JsonScalar, RuleCondition } from '../state/types.ts';
 import type { EvalContext } from './eval-context.ts';
-import { compileJsonPath } from './json-path.ts';
+import { BudgetExhausted, compileJsonPath, type JsonPathQuery } from './json-path.ts';
 import { compileRegex } from './regex.ts';
 
 export type ConditionTest = (ctx: EvalContext) => boolean;
@@ -78,7 +78,7 @@ export function compileJsonPathLeaf(leaf: JsonPathLeaf, field: string): Conditio
   const present = (value: unknown): boolean => value !== null && value !== undefined;
   if (leaf.exists === false) {
     // Absent in every document (every SSE event), the negation of `exists: true`.
-    return (ctx) => ctx.body !== null && ctx.jsonDocuments().every((doc) => !query(doc).some(present));
+    return (ctx) => ctx.body !== null && withinBudget(ctx, query, (run) => ctx.jsonDocuments().every((doc) => !run(doc).some(present)));
   }
   const checks: ((value: unknown) => boolean)[] = [];
   const { equals, gt, lt } = leaf;
@@ -95,5 +95,17 @@ export function compileJsonPathLeaf(leaf: JsonPathLeaf, field: string): Conditio
     checks.push((value) => typeof value === 'string' && regex.test(value));
   }
   const matches = allOf(checks);
-  return (ctx) => ctx.body !== null && ctx.jsonDocuments().some((doc) => query(doc).some(matches));
+  return (ctx) => ctx.body !== null && withinBudget(ctx, query, (run) => ctx.jsonDocuments().some((doc) => run(doc).some(matches)));
+}
+
+/** One evaluation's node budget, shared by all its documents; an exhausted budget is "not matched", and reported. */
+function withinBudget(ctx: EvalContext, query: JsonPathQuery, test: (run: (doc: unknown) => unknown[]) => boolean): boolean {
+  const budget = { left: ctx.bounds.nodeBudget };
+  try {
+    return test((doc) => query(doc, budget));
+  } catch (error) {
+    if (!(error instanceof BudgetExhausted)) throw error;
+    ctx.bounds.onBudgetExhausted();
+    return false;
+  }
 }

@@ -1,4 +1,5 @@
 import type { ResponseSample } from '../state/types.ts';
+import { DEFAULT_BOUNDS, parseBounded, type EvalBounds } from './eval-bounds.ts';
 import { looksLikeEventStream, parseEventStreamJson } from './sse.ts';
 
 /**
@@ -19,6 +20,8 @@ export interface EvalContext {
   json(): unknown;
   /** Documents JSONPath runs against: each `data:` payload of an event stream, else the JSON body. */
   jsonDocuments(): readonly unknown[];
+  /** Depth and node-visit bounds of this evaluation (see eval-bounds.ts). */
+  readonly bounds: EvalBounds;
 }
 
 function lazy<T>(compute: () => T): () => T {
@@ -38,23 +41,20 @@ function normaliseHeaders(headers: ResponseSample['headers']): Map<string, strin
   return map;
 }
 
-export function createEvalContext(sample: ResponseSample): EvalContext {
+export function createEvalContext(sample: ResponseSample, bounds: EvalBounds = DEFAULT_BOUNDS): EvalContext {
   const { body } = sample;
   const headers = lazy(() => normaliseHeaders(sample.headers));
   const header = (name: string): string | undefined => headers().get(name.toLowerCase());
 
   const json = lazy((): unknown => {
     if (body === null) return undefined;
-    try {
-      return JSON.parse(body) as unknown;
-    } catch {
-      return undefined;
-    }
+    const parsed = parseBounded(body, bounds);
+    return parsed.ok ? parsed.value : undefined;
   });
 
   const jsonDocuments = lazy((): readonly unknown[] => {
     if (body === null) return [];
-    if (looksLikeEventStream(header('content-type'), body)) return parseEventStreamJson(body);
+    if (looksLikeEventStream(header('content-type'), body)) return parseEventStreamJson(body, (text) => parseBounded(text, bounds));
     const document = json();
     return document === undefined ? [] : [document];
   });
@@ -67,5 +67,6 @@ export function createEvalContext(sample: ResponseSample): EvalContext {
     bodyLowerCase: lazy(() => (body === null ? null : body.toLowerCase())),
     json,
     jsonDocuments,
+    bounds,
   };
 }

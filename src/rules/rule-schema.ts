@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { plainText } from '../admin/text.ts';
 import { DISABLE_MODES, RULE_ACTIONS, RULE_SCOPES, type RuleDefinition } from '../state/types.ts';
 import { fromZodIssue } from './errors.ts';
 
@@ -11,7 +12,7 @@ const seconds = z.number().min(0).max(30 * DAY_SECONDS);
  */
 export const ruleSettingsSchema = z
   .object({
-    name: z.string().trim().min(1).max(200),
+    name: plainText().trim().min(1).max(200),
     actions: z
       .array(z.enum(RULE_ACTIONS))
       .min(1, 'needs at least one action')

@@ -1,5 +1,6 @@
 import type { UpstreamRuntime } from '../state/gateway-state.ts';
 import type { ApiKeyState, ResponseSample } from '../state/types.ts';
+import type { EvalBoundsStats } from './eval-bounds.ts';
 
 /**
  * How the proxy asks the rule engine about one upstream response.
@@ -31,4 +32,6 @@ export interface RuleRuntime {
   observe(obs: RuleObservation, phase: RulePhase): RuleOutcome;
   /** Drops the firing state of a deleted key. */
   forgetKey(keyId: string): void;
+  /** Bodies too deep to parse for rules, and JSONPath evaluations that ran out of budget (since start). */
+  readonly bounds: EvalBoundsStats;
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.ts';
 import type { GatewayState } from '../state/gateway-state.ts';
 import type { UpstreamConfig } from '../state/types.ts';
 import { createEvalContext } from './eval-context.ts';
+import { boundsReporter } from './bounds-report.ts';
 import type { CompiledRule } from './evaluate.ts';
 import { createRuleTracker } from './rule-tracker.ts';
 import type { RuleObservation, RuleOutcome, RulePhase, RuleRuntime } from './runtime-types.ts';
@@ -38,6 +39,7 @@ export function createRuleRuntime(deps: RuleRuntimeDeps): RuleRuntime {
   // Whether a rule names a client-error status on purpose; conditions never change after compiling.
   const targets = new WeakMap<CompiledRule, Map<number, boolean>>();
   const failedRules = new WeakSet<CompiledRule>();
+  const bounds = boundsReporter(deps.log, now);
 
   function targetsStatus(rule: CompiledRule, status: number): boolean {
     let byStatus = targets.get(rule);
@@ -66,7 +68,7 @@ export function createRuleRuntime(deps: RuleRuntimeDeps): RuleRuntime {
     const at = now();
     const rules = obs.upstream.rules;
     if (rules.length > 0) {
-      const ctx = createEvalContext(obs.sample);
+      const ctx = createEvalContext(obs.sample, bounds.forResponse(obs.upstream.config.name, obs.requestId));
       // Client-caused errors say nothing about the key (RELIABILITY F12): only rules that name the status see them.
       const clientError = isClientError(status);
       for (const rule of rules) {
@@ -86,6 +88,7 @@ export function createRuleRuntime(deps: RuleRuntimeDeps): RuleRuntime {
 
   return {
     observe,
+    bounds: bounds.stats,
     forgetKey(keyId) {
       tracker.forget(keyId);
       actions.forget(keyId);

@@ -9,7 +9,9 @@ export function looksLikeEventStream(contentType: string | undefined, body: stri
   return start.startsWith('data:') || start.startsWith('event:');
 }
 
-function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+type Parse = (text: string) => { ok: true; value: unknown } | { ok: false };
+
+function plainJson(text: string): { ok: true; value: unknown } | { ok: false } {
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch {
@@ -21,7 +23,7 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
  * The JSON payloads of a (possibly truncated) event stream, in order. Payloads
  * that are not JSON are skipped, so a cut-off last event is simply ignored.
  */
-export function parseEventStreamJson(body: string): unknown[] {
+export function parseEventStreamJson(body: string, parseJson: Parse = plainJson): unknown[] {
   const payloads: unknown[] = [];
   let data: string[] = [];
 
@@ -37,6 +39,7 @@ export function parseEventStreamJson(body: string): unknown[] {
     }
     // Some upstreams put one JSON document per data line without blank lines
     // between events; read those line by line rather than losing them.
+    if (!joined.includes('\n')) return;
     for (const line of joined.split('\n')) {
       const single = parseJson(line);
       if (single.ok) payloads.push(single.value);

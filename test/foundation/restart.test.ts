@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { listMigrations } from '../../src/db/migrate.ts';
 import { describe, expect, it } from 'vitest';
 import { PROVIDERS, createTestDatabase, startTestGateway } from '../support/gateway.ts';
 import { gqlOk } from '../support/graphql-client.ts';
-import { listMigrations } from '../../src/db/migrate.ts';
 
 describe.each(PROVIDERS)('restart on %s', (provider) => {
   it('keeps every row and the in-memory state, and applies no migration twice', async () => {

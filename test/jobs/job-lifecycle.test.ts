@@ -114,8 +114,9 @@ describe.runIf(PROVIDERS.includes('postgres'))('two gateways on one PostgreSQL d
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'keyrelay-jobs-pg-'));
     database = await createTestDatabase('postgres', dataDir);
-    a = await startTestGateway({ provider: 'postgres', dataDir, database, env: { KEYRELAY_JOBS: 'true' } });
-    b = await startTestGateway({ provider: 'postgres', dataDir, database, env: { KEYRELAY_JOBS: 'true' } });
+    // Two instances on one database are refused until cluster mode exists; this suite looks ahead to it.
+    a = await startTestGateway({ provider: 'postgres', dataDir, database, env: { KEYRELAY_JOBS: 'true', KEYRELAY_TEST_SHARED_DATABASE: 'true' } });
+    b = await startTestGateway({ provider: 'postgres', dataDir, database, env: { KEYRELAY_JOBS: 'true', KEYRELAY_TEST_SHARED_DATABASE: 'true' } });
     await Promise.all([a.gateway.jobs.idle(), b.gateway.jobs.idle()]);
   });
   afterAll(async () => {
