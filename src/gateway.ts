@@ -80,7 +80,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     await state.loadAll();
     const events = createEventBus();
     // Keys of upstreams with a health probe are probed before a timer returns them.
-    const lifecycle = new KeyLifecycle({ prisma: db.prisma, state, events, log, returnCheck: createProbeReturnCheck(state) });
+    const lifecycle = new KeyLifecycle({ sql: db.sql, state, events, log, returnCheck: createProbeReturnCheck(state) });
     lifecycle.restoreTimers();
     cleanups.push(() => lifecycle.stop());
     const ruleRuntime = createRuleRuntime({
@@ -114,7 +114,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     cleanups.push(async () => {
       stopSweep();
       await targets.close();
-      await lifecycle.flushed();
+      await lifecycle.drain();
       await logs.close();
     });
     const registry = new Registry();

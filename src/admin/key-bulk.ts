@@ -51,8 +51,7 @@ export function keyBulk(deps: AdminDeps) {
         const key = state.keys.get(id);
         if (!key) continue;
         // The in-memory count runs ahead of the batched writes; a reset rewrites both.
-        key.used = 0;
-        state.upstreamsById.get(key.upstreamId)?.pool.refresh(id);
+        state.apply(key, { type: 'usedReset' });
       }
       const exhausted = ids.filter((id) => state.keys.get(id)?.status === 'EXHAUSTED');
       await Promise.all(exhausted.map((id) => lifecycle.transition(id, 'ACTIVE', { actor: 'ADMIN', reason: 'quota reset' })));
