@@ -80,7 +80,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     await state.loadAll();
     const events = createEventBus();
     // Keys of upstreams with a health probe are probed before a timer returns them.
-    const lifecycle = new KeyLifecycle({ sql: db.sql, state, events, log, returnCheck: createProbeReturnCheck(state) });
+    // Started now (on SQLite a worker thread and its connection) so the first rule-fired change does not wait for it.
+    await db.writer.query('SELECT 1');
+    const lifecycle = new KeyLifecycle({ sql: db.writer, state, events, log, returnCheck: createProbeReturnCheck(state) });
     lifecycle.restoreTimers();
     cleanups.push(() => lifecycle.stop());
     const ruleRuntime = createRuleRuntime({
