@@ -4,6 +4,7 @@ import type { Hooks } from 'crossws';
 import type { Config } from './config.ts';
 import { createApp } from './app.ts';
 import { createAdminServices, type AdminServices } from './admin/services.ts';
+import { createCommit } from './admin/commit.ts';
 import { setupAdminAuth } from './auth/admin-auth.ts';
 import { createCipher } from './crypto/cipher.ts';
 import { loadMasterKey } from './crypto/master-key.ts';
@@ -97,7 +98,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
 
     // Counted by the proxy, stored by the log writer; the admin API's quota reset discards pending charges.
     const usage = new UsageCounters();
-    const services = createAdminServices({ prisma: db.prisma, sql: db.sql, state, events, cipher, lifecycle, log, usage });
+    const services = createAdminServices({ prisma: db.prisma, sql: db.sql, state, events, cipher, lifecycle, log, usage, commit: createCommit({ prisma: db.prisma, state, events }) });
     const relations = new PublishedRelations();
     cleanups.push(relations.watch(events));
     const yoga = createGraphQLServer({ services, relations, auth, log, graphiql: config.graphiql, introspection: config.introspection, production: config.production });

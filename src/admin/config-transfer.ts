@@ -30,7 +30,7 @@ const counts = (): ImportCounts => ({ created: 0, updated: 0, deleted: 0 });
  * deletes what the document does not name, keys of deleted upstreams included.
  */
 export function configTransfer(deps: AdminDeps) {
-  const { prisma, state, events, log } = deps;
+  const { prisma, commit, log } = deps;
 
   async function exportConfig(): Promise<ConfigDocument & { exportedAt: string }> {
     const [upstreams, rules, tokens] = await Promise.all([
@@ -61,14 +61,9 @@ export function configTransfer(deps: AdminDeps) {
     // Every rule compiles before anything is written (the upstream id is not known yet; it does not affect validity).
     doc.rules.forEach((r, i) => checkRule(ruleFromDoc(r, RULE_DEFAULTS, null), `json.rules.${i}`));
 
-    const before = (await prisma.upstream.findMany({ select: { id: true } })).map((u) => u.id);
     const result = await prisma.$transaction((tx) => write(tx, doc, mode), { timeout: 60_000, maxWait: 10_000 });
 
-    await state.reloadRules();
-    const after = (await prisma.upstream.findMany({ select: { id: true } })).map((u) => u.id);
-    for (const id of new Set([...before, ...after])) await state.reloadUpstream(id);
-    await state.reloadTokens();
-    events.publish('config:changed', { kind: 'all' });
+    await commit({ kind: 'all' });
     log.info({ mode, ...result }, 'configuration imported');
     return result;
   }

@@ -29,7 +29,7 @@ const statusSchema = z.object({
 });
 
 export function keyAdmin(deps: AdminDeps) {
-  const { prisma, state, cipher, lifecycle, events } = deps;
+  const { prisma, state, cipher, lifecycle, commit } = deps;
 
   async function requireUpstream(upstreamId: string) {
     const upstream = await prisma.upstream.findUnique({ where: { id: upstreamId } });
@@ -69,8 +69,7 @@ export function keyAdmin(deps: AdminDeps) {
       const existing = await prisma.apiKey.findMany({ where: { upstreamId }, select: { secretHash: true } });
       const { rows } = await prepareRows(upstreamId, keys, new Set(existing.map((e) => e.secretHash)));
       await prisma.apiKey.createMany({ data: rows });
-      await state.reloadUpstream(upstreamId);
-      events.publish('config:changed', { kind: 'upstream', id: upstreamId });
+      await commit({ kind: 'upstream', id: upstreamId });
       const hashes = rows.map((r) => r.secretHash);
       return prisma.apiKey.findMany({ where: { upstreamId, secretHash: { in: hashes } }, orderBy: { createdAt: 'asc' } });
     },
@@ -87,8 +86,7 @@ export function keyAdmin(deps: AdminDeps) {
       const row = await prisma.apiKey.findUnique({ where: { id } });
       if (!row) throw new NotFoundError(`no key with id ${id}`, 'id');
       await prisma.apiKey.delete({ where: { id } });
-      state.removeKey(id);
-      events.publish('config:changed', { kind: 'key', id, upstreamId: row.upstreamId });
+      await commit({ kind: 'key', id, upstreamId: row.upstreamId });
       return row;
     },
   };

@@ -39,7 +39,7 @@ function columns(def: RuleDefinition) {
 }
 
 export function ruleAdmin(deps: AdminDeps) {
-  const { prisma, state, events } = deps;
+  const { prisma, commit } = deps;
 
   async function requireUpstream(upstreamId: string | null | undefined) {
     if (!upstreamId) return;
@@ -48,10 +48,7 @@ export function ruleAdmin(deps: AdminDeps) {
     }
   }
 
-  async function changed() {
-    await state.reloadRules();
-    events.publish('config:changed', { kind: 'rules' });
-  }
+  const changed = () => commit({ kind: 'rules' });
 
   return {
     async create(input: RuleInput) {

@@ -10,12 +10,9 @@ const createSchema = z.object({
 });
 
 export function tokenAdmin(deps: AdminDeps) {
-  const { prisma, state, events } = deps;
+  const { prisma, commit } = deps;
 
-  async function changed() {
-    await state.reloadTokens();
-    events.publish('config:changed', { kind: 'tokens' });
-  }
+  const changed = () => commit({ kind: 'tokens' });
 
   return {
     /** Returns the token itself; this is the only time it is shown. */

@@ -4,17 +4,14 @@ import { parseInput } from './validate.ts';
 import { createUpstreamSchema, updateUpstreamSchema, upstreamColumns } from './upstream-input.ts';
 
 export function upstreamAdmin(deps: AdminDeps) {
-  const { prisma, state, events } = deps;
+  const { prisma, commit } = deps;
 
   async function ensureNameFree(name: string, exceptId?: string) {
     const clash = await prisma.upstream.findUnique({ where: { name } });
     if (clash && clash.id !== exceptId) throw new ConflictError(`an upstream named "${name}" exists`, 'input.name');
   }
 
-  async function changed(id: string) {
-    await state.reloadUpstream(id);
-    events.publish('config:changed', { kind: 'upstream', id });
-  }
+  const changed = (id: string) => commit({ kind: 'upstream', id });
 
   return {
     async create(input: unknown) {
