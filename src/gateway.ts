@@ -1,5 +1,3 @@
-import { serve } from 'crossws/server';
-import type { Server } from 'srvx';
 import type { Hooks } from 'crossws';
 import type { Config } from './config.ts';
 import { createApp } from './app.ts';
@@ -33,7 +31,8 @@ import { RetryBudget } from './proxy/retry-budget.ts';
 import { sweepOnConfigChange, UpstreamTargets } from './proxy/upstream-targets.ts';
 import { GatewayState } from './state/gateway-state.ts';
 import { JobService } from './jobs/job-service.ts';
-import { attachJobService } from './jobs/registry.ts';
+import { databaseReadiness } from './server/readiness.ts';
+import { listen } from './server/listen.ts';
 
 export interface Gateway {
   url: string;
@@ -58,7 +57,8 @@ export interface Gateway {
 
 /**
  * Boot order: database (migrate) -> master key -> admin auth -> state ->
- * lifecycle -> admin API -> server. Every dependency is built here and passed
+ * lifecycle -> jobs (loaded, started last) -> rule runtime -> admin API and
+ * GraphQL -> log writer and proxy -> server. Every dependency is built here and passed
  * down, so tests start a whole gateway on a temp database in one call.
  */
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
@@ -80,61 +80,33 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const state = new GatewayState(db.prisma, cipher);
     await state.loadAll();
     const events = createEventBus();
-    // Keys of upstreams with a health probe are probed before a timer returns them.
     // Started now (on SQLite a worker thread and its connection) so the first rule-fired change does not wait for it.
     await db.writer.query('SELECT 1');
+    // Keys of upstreams with a health probe are probed before a timer returns them.
     const lifecycle = new KeyLifecycle({ sql: db.writer, state, events, log, returnCheck: createProbeReturnCheck(state) });
     lifecycle.restoreTimers();
     cleanups.push(() => lifecycle.stop());
+    // Counted by the proxy, stored by the log writer; the admin API's quota reset discards pending charges.
+    const usage = new UsageCounters();
+    const jobs = new JobService({ config, db, state, events, lifecycle, log, masterKey: master.key, usage });
+    await jobs.load();
     const ruleRuntime = createRuleRuntime({
       lifecycle,
       state,
       events,
       log,
-      // The quota period is quota-reset's schedule (environment or setJobSchedule); `jobs` is built below and read only once traffic flows.
+      // The quota period is quota-reset's schedule (environment or setJobSchedule).
       quotaResetAt: (upstream, now) => nextQuotaResetAt(upstream, jobs.quotaCron(), config.KEYRELAY_TIMEZONE, now),
     });
     cleanups.push(forgetDeletedKeys(events, state, ruleRuntime));
 
-    // Counted by the proxy, stored by the log writer; the admin API's quota reset discards pending charges.
-    const usage = new UsageCounters();
     const services = createAdminServices({ prisma: db.prisma, sql: db.sql, state, events, cipher, lifecycle, log, usage, commit: createCommit({ prisma: db.prisma, state, events }) });
     const relations = new PublishedRelations();
     cleanups.push(relations.watch(events));
-    const yoga = createGraphQLServer({ services, relations, auth, log, graphiql: config.graphiql, introspection: config.introspection, production: config.production });
+    const yoga = createGraphQLServer({ services, relations, jobs, auth, log, graphiql: config.graphiql, introspection: config.introspection, production: config.production });
     const wsHooks = createGraphQLWsHooks(yoga, auth, config.allowedOrigins, log) as unknown as Partial<Hooks>;
-    const migrationCount = (await listMigrations(db.target.provider)).length;
 
-    // The proxy's parts. Cleanup (run in reverse, after the server closed):
-    // pools, then pending key changes, then the last log/usage batch, before the database closes.
-    const jobs = new JobService({ config, db, state, events, lifecycle, log, masterKey: master.key, usage });
-    await jobs.load();
-    attachJobService(services, jobs);
-    const logs = new LogWriter({ target: db.target, events, state, usage, log, flushMs: config.KEYRELAY_LOG_FLUSH_MS, queueMax: config.KEYRELAY_LOG_QUEUE_MAX });
-    logs.start();
-    const targets = new UpstreamTargets();
-    const stopSweep = sweepOnConfigChange(events, state, targets);
-    cleanups.push(async () => {
-      stopSweep();
-      await targets.close();
-      await lifecycle.drain();
-      await logs.close();
-    });
-    const registry = new Registry();
-    const proxy = createProxyHandler({
-      state,
-      targets,
-      rules: ruleRuntime,
-      quota: new QuotaGate({ state, lifecycle, usage, log }),
-      usage,
-      logs,
-      metrics: createProxyMetrics(registry, { state, logQueue: () => ({ depth: logs.depth, dropped: logs.dropped }) }),
-      budget: new RetryBudget(),
-      redactor: createRedactor(),
-      log,
-      maxRequestBodyBytes: config.KEYRELAY_MAX_REQUEST_BODY_BYTES,
-      trustProxy: config.KEYRELAY_TRUST_PROXY,
-    });
+    const { proxy, logs, registry } = createProxyParts({ config, db, state, events, lifecycle, ruleRuntime, usage, log }, cleanups);
 
     const app = createApp({
       yoga,
@@ -142,45 +114,11 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       proxy,
       metrics: metricsEndpoint(registry),
       graphqlMaxBodyBytes: config.KEYRELAY_GRAPHQL_MAX_BODY_BYTES,
-      readiness: async () => {
-        try {
-          const rows = await db.sql.query<{ n: number | bigint }>(
-            'SELECT COUNT(*) AS n FROM "_prisma_migrations" WHERE "finished_at" IS NOT NULL AND "rolled_back_at" IS NULL',
-          );
-          const applied = Number(rows[0]?.n ?? 0);
-          const migrations = applied >= migrationCount ? 'ok' : `${migrationCount - applied} pending`;
-          return { ready: migrations === 'ok', checks: { database: 'ok', migrations } };
-        } catch {
-          return { ready: false, checks: { database: 'unreachable', migrations: 'unknown' } };
-        }
-      },
+      readiness: databaseReadiness(db.sql, (await listMigrations(db.target.provider)).length),
     });
-
-    const server: Server = serve({
-      fetch: app.fetch,
-      port: config.PORT,
-      hostname: config.HOST,
-      silent: true,
-      gracefulShutdown: false,
-      websocket: { resolve: async (req: Request) => ((await app.fetch(req)) as Response & { crossws?: object }).crossws ?? {}, options: { node: { serverOptions: { maxPayload: 1024 * 1024 } } } } as never,
-    });
-    await server.ready();
-    const address = server.node?.server?.address();
-    const port = address && typeof address === 'object' ? address.port : config.PORT;
-    const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
-    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const { url, close: drain } = await listen(app, { port: config.PORT, host: config.HOST, log });
     let drainMs = 0;
-    // Stop accepting, let in-flight requests (streams included) finish for up to drainMs, then cut what is left.
-    cleanups.push(async () => {
-      const drained = server.close(false);
-      let timer: NodeJS.Timeout | undefined;
-      const waited = await Promise.race([drained.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), drainMs)))]);
-      clearTimeout(timer);
-      if (!waited) {
-        log.warn({ drainMs }, 'in-flight requests still open at shutdown; closing them');
-        await server.close(true);
-      }
-    });
+    cleanups.push(() => drain(drainMs));
     if (config.KEYRELAY_JOBS) {
       // Started once the gateway serves; stopped first at close (cleanups run in reverse), before the database closes.
       await jobs.start();
@@ -208,4 +146,43 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     for (const cleanup of cleanups.reverse()) await cleanup();
     throw error;
   }
+}
+
+/**
+ * The proxy and what it feeds: upstream connection pools, the request-log
+ * writer, metrics. Cleanup (run in reverse, after the server closed): pools,
+ * then pending key changes, then the last log/usage batch, before the
+ * database closes.
+ */
+function createProxyParts(
+  parts: { config: Config; db: Db; state: GatewayState; events: EventBus; lifecycle: KeyLifecycle; ruleRuntime: RuleRuntime; usage: UsageCounters; log: Logger },
+  cleanups: Array<() => Promise<void> | void>,
+) {
+  const { config, db, state, events, lifecycle, ruleRuntime, usage, log } = parts;
+  const logs = new LogWriter({ target: db.target, events, state, usage, log, flushMs: config.KEYRELAY_LOG_FLUSH_MS, queueMax: config.KEYRELAY_LOG_QUEUE_MAX });
+  logs.start();
+  const targets = new UpstreamTargets();
+  const stopSweep = sweepOnConfigChange(events, state, targets);
+  cleanups.push(async () => {
+    stopSweep();
+    await targets.close();
+    await lifecycle.drain();
+    await logs.close();
+  });
+  const registry = new Registry();
+  const proxy = createProxyHandler({
+    state,
+    targets,
+    rules: ruleRuntime,
+    quota: new QuotaGate({ state, lifecycle, usage, log }),
+    usage,
+    logs,
+    metrics: createProxyMetrics(registry, { state, logQueue: () => ({ depth: logs.depth, dropped: logs.dropped }) }),
+    budget: new RetryBudget(),
+    redactor: createRedactor(),
+    log,
+    maxRequestBodyBytes: config.KEYRELAY_MAX_REQUEST_BODY_BYTES,
+    trustProxy: config.KEYRELAY_TRUST_PROXY,
+  });
+  return { proxy, logs, registry };
 }

@@ -3,6 +3,7 @@ import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { AdminAuth } from '../auth/admin-auth.ts';
 import type { AdminServices } from '../admin/services.ts';
+import type { JobService } from '../jobs/job-service.ts';
 import type { Logger } from '../logger.ts';
 import { useAdminAuth } from './auth-plugin.ts';
 import type { GraphQLContext } from './context.ts';
@@ -16,6 +17,8 @@ export interface GraphQLOptions {
   services: AdminServices;
   /** Relations of rows published to subscriptions; the gateway keeps it in step with the bus. */
   relations: PublishedRelations;
+  /** The job service the job fields act on; null answers them with CONFLICT. */
+  jobs?: JobService | null;
   auth: AdminAuth;
   log: Logger;
   graphiql: boolean;
@@ -44,7 +47,7 @@ export function createGraphQLServer(opts: GraphQLOptions): KeyrelayYoga {
       ? { title: 'keyrelay admin', headers: JSON.stringify({ Authorization: 'Bearer <paste your admin token>' }, null, 2) }
       : false,
     maskedErrors: { maskError, isDev: !opts.production },
-    context: () => ({ services: opts.services, relations: opts.relations }),
+    context: () => ({ services: opts.services, relations: opts.relations, jobs: opts.jobs ?? null }),
     // h3 does not recognise Yoga's ponyfilled Response; hand it the native classes.
     fetchAPI: { Request, Response, Headers, ReadableStream, fetch, URL, TextEncoder, TextDecoder, FormData, Blob, File } as never,
     logging: {
