@@ -63,18 +63,10 @@ export interface Gateway {
  */
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
   tuneGcForProxying();
-  const applied = await migrateDatabase(config.database, (line) => log.debug({ engine: line }, 'schema engine'));
-  log.info({ provider: config.database.provider, applied }, applied.length ? 'applied migrations' : 'database schema up to date');
-  const db = await openDatabase(config.database);
+  const db = await migrateAndOpen(config, log);
   const cleanups: Array<() => Promise<void> | void> = [() => db.close()];
   try {
-
-    const master = loadMasterKey(config.KEYRELAY_SECRET, config.dataDir);
-    if (master.origin === 'generated') log.warn({ file: master.file }, 'generated a new master key file; back it up: stored keys cannot be read without it');
-    else log.info({ origin: master.origin, file: master.file }, 'master key loaded');
-    const cipher = createCipher(master.key);
-    await checkMasterKey(db.prisma, cipher);
-
+    const { master, cipher } = await openSecrets(config, db, log);
     const { auth, generated } = await setupAdminAuth(db.prisma, config.KEYRELAY_ADMIN_TOKEN);
 
     const state = new GatewayState(db.prisma, cipher);
@@ -146,6 +138,23 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     for (const cleanup of cleanups.reverse()) await cleanup();
     throw error;
   }
+}
+
+/** Migrations first: on SQLite the schema engine needs the file to itself, before any other connection. */
+async function migrateAndOpen(config: Config, log: Logger): Promise<Db> {
+  const applied = await migrateDatabase(config.database, (line) => log.debug({ engine: line }, 'schema engine'));
+  log.info({ provider: config.database.provider, applied }, applied.length ? 'applied migrations' : 'database schema up to date');
+  return openDatabase(config.database);
+}
+
+/** The master key (env, or a key file generated on first start) and the cipher, checked against the stored data. */
+async function openSecrets(config: Config, db: Db, log: Logger) {
+  const master = loadMasterKey(config.KEYRELAY_SECRET, config.dataDir);
+  if (master.origin === 'generated') log.warn({ file: master.file }, 'generated a new master key file; back it up: stored keys cannot be read without it');
+  else log.info({ origin: master.origin, file: master.file }, 'master key loaded');
+  const cipher = createCipher(master.key);
+  await checkMasterKey(db.prisma, cipher);
+  return { master, cipher };
 }
 
 /**

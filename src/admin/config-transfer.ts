@@ -29,6 +29,7 @@ const counts = (): ImportCounts => ({ created: 0, updated: 0, deleted: 0 });
  * or updates by name (rules by upstream + name, tokens by hash); REPLACE also
  * deletes what the document does not name, keys of deleted upstreams included.
  */
+// size: longer because it is a factory of short closures over one shared state; each closure stays small.
 export function configTransfer(deps: AdminDeps) {
   const { prisma, commit, log } = deps;
 

@@ -45,6 +45,7 @@ function isOut(key: ApiKeyState, model: string | null, now: number): boolean {
  * updates memory at once and stores the change in the background (retried
  * until the database takes it).
  */
+// size: longer because it is a factory of short closures over one shared state; each closure stays small.
 export function createRuleActions(deps: RuleActionDeps) {
   const book = new EscalationBook();
   const lastCapWarning = new Map<string, number>();
