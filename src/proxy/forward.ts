@@ -217,7 +217,7 @@ export class Forwarder implements AttemptHooks {
     if (this.pr.attempts > 0) {
       // The last response was dropped for a retry that found no key.
       this.pr.outcome = 'upstream_error';
-      return sendError(this.pr, 502, 'UPSTREAM_ERROR', 'the upstream refused every key that could be tried');
+      return sendError(this.pr, 'UPSTREAM_ERROR', 'the upstream refused every key that could be tried');
     }
   }
 
@@ -236,7 +236,7 @@ export class Forwarder implements AttemptHooks {
       const retryAfter = attempt.headers['retry-after'];
       const extra = typeof retryAfter === 'string' ? { 'retry-after': retryAfter } : null;
       const tries = pr.attempts > 1 ? ` on ${pr.attempts} attempts` : '';
-      return sendError(pr, 502, 'UPSTREAM_ERROR', `the upstream answered ${status}${tries}`, extra, { upstream_status: status });
+      return sendError(pr, 'UPSTREAM_ERROR', `the upstream answered ${status}${tries}`, extra, { upstream_status: status });
     }
     sendBuffered(pr, attempt, pr.responseRaw, pr.secrets, this.deps.redactor);
   }
@@ -248,7 +248,7 @@ export class Forwarder implements AttemptHooks {
     pr.outcome = failure.kind === 'headers_timeout' || failure.kind === 'body_timeout' ? 'timeout' : failure.kind === 'request_body' ? 'rejected' : 'upstream_unreachable';
     pr.error = failure.detail;
     pr.measureOverhead();
-    sendError(pr, error.status, error.code, error.message);
+    sendError(pr, error.code, error.message);
   }
 
   // AttemptHooks: called synchronously from undici's callbacks.

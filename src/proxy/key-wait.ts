@@ -46,7 +46,7 @@ function noKey(pr: ProxyRequest, upstream: UpstreamRuntime, r: PickReason): void
   pr.outcome = 'no_key';
   pr.error = `no usable key: ${parts.join(', ')}`;
   pr.measureOverhead();
-  sendError(pr, 503, 'NO_USABLE_KEY', `no usable key for upstream "${upstream.config.name}": ${parts.join(', ')}${when}`, retrySeconds === null ? null : { 'retry-after': String(retrySeconds) }, {
+  sendError(pr, 'NO_USABLE_KEY', `no usable key for upstream "${upstream.config.name}": ${parts.join(', ')}${when}`, retrySeconds === null ? null : { 'retry-after': String(retrySeconds) }, {
     keys: { total: r.total, usable: r.usable, disabled: r.disabled, banned: r.banned, exhausted: r.exhausted, cooling: r.cooling },
     retry_at: retryAt === null ? null : new Date(retryAt).toISOString(),
   });

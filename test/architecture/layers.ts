@@ -6,7 +6,7 @@ import type { SourceFile } from './source-files.ts';
  * layer or lower ones. docs/architecture.md explains each layer.
  */
 export const LAYERS: string[][] = [
-  ['generated', 'config', 'logger', 'errors'],
+  ['generated', 'config', 'logger', 'errors', 'error-codes'],
   ['db', 'crypto'],
   ['state', 'events'],
   ['rules', 'keys', 'proxy', 'logs', 'metrics'],
