@@ -100,10 +100,3 @@ export function splitCsvLine(line: string): string[] | null {
   cells.push(cell);
   return cells;
 }
-
-/** One CSV field, quoted when it needs to be. */
-export function csvField(value: string | number | null | undefined): string {
-  if (value === null || value === undefined) return '';
-  const text = String(value);
-  return /[",\r\n]/.test(text) || text !== text.trim() ? `"${text.replace(/"/g, '""')}"` : text;
-}
