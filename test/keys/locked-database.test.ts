@@ -20,7 +20,9 @@ describe('rules firing while another connection holds the SQLite write lock', ()
   beforeAll(async () => {
     mock = await startMockUpstream();
     t = await startTestGateway({ provider: 'sqlite' });
-    up = await createUpstream(t, mock, { name: 'locked-rules', strategy: 'ROUND_ROBIN', maxEjectionPercent: 100 }, [...GOOD, ...BAD].map((value) => ({ value })));
+    // Every fourth key is bad, so a retry after a bad key's 429 lands on a good one.
+    const interleaved = GOOD.flatMap((good, i) => (i % 3 === 2 ? [good, BAD[(i - 2) / 3]!] : [good]));
+    up = await createUpstream(t, mock, { name: 'locked-rules', strategy: 'ROUND_ROBIN', maxEjectionPercent: 100 }, interleaved.map((value) => ({ value })));
     await t.gateway.services.rules.create({ upstreamId: up.id, name: 'rest on 429', condition: { status: { equals: 429 } }, actions: ['DISABLE_KEY'], disableForSeconds: 600 });
     token = (await createToken(t)).token;
   });
