@@ -10,6 +10,7 @@ import type { GraphQLContext } from './context.ts';
 import { maskError } from './errors.ts';
 import { noIntrospection } from './no-introspection.ts';
 import type { PublishedRelations } from './published-relations.ts';
+import { reportUnusedQueries } from './builder.ts';
 import { getSchema } from './schema.ts';
 import { renderLocalGraphiQL } from './graphiql.ts';
 
@@ -38,6 +39,7 @@ export const ARMOR = {
 };
 
 export function createGraphQLServer(opts: GraphQLOptions): KeyrelayYoga {
+  reportUnusedQueries(opts.production ? null : (field) => opts.log.warn({ field }, 'Prisma query was unused in resolver'));
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: '/graphql',
