@@ -30,7 +30,7 @@ const counts = (): ImportCounts => ({ created: 0, updated: 0, deleted: 0 });
  * deletes what the document does not name, keys of deleted upstreams included.
  */
 // size: longer because it is a factory of short closures over one shared state; each closure stays small.
-export function configTransfer(deps: AdminDeps) {
+export function configTransfer(deps: Pick<AdminDeps, 'prisma' | 'commit' | 'log'>) {
   const { prisma, commit, log } = deps;
 
   async function exportConfig(): Promise<ConfigDocument & { exportedAt: string }> {

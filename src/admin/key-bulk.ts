@@ -12,7 +12,7 @@ const bulkStatusSchema = z.object({
 });
 
 /** Operations over many keys at once; every status change still goes through the lifecycle (one KeyEvent each). */
-export function keyBulk(deps: AdminDeps) {
+export function keyBulk(deps: Pick<AdminDeps, 'prisma' | 'state' | 'lifecycle' | 'log' | 'usage'>) {
   const { prisma, state, lifecycle, log, usage } = deps;
 
   return {

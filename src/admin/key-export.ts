@@ -24,7 +24,7 @@ export interface KeyExport {
 }
 
 /** Exports an upstream's keys: fingerprints by default, secrets only when asked, and that is logged (without them). */
-export function keyExport(deps: AdminDeps) {
+export function keyExport(deps: Pick<AdminDeps, 'prisma' | 'cipher' | 'log'>) {
   const { prisma, cipher, log } = deps;
   return async function exportKeys(upstreamId: string, includeSecrets: boolean): Promise<KeyExport> {
     const upstream = await prisma.upstream.findUnique({ where: { id: upstreamId }, select: { id: true, name: true } });

@@ -52,7 +52,7 @@ function insertStatements(sql: SqlDriver, rows: Row[]): SqlStatement[] {
  * with multi-row INSERTs in one transaction (all or none), then the state
  * reloads once: 10,000 keys take about 1.5 s, most of it encryption.
  */
-export function keyImport(deps: AdminDeps, keys: ReturnType<typeof keyAdmin>) {
+export function keyImport(deps: Pick<AdminDeps, 'prisma' | 'sql' | 'commit' | 'log'>, keys: ReturnType<typeof keyAdmin>) {
   const { prisma, sql, commit, log } = deps;
   return async function importKeys(upstreamId: string, text: string, format: KeyImportFormat): Promise<KeyImportResult> {
     if (!(await prisma.upstream.findUnique({ where: { id: upstreamId }, select: { id: true } }))) {

@@ -28,7 +28,7 @@ const statusSchema = z.object({
   reason: z.string().max(500).nullish(),
 });
 
-export function keyAdmin(deps: AdminDeps) {
+export function keyAdmin(deps: Pick<AdminDeps, 'prisma' | 'state' | 'cipher' | 'lifecycle' | 'commit'>) {
   const { prisma, state, cipher, lifecycle, commit } = deps;
 
   async function requireUpstream(upstreamId: string) {

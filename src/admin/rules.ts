@@ -38,7 +38,7 @@ function columns(def: RuleDefinition) {
   return { ...rest, condition: JSON.stringify(condition), actions: JSON.stringify(actions) };
 }
 
-export function ruleAdmin(deps: AdminDeps) {
+export function ruleAdmin(deps: Pick<AdminDeps, 'prisma' | 'commit'>) {
   const { prisma, commit } = deps;
 
   async function requireUpstream(upstreamId: string | null | undefined) {

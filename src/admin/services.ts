@@ -8,14 +8,23 @@ import { ruleAdmin } from './rules.ts';
 import { statsService } from './stats.ts';
 import { tokenAdmin } from './tokens.ts';
 import { upstreamAdmin } from './upstreams.ts';
+import { validateKeys } from '../keys/validate-keys.ts';
 
 export type AdminServices = ReturnType<typeof createAdminServices>;
 
 /** Every admin write goes through here: validate, store, update the in-memory state, publish. */
 export function createAdminServices(deps: AdminDeps) {
   const keys = keyAdmin(deps);
+  const { prisma, sql, state, events, log } = deps;
   return {
-    ...deps,
+    // What resolvers read directly: Pothos' Prisma client, raw reads, the
+    // in-memory view, the bus for subscriptions, the logger. The cipher, the
+    // lifecycle and commit stay with the services that need them.
+    prisma,
+    sql,
+    state,
+    events,
+    log,
     upstreams: upstreamAdmin(deps),
     keys,
     keyBulk: keyBulk(deps),
@@ -25,5 +34,7 @@ export function createAdminServices(deps: AdminDeps) {
     stats: statsService(deps.sql, deps.state),
     rules: ruleAdmin(deps),
     tokens: tokenAdmin(deps),
+    /** Probes keys (and with `apply` changes their state through the lifecycle). */
+    validateKeys: (upstreamId: string, keyIds: string[] | null, opts: { apply: boolean }) => validateKeys(deps, upstreamId, keyIds, opts),
   };
 }

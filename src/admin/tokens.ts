@@ -9,7 +9,7 @@ const createSchema = z.object({
   upstreamIds: z.array(z.string().min(1)).max(1000).nullish(),
 });
 
-export function tokenAdmin(deps: AdminDeps) {
+export function tokenAdmin(deps: Pick<AdminDeps, 'prisma' | 'commit'>) {
   const { prisma, commit } = deps;
 
   const changed = () => commit({ kind: 'tokens' });

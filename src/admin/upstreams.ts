@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError } from '../errors.ts';
 import { parseInput } from './validate.ts';
 import { createUpstreamSchema, updateUpstreamSchema, upstreamColumns } from './upstream-input.ts';
 
-export function upstreamAdmin(deps: AdminDeps) {
+export function upstreamAdmin(deps: Pick<AdminDeps, 'prisma' | 'commit'>) {
   const { prisma, commit } = deps;
 
   async function ensureNameFree(name: string, exceptId?: string) {
