@@ -26,9 +26,3 @@ export interface ProxyDeps {
   trustProxy: boolean;
   random?: () => number;
 }
-
-/** A rule runtime that matches nothing: for tests, and until a real one is wired. */
-export const noRules: RuleRuntime = {
-  observe: () => ({ matchedRuleIds: [], keyTakenOut: false }),
-  forgetKey() {},
-};
