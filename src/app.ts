@@ -1,3 +1,4 @@
+import { ERROR_CODES, errorBody, type ErrorCode } from './error-codes.ts';
 import { H3, defineWebSocketHandler } from 'h3';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hooks } from 'crossws';
@@ -16,21 +17,25 @@ export interface AppParts {
   graphqlMaxBodyBytes: number;
 }
 
+/** keyrelay's one JSON error shape (error-codes.ts) for what the app answers outside the proxy and GraphQL. */
+function jsonError(code: ErrorCode, message: string, status: number = ERROR_CODES[code].status): Response {
+  return new Response(errorBody(code, message), { status, headers: { 'content-type': 'application/json' } });
+}
+
 /** Builds the h3 app from its parts; it does not listen (main and the tests do). */
 export function createApp(parts: AppParts): H3 {
   const app = new H3({
     onError: (error) => {
       const status = (error as { status?: number }).status ?? 500;
-      return new Response(JSON.stringify({ error: { code: status === 404 ? 'NOT_FOUND' : 'ERROR', message: status === 404 ? 'not found' : 'internal error' } }), {
-        status,
-        headers: { 'content-type': 'application/json' },
-      });
+      if (status === 404) return jsonError('NOT_FOUND', 'not found');
+      // The status h3 chose stays; the code says which family it is in.
+      return jsonError(status < 500 ? 'BAD_REQUEST' : 'INTERNAL', status < 500 ? 'bad request' : 'internal error', status);
     },
   });
 
   app.get(`${GRAPHIQL_ASSET_PREFIX}**`, async (event) => {
     const asset = await readGraphiQLAsset(event.url.pathname.slice(GRAPHIQL_ASSET_PREFIX.length));
-    if (!asset) return new Response('not found', { status: 404 });
+    if (!asset) return jsonError('NOT_FOUND', 'not found');
     return new Response(new Uint8Array(asset.body), { headers: { 'content-type': asset.contentType, 'cache-control': 'public, max-age=86400' } });
   });
 

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DatabaseUrlError, parseDatabaseUrl, type DatabaseTarget } from './db/database-url.ts';
-import { smtpUrlProblem } from './notifications/smtp-url.ts';
+import { smtpUrlProblem } from './smtp-url.ts';
 
 /** A bad setting; main prints `message` as one line and exits non-zero. */
 export class ConfigError extends Error {

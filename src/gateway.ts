@@ -1,16 +1,11 @@
-import { serve } from 'crossws/server';
-import type { Server } from 'srvx';
 import type { Hooks } from 'crossws';
 import type { Config } from './config.ts';
 import { createApp } from './app.ts';
-import { resolveWebSocket } from './ws-upgrade.ts';
-import { trackForDrain } from './server-drain.ts';
-import { acquireInstanceLease } from './instance/lease.ts';
-import { checkLeaseBeforeMigrating } from './instance/lease-precheck.ts';
-import { openLeaseConnection } from './instance/lease-connection.ts';
 import { createAdminServices, type AdminServices } from './admin/services.ts';
-import { setupAdminAuth } from './auth/admin-auth.ts';
-import { createCipher } from './crypto/cipher.ts';
+import { createCommit } from './admin/commit.ts';
+import { setupAdminAuth, type AdminAuth } from './auth/admin-auth.ts';
+import { createCipher, type SecretCipher } from './crypto/cipher.ts';
+import type { UpstreamConfig } from './state/types.ts';
 import { loadMasterKey } from './crypto/master-key.ts';
 import { checkMasterKey } from './crypto/master-key-check.ts';
 import { migrateDatabase, openDatabase, type Db } from './db/client.ts';
@@ -34,17 +29,20 @@ import { LogWriter } from './logs/log-writer.ts';
 import { createRedactor } from './logs/redact.ts';
 import { createProxyMetrics, metricsEndpoint } from './metrics/proxy-metrics.ts';
 import { RetryBudget } from './proxy/retry-budget.ts';
-import { registerRateLimitMetrics } from './ratelimit/rate-limit-metrics.ts';
-import { forgetDeletedTargets } from './ratelimit/forget-deleted-targets.ts';
 import { sweepOnConfigChange, UpstreamTargets } from './proxy/upstream-targets.ts';
 import { GatewayState } from './state/gateway-state.ts';
 import { JobService } from './jobs/job-service.ts';
-import { attachJobService } from './jobs/registry.ts';
+import { databaseReadiness } from './server/readiness.ts';
+import { listen } from './server/listen.ts';
+import { acquireInstanceLease } from './instance/lease.ts';
+import { checkLeaseBeforeMigrating } from './instance/lease-precheck.ts';
+import { openLeaseConnection } from './instance/lease-connection.ts';
+import { registerRateLimitMetrics } from './ratelimit/rate-limit-metrics.ts';
+import { forgetDeletedTargets } from './ratelimit/forget-deleted-targets.ts';
 import { applyConfigFile } from './config-file/apply-config-file.ts';
 import { loadConfigFile } from './config-file/load-config-file.ts';
 import { loadScriptEngine } from './scripts/engine.ts';
 import { registerScriptMetrics } from './scripts/script-metrics.ts';
-import { attachNotifications } from './notifications/registry.ts';
 import { createNotifications, type Notifications } from './notifications/service.ts';
 
 export interface Gateway {
@@ -72,106 +70,50 @@ export interface Gateway {
 
 /**
  * Boot order: database (migrate) -> master key -> admin auth -> state ->
- * lifecycle -> admin API -> server. Every dependency is built here and passed
+ * lifecycle -> jobs (loaded, started last) -> rule runtime -> admin API and
+ * GraphQL -> log writer and proxy -> server. Every dependency is built here and passed
  * down, so tests start a whole gateway on a temp database in one call.
  */
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
   tuneGcForProxying();
   // A broken config file stops the start before the database is touched.
   const configFile = config.KEYRELAY_CONFIG ? loadConfigFile(config.KEYRELAY_CONFIG) : null;
-  if (!config.KEYRELAY_TEST_SHARED_DATABASE) await checkLeaseBeforeMigrating(config.database, config.KEYRELAY_INSTANCE_LEASE_MS);
-  const applied = await migrateDatabase(config.database, (line) => log.debug({ engine: line }, 'schema engine'));
-  log.info({ provider: config.database.provider, applied }, applied.length ? 'applied migrations' : 'database schema up to date');
-  const db = await openDatabase(config.database);
+  const db = await migrateAndOpen(config, log);
   const cleanups: Array<() => Promise<void> | void> = [() => db.close()];
   try {
-    if (!config.KEYRELAY_TEST_SHARED_DATABASE) {
-      const leaseConnection = openLeaseConnection(db);
-      cleanups.push(() => leaseConnection.close());
-      const lease = await acquireInstanceLease({ sql: db.sql, heartbeat: leaseConnection.sql }, log, config.KEYRELAY_INSTANCE_LEASE_MS);
-      cleanups.push(() => lease.release());
-    }
-
-    const master = loadMasterKey(config.KEYRELAY_SECRET, config.dataDir);
-    if (master.origin === 'generated') log.warn({ file: master.file }, 'generated a new master key file; back it up: stored keys cannot be read without it');
-    else log.info({ origin: master.origin, file: master.file }, 'master key loaded');
-    const cipher = createCipher(master.key);
-    await checkMasterKey(db.prisma, cipher);
-
+    await holdInstanceLease(config, db, log, cleanups);
+    const { master, cipher } = await openSecrets(config, db, log);
     const { auth, generated, persist: persistAdminToken } = await setupAdminAuth(db.prisma, config.KEYRELAY_ADMIN_TOKEN);
 
-    // Header scripts compile when their upstream loads into the state, so the engine comes first.
-    const scripts = await loadScriptEngine({ timeoutMs: config.KEYRELAY_SCRIPT_TIMEOUT_MS, memoryBytes: config.KEYRELAY_SCRIPT_MEMORY_MB * 1024 * 1024 });
-    const state = new GatewayState(db.prisma, cipher, scripts);
-    await state.loadAll();
-    // Sandboxes live in the process-wide Wasm heap: free them with the gateway (tests start many).
-    cleanups.push(() => {
-      for (const runtime of state.upstreamsById.values()) runtime.script?.dispose();
-    });
+    const { state, scripts } = await loadState(config, db, cipher, cleanups);
     const events = createEventBus();
+    // Started now (on SQLite a worker thread and its connection) so the first rule-fired change does not wait for it.
+    await db.writer.query('SELECT 1');
     // Keys of upstreams with a health probe are probed before a timer returns them.
-    const lifecycle = new KeyLifecycle({ prisma: db.prisma, state, events, log, returnCheck: createProbeReturnCheck(state) });
+    const lifecycle = new KeyLifecycle({ sql: db.writer, state, events, log, returnCheck: createProbeReturnCheck(state) });
     lifecycle.restoreTimers();
     cleanups.push(() => lifecycle.stop());
-    const ruleRuntime = createRuleRuntime({
-      lifecycle,
-      state,
-      events,
-      log,
-      // The quota period is quota-reset's schedule (environment or setJobSchedule); `jobs` is built below and read only once traffic flows.
-      quotaResetAt: (upstream, now) => nextQuotaResetAt(upstream, jobs.quotaCron(), config.KEYRELAY_TIMEZONE, now),
-    });
+    // Counted by the proxy, stored by the log writer; the admin API's quota reset discards pending charges.
+    const usage = new UsageCounters();
+    const jobs = new JobService({ config, db, state, events, lifecycle, log, masterKey: master.key, usage });
+    await jobs.load();
+    // The quota period is quota-reset's schedule (environment or setJobSchedule).
+    const quotaResetAt = (upstream: UpstreamConfig, now: number) => nextQuotaResetAt(upstream, jobs.quotaCron(), config.KEYRELAY_TIMEZONE, now);
+    const ruleRuntime = createRuleRuntime({ lifecycle, state, events, log, quotaResetAt });
     cleanups.push(forgetDeletedKeys(events, state, ruleRuntime));
     cleanups.push(forgetDeletedTargets(events, db.prisma, state, log));
 
-    // Counted by the proxy, stored by the log writer; the admin API's quota reset discards pending charges.
-    const usage = new UsageCounters();
-    const services = createAdminServices({ prisma: db.prisma, sql: db.sql, state, events, cipher, lifecycle, log, usage });
+    const services = createAdminServices({ prisma: db.prisma, sql: db.sql, state, events, cipher, lifecycle, log, usage, commit: createCommit({ prisma: db.prisma, state, events }) });
     if (configFile) await applyConfigFile(services, configFile, log);
-    const relations = new PublishedRelations();
-    cleanups.push(relations.watch(events));
-    const yoga = createGraphQLServer({ services, relations, auth, log, graphiql: config.graphiql, introspection: config.introspection, production: config.production, errorDetails: config.errorDetails, allowedOrigins: config.allowedOrigins });
-    const wsHooks = createGraphQLWsHooks(yoga, auth, config.allowedOrigins, log) as unknown as Partial<Hooks>;
-    const migrationCount = (await listMigrations(db.target.provider)).length;
-
-    // The proxy's parts. Cleanup (run in reverse, after the server closed):
-    // pools, then pending key changes, then the last log/usage batch, before the database closes.
-    const jobs = new JobService({ config, db, state, events, lifecycle, log, masterKey: master.key, usage });
-    await jobs.load();
-    attachJobService(services, jobs);
-    const logs = new LogWriter({ target: db.target, events, state, usage, log, flushMs: config.KEYRELAY_LOG_FLUSH_MS, queueMax: config.KEYRELAY_LOG_QUEUE_MAX });
-    logs.start();
-    const targets = new UpstreamTargets();
-    const stopSweep = sweepOnConfigChange(events, state, targets);
-    cleanups.push(async () => {
-      stopSweep();
-      await targets.close();
-      await lifecycle.flushed();
-      await logs.close();
-    });
     const registry = new Registry();
-    registerRateLimitMetrics(registry, state.limits);
-    registerScriptMetrics(registry, scripts);
     // Listens on the bus and sends from its own bounded queue: nothing on the proxy path waits for it.
     const notifications = await createNotifications({ prisma: db.prisma, cipher, events, state, log, config, registry });
-    attachNotifications(services, notifications);
     cleanups.push(() => notifications.stop());
-    const proxy = createProxyHandler({
-      state,
-      targets,
-      rules: ruleRuntime,
-      quota: new QuotaGate({ state, lifecycle, usage, log }),
-      usage,
-      logs,
-      metrics: createProxyMetrics(registry, { state, logQueue: () => ({ depth: logs.depth, dropped: logs.dropped, rejected: logs.rejected }), ruleBounds: () => ruleRuntime.bounds, keyLabelCap: config.KEYRELAY_METRICS_KEY_LABELS }),
-      budget: new RetryBudget(),
-      redactor: createRedactor(),
-      log,
-      maxRequestBodyBytes: config.KEYRELAY_MAX_REQUEST_BODY_BYTES,
-      trustProxy: config.KEYRELAY_TRUST_PROXY,
-      // Only the quota-reset job brings an EXHAUSTED key back: without jobs no return time is promised.
-      quotaResetAt: config.KEYRELAY_JOBS ? (upstream, now) => nextQuotaResetAt(upstream, jobs.quotaCron(), config.KEYRELAY_TIMEZONE, now) : undefined,
-    });
+    const { yoga, wsHooks } = createGraphQL({ config, services, events, jobs, notifications, auth, log }, cleanups);
+
+    const { proxy, logs } = createProxyParts({ config, db, state, events, lifecycle, ruleRuntime, usage, log, jobs, registry }, cleanups);
+    registerRateLimitMetrics(registry, state.limits);
+    registerScriptMetrics(registry, scripts);
 
     const app = createApp({
       yoga,
@@ -179,51 +121,12 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       proxy,
       metrics: metricsEndpoint(registry),
       graphqlMaxBodyBytes: config.KEYRELAY_GRAPHQL_MAX_BODY_BYTES,
-      readiness: async () => {
-        try {
-          const rows = await db.sql.query<{ n: number | bigint }>(
-            'SELECT COUNT(*) AS n FROM "_prisma_migrations" WHERE "finished_at" IS NOT NULL AND "rolled_back_at" IS NULL',
-          );
-          const applied = Number(rows[0]?.n ?? 0);
-          const migrations = applied >= migrationCount ? 'ok' : `${migrationCount - applied} pending`;
-          return { ready: migrations === 'ok', checks: { database: 'ok', migrations } };
-        } catch {
-          return { ready: false, checks: { database: 'unreachable', migrations: 'unknown' } };
-        }
-      },
+      readiness: databaseReadiness(db.sql, (await listMigrations(db.target.provider)).length),
     });
-
-    const server: Server = serve({
-      fetch: app.fetch,
-      port: config.PORT,
-      hostname: config.HOST,
-      silent: true,
-      gracefulShutdown: false,
-      websocket: { resolve: resolveWebSocket(app), options: { node: { serverOptions: { maxPayload: 1024 * 1024 } } } } as never,
-    });
-    await server.ready();
-    const address = server.node?.server?.address();
-    const port = address && typeof address === 'object' ? address.port : config.PORT;
-    const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
-    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    // Streams still open at the drain deadline get their SSE error event first, as when an upstream fails.
+    const { url, close: drain } = await listen(app, { port: config.PORT, host: config.HOST, log, interruptStreams: () => proxy.inFlight.interruptStreams() });
     let drainMs = 0;
-    // After ready(): the server has its request handler, which the drain puts behind its own check.
-    const drain = server.node?.server ? trackForDrain(server.node.server as never) : null;
-    // Stop accepting, let in-flight requests (streams included) finish for up to drainMs, then cut what is left.
-    cleanups.push(async () => {
-      drain?.start();
-      const drained = server.close(false);
-      let timer: NodeJS.Timeout | undefined;
-      const waited = await Promise.race([drained.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), drainMs)))]);
-      clearTimeout(timer);
-      if (!waited) {
-        // Streams get their SSE error event first, as when an upstream fails; then the rest is cut.
-        const streams = await proxy.inFlight.interruptStreams();
-        log.warn({ drainMs, streams }, 'in-flight requests still open at shutdown; closing them');
-        await server.close(true);
-      }
-      drain?.stop();
-    });
+    cleanups.push(() => drain(drainMs));
     // Only now: a start that failed before serving leaves no token behind that nobody saw work.
     await persistAdminToken();
     if (config.KEYRELAY_JOBS) {
@@ -254,4 +157,106 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     for (const cleanup of cleanups.reverse()) await cleanup();
     throw error;
   }
+}
+
+/** Migrations first: on SQLite the schema engine needs the file to itself, before any other connection. */
+async function migrateAndOpen(config: Config, log: Logger): Promise<Db> {
+  // On SQLite the migration would wait on a running instance's lock and fail unhelpfully: the lease is checked first.
+  if (!config.KEYRELAY_TEST_SHARED_DATABASE) await checkLeaseBeforeMigrating(config.database, config.KEYRELAY_INSTANCE_LEASE_MS);
+  const applied = await migrateDatabase(config.database, (line) => log.debug({ engine: line }, 'schema engine'));
+  log.info({ provider: config.database.provider, applied }, applied.length ? 'applied migrations' : 'database schema up to date');
+  return openDatabase(config.database);
+}
+
+/** GraphQL over HTTP, SSE and WebSocket, one Yoga envelop for all three. */
+function createGraphQL(
+  parts: { config: Config; services: AdminServices; events: EventBus; jobs: JobService; notifications: Notifications; auth: AdminAuth; log: Logger },
+  cleanups: Array<() => Promise<void> | void>,
+) {
+  const { config, services, events, jobs, notifications, auth, log } = parts;
+  const relations = new PublishedRelations();
+  cleanups.push(relations.watch(events));
+  const { graphiql, introspection, production, errorDetails, allowedOrigins } = config;
+  const yoga = createGraphQLServer({ services, relations, jobs, notifications, auth, log, graphiql, introspection, production, errorDetails, allowedOrigins });
+  const wsHooks = createGraphQLWsHooks(yoga, auth, allowedOrigins, log) as unknown as Partial<Hooks>;
+  return { yoga, wsHooks };
+}
+
+/** Header scripts compile when their upstream loads into the state, so the engine comes first. */
+async function loadState(config: Config, db: Db, cipher: SecretCipher, cleanups: Array<() => Promise<void> | void>) {
+  const scripts = await loadScriptEngine({ timeoutMs: config.KEYRELAY_SCRIPT_TIMEOUT_MS, memoryBytes: config.KEYRELAY_SCRIPT_MEMORY_MB * 1024 * 1024 });
+  const state = new GatewayState(db.prisma, cipher, scripts);
+  await state.loadAll();
+  // Sandboxes live in the process-wide Wasm heap: free them with the gateway (tests start many).
+  cleanups.push(() => {
+    for (const runtime of state.upstreamsById.values()) runtime.script?.dispose();
+  });
+  return { state, scripts };
+}
+
+/**
+ * Until cluster mode exists one instance serves a database: a second would
+ * spend every quota twice. The lease's heartbeat has its own connection.
+ */
+async function holdInstanceLease(config: Config, db: Db, log: Logger, cleanups: Array<() => Promise<void> | void>) {
+  if (config.KEYRELAY_TEST_SHARED_DATABASE) return;
+  const leaseConnection = openLeaseConnection(db);
+  cleanups.push(() => leaseConnection.close());
+  const lease = await acquireInstanceLease({ sql: db.sql, heartbeat: leaseConnection.sql }, log, config.KEYRELAY_INSTANCE_LEASE_MS);
+  cleanups.push(() => lease.release());
+}
+
+/** The master key (env, or a key file generated on first start) and the cipher, checked against the stored data. */
+async function openSecrets(config: Config, db: Db, log: Logger) {
+  const master = loadMasterKey(config.KEYRELAY_SECRET, config.dataDir);
+  if (master.origin === 'generated') log.warn({ file: master.file }, 'generated a new master key file; back it up: stored keys cannot be read without it');
+  else log.info({ origin: master.origin, file: master.file }, 'master key loaded');
+  const cipher = createCipher(master.key);
+  await checkMasterKey(db.prisma, cipher);
+  return { master, cipher };
+}
+
+/**
+ * The proxy and what it feeds: upstream connection pools, the request-log
+ * writer, metrics. Cleanup (run in reverse, after the server closed): pools,
+ * then pending key changes, then the last log/usage batch, before the
+ * database closes.
+ */
+function createProxyParts(
+  parts: { config: Config; db: Db; state: GatewayState; events: EventBus; lifecycle: KeyLifecycle; ruleRuntime: RuleRuntime; usage: UsageCounters; log: Logger; jobs: JobService; registry: Registry },
+  cleanups: Array<() => Promise<void> | void>,
+) {
+  const { config, db, state, events, lifecycle, ruleRuntime, usage, log, jobs, registry } = parts;
+  const logs = new LogWriter({ target: db.target, events, state, usage, log, flushMs: config.KEYRELAY_LOG_FLUSH_MS, queueMax: config.KEYRELAY_LOG_QUEUE_MAX });
+  logs.start();
+  const targets = new UpstreamTargets();
+  const stopSweep = sweepOnConfigChange(events, state, targets);
+  cleanups.push(async () => {
+    stopSweep();
+    await targets.close();
+    await lifecycle.drain();
+    await logs.close();
+  });
+  const proxy = createProxyHandler({
+    state,
+    targets,
+    rules: ruleRuntime,
+    quota: new QuotaGate({ state, lifecycle, usage, log }),
+    usage,
+    logs,
+    metrics: createProxyMetrics(registry, {
+      state,
+      logQueue: () => ({ depth: logs.depth, dropped: logs.dropped, rejected: logs.rejected }),
+      ruleBounds: () => ruleRuntime.bounds,
+      keyLabelCap: config.KEYRELAY_METRICS_KEY_LABELS,
+    }),
+    budget: new RetryBudget(),
+    redactor: createRedactor(),
+    log,
+    maxRequestBodyBytes: config.KEYRELAY_MAX_REQUEST_BODY_BYTES,
+    trustProxy: config.KEYRELAY_TRUST_PROXY,
+    // Only the quota-reset job brings an EXHAUSTED key back: without jobs no return time is promised.
+    quotaResetAt: config.KEYRELAY_JOBS ? (upstream, now) => nextQuotaResetAt(upstream, jobs.quotaCron(), config.KEYRELAY_TIMEZONE, now) : undefined,
+  });
+  return { proxy, logs };
 }

@@ -9,9 +9,10 @@
 
 import type { IncomingMessage, Server as NodeServer, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { errorBody } from './error-codes.ts';
 
 const SWEEP_MS = 50;
-const REFUSAL = JSON.stringify({ error: { message: 'the gateway is shutting down', type: 'keyrelay_error', code: 'SHUTTING_DOWN' } });
+const REFUSAL = errorBody('GATEWAY_SHUTTING_DOWN', 'the gateway is shutting down');
 
 export interface Drain {
   start(): void;

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { plainText } from './text.ts';
+import { plainText } from '../text.ts';
 import type { AccessToken, Rule, Upstream } from '../generated/prisma/client.ts';
 import { parseJson, toRuleDefinition, toUpstreamConfig } from '../state/map-rows.ts';
 import type { RuleDefinition } from '../state/types.ts';
 import { createUpstreamSchema } from './upstream-input.ts';
-import { rateLimitDoc } from '../ratelimit/rate-limit-document.ts';
+import { rateLimitDoc } from './rate-limit-document.ts';
 
 export const CONFIG_VERSION = 1;
 

@@ -4,7 +4,7 @@ import { CONFIG_VERSION, configDocumentSchema, ruleFromDoc, ruleToDoc, tokenToDo
 import { checkRule, RULE_DEFAULTS } from './rules.ts';
 import { upstreamColumns, upstreamNameKey } from './upstream-input.ts';
 import { parseInput } from './validate.ts';
-import { exportRateLimits, importRateLimits } from '../ratelimit/rate-limit-transfer.ts';
+import { exportRateLimits, importRateLimits } from './rate-limit-transfer.ts';
 import { checkScriptToSave, scriptSecretsColumn } from '../scripts/script-save.ts';
 
 export const CONFIG_IMPORT_MODES = ['MERGE', 'REPLACE'] as const;
@@ -42,8 +42,9 @@ function changes(row: object, data: Record<string, unknown>): boolean {
  * or updates by name (rules by upstream + name, tokens by hash); REPLACE also
  * deletes what the document does not name, keys of deleted upstreams included.
  */
-export function configTransfer(deps: AdminDeps) {
-  const { prisma, state, events, log, cipher } = deps;
+// size: longer because it is a factory of short closures over one shared state; each closure stays small.
+export function configTransfer(deps: Pick<AdminDeps, 'prisma' | 'commit' | 'log' | 'state' | 'cipher'>) {
+  const { prisma, commit, log, state, cipher } = deps;
 
   async function exportConfig(): Promise<ConfigDocument & { exportedAt: string }> {
     const [upstreams, rules, tokens] = await Promise.all([
@@ -80,15 +81,9 @@ export function configTransfer(deps: AdminDeps) {
       checkScriptToSave(state.scripts, cipher, u, existing, `json.upstreams.${i}`);
     }
 
-    const before = (await prisma.upstream.findMany({ select: { id: true } })).map((u) => u.id);
     const result = await prisma.$transaction((tx) => write(tx, doc, mode), { timeout: 60_000, maxWait: 10_000 });
 
-    await state.reloadRules();
-    const after = (await prisma.upstream.findMany({ select: { id: true } })).map((u) => u.id);
-    for (const id of new Set([...before, ...after])) await state.reloadUpstream(id);
-    await state.reloadTokens();
-    await state.limits.load();
-    events.publish('config:changed', { kind: 'all' });
+    await commit({ kind: 'all' });
     log.info({ mode, ...result }, 'configuration imported');
     return result;
   }

@@ -5,6 +5,7 @@ import type { EventBus } from '../events/bus.ts';
 import type { KeyLifecycle } from '../keys/lifecycle.ts';
 import type { Logger } from '../logger.ts';
 import type { GatewayState } from '../state/gateway-state.ts';
+import type { Commit } from './commit.ts';
 
 /** What the admin services need; passed in so tests can build them over a temp database. */
 export interface AdminDeps {
@@ -16,6 +17,8 @@ export interface AdminDeps {
   cipher: SecretCipher;
   lifecycle: KeyLifecycle;
   log: Logger;
+  /** Reloads what a stored admin write touched and publishes `config:changed` (createCommit). */
+  commit: Commit;
   /** The proxy's in-memory usage counts; a quota reset discards quota charged but not stored yet. */
   usage?: { discardQuota(keyId: string): void };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { freeText } from './text.ts';
+import { freeText } from '../text.ts';
 import type { AdminDeps } from './deps.ts';
 import { NotFoundError, UserInputError } from '../errors.ts';
 import { KEY_STATUSES } from '../state/types.ts';
@@ -13,7 +13,7 @@ const bulkStatusSchema = z.object({
 });
 
 /** Operations over many keys at once; every status change still goes through the lifecycle (one KeyEvent each). */
-export function keyBulk(deps: AdminDeps) {
+export function keyBulk(deps: Pick<AdminDeps, 'prisma' | 'state' | 'lifecycle' | 'log' | 'usage'>) {
   const { prisma, state, lifecycle, log, usage } = deps;
 
   return {
@@ -52,8 +52,7 @@ export function keyBulk(deps: AdminDeps) {
         const key = state.keys.get(id);
         if (!key) continue;
         // The in-memory count runs ahead of the batched writes; a reset rewrites both.
-        key.used = 0;
-        state.upstreamsById.get(key.upstreamId)?.pool.refresh(id);
+        state.apply(key, { type: 'usedReset' });
       }
       const exhausted = ids.filter((id) => state.keys.get(id)?.status === 'EXHAUSTED');
       await Promise.all(exhausted.map((id) => lifecycle.transition(id, 'ACTIVE', { actor: 'ADMIN', reason: 'quota reset' })));

@@ -1,7 +1,7 @@
 import type { AdminDeps } from './deps.ts';
 import { NotFoundError } from '../errors.ts';
 import type { KeyStatus } from '../state/types.ts';
-import { csvField } from './key-import-parse.ts';
+import { stringify } from 'csv-stringify/sync';
 
 export interface ExportedKey {
   id: string;
@@ -24,7 +24,7 @@ export interface KeyExport {
 }
 
 /** Exports an upstream's keys: fingerprints by default, secrets only when asked, and that is logged (without them). */
-export function keyExport(deps: AdminDeps) {
+export function keyExport(deps: Pick<AdminDeps, 'prisma' | 'cipher' | 'log'>) {
   const { prisma, cipher, log } = deps;
   return async function exportKeys(upstreamId: string, includeSecrets: boolean): Promise<KeyExport> {
     const upstream = await prisma.upstream.findUnique({ where: { id: upstreamId }, select: { id: true, name: true } });
@@ -45,7 +45,7 @@ export function keyExport(deps: AdminDeps) {
     }));
     if (includeSecrets) log.warn({ upstreamId, count: keys.length }, 'keys exported with their secrets');
     const csv = includeSecrets
-      ? ['value,name,weight,quota', ...keys.map((k) => [k.value, k.name, k.weight, k.quota].map(csvField).join(','))].join('\n') + '\n'
+      ? stringify(keys.map((k) => [k.value, k.name, k.weight, k.quota]), { header: true, columns: ['value', 'name', 'weight', 'quota'] })
       : null;
     return { upstreamId: upstream.id, upstreamName: upstream.name, includeSecrets, keys, csv };
   };

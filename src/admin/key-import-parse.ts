@@ -1,5 +1,6 @@
+import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
-import { plainText } from './text.ts';
+import { plainText } from '../text.ts';
 import { UserInputError } from '../errors.ts';
 import { keyValue, type NewKey } from './keys.ts';
 
@@ -50,24 +51,80 @@ export function parseKeyImport(text: string, format: KeyImportFormat): ParsedImp
     return out;
   }
 
-  const lines = text.split('\n');
   let sawHeader = false;
-  lines.forEach((raw, i) => {
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    const trimmed = line.trim();
-    if (!trimmed || trimmed.startsWith('#')) return;
-    if (format === 'LINES') return accept(i + 1, { value: trimmed });
-    const cells = splitCsvLine(line);
-    if (!cells) return out.problems.push({ line: i + 1, reason: 'unbalanced quotes' });
+  const { records, skipped } = readRecords(text, format);
+  for (const { line, cells } of records) {
+    if (format === 'LINES') {
+      accept(line, { value: cells[0]!.trim() });
+      continue;
+    }
     if (!sawHeader && out.keys.length === 0 && out.problems.length === 0 && cells[0]?.trim().toLowerCase() === 'value') {
       sawHeader = true;
-      return;
+      continue;
     }
-    if (cells.length > 4) return out.problems.push({ line: i + 1, reason: 'expected at most 4 columns: value,name,weight,quota' });
+    if (cells.length > 4) {
+      out.problems.push({ line, reason: 'expected at most 4 columns: value,name,weight,quota' });
+      continue;
+    }
     const [value, name, weight, quota] = cells.map((c) => c.trim());
-    accept(i + 1, { value, name: name || null, weight: toNumber(weight), quota: toNumber(quota) });
-  });
+    accept(line, { value, name: name || null, weight: toNumber(weight), quota: toNumber(quota) });
+  }
+  // What the reader could not read is known before any record is judged; report all in line order.
+  out.problems.push(...skipped);
+  out.problems.sort((a, b) => a.line - b.line);
   return out;
+}
+
+/**
+ * The records of a CSV or LINES text, each with the line it starts on.
+ * csv-parse reads RFC 4180 (quoted commas, quotes and line breaks), a BOM and
+ * `#` comment lines; a quote inside an unquoted field is literal. LINES is
+ * the same reader with no quoting and no separator, so both skip and count
+ * lines alike. A record whose quote is never closed is a problem (it runs to
+ * the end of the text). Line breaks are made LF first: csv-parse's line count
+ * drifts on CRLF inside quoted fields.
+ */
+function readRecords(input: string, format: 'LINES' | 'CSV'): { records: Array<{ line: number; cells: string[] }>; skipped: ImportProblem[] } {
+  const text = input.replace(/\r\n?/g, '\n');
+  const skipped: ImportProblem[] = [];
+  const records = parse(text, {
+    bom: true,
+    comment: '#',
+    comment_no_infix: true,
+    skip_empty_lines: true,
+    relax_column_count: true,
+    relax_quotes: true,
+    info: true,
+    raw: true,
+    ...(format === 'LINES' ? { delimiter: '\u0000', quote: false } : {}),
+    skip_records_with_error: true,
+    on_skip: (error, raw) => {
+      const e = error as { code?: string; lines?: number } | undefined;
+      // An unclosed quote runs to the end of the text: its raw text is that tail, from its opening line on.
+      const unclosed = e?.code === 'CSV_QUOTE_NOT_CLOSED' && raw !== undefined;
+      const line = unclosed ? lineAt(text, text.length - raw.replace(/^\n+/, '').length) : (e?.lines ?? 0);
+      skipped.push({ line, reason: unclosed ? 'unbalanced quotes' : 'not a CSV record' });
+      return undefined;
+    },
+  }) as unknown as Array<{ record: string[]; info: { lines: number } }>;
+  return {
+    records: records
+      // White space only is no key (LINES reads each whole line as one cell); an indented `#` line is a comment too.
+      .filter(({ record }) => !(record.length === 1 && record[0]!.trim() === '') && !record[0]!.trimStart().startsWith('#'))
+      // csv-parse counts the line a record ends on; quoted line breaks inside it move its start up.
+      .map(({ record, info }) => ({ line: info.lines - record.reduce((n, cell) => n + countBreaks(cell), 0), cells: record })),
+    skipped,
+  };
+}
+
+function countBreaks(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+function lineAt(text: string, offset: number): number {
+  return countBreaks(text.slice(0, offset)) + 1;
 }
 
 function toNumber(cell: string | undefined): number | null | string {
@@ -100,11 +157,4 @@ export function splitCsvLine(line: string): string[] | null {
   if (quoted) return null;
   cells.push(cell);
   return cells;
-}
-
-/** One CSV field, quoted when it needs to be. */
-export function csvField(value: string | number | null | undefined): string {
-  if (value === null || value === undefined) return '';
-  const text = String(value);
-  return /[",\r\n]/.test(text) || text !== text.trim() ? `"${text.replace(/"/g, '""')}"` : text;
 }

@@ -52,8 +52,8 @@ function insertStatements(sql: SqlDriver, rows: Row[]): SqlStatement[] {
  * with multi-row INSERTs in one transaction (all or none), then the state
  * reloads once: 10,000 keys take about 1.5 s, most of it encryption.
  */
-export function keyImport(deps: AdminDeps, keys: ReturnType<typeof keyAdmin>) {
-  const { prisma, sql, state, events, log } = deps;
+export function keyImport(deps: Pick<AdminDeps, 'prisma' | 'sql' | 'commit' | 'log'>, keys: ReturnType<typeof keyAdmin>) {
+  const { prisma, sql, commit, log } = deps;
   return async function importKeys(upstreamId: string, text: string, format: KeyImportFormat): Promise<KeyImportResult> {
     if (!(await prisma.upstream.findUnique({ where: { id: upstreamId }, select: { id: true } }))) {
       throw new NotFoundError(`no upstream with id ${upstreamId}`, 'upstreamId');
@@ -66,8 +66,7 @@ export function keyImport(deps: AdminDeps, keys: ReturnType<typeof keyAdmin>) {
     const { rows, skipped } = await keys.prepareRows(upstreamId, parsed.keys, new Set(existing.map((e) => e.secretHash)));
     if (rows.length) {
       await sql.transaction(insertStatements(sql, rows));
-      await state.reloadUpstream(upstreamId);
-      events.publish('config:changed', { kind: 'upstream', id: upstreamId });
+      await commit({ kind: 'upstream', id: upstreamId });
     }
     const result = { added: rows.length, skipped, invalid: parsed.problems.length, problems: parsed.problems.slice(0, MAX_PROBLEMS) };
     log.info({ upstreamId, format, added: result.added, skipped, invalid: result.invalid }, 'keys imported');

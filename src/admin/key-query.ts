@@ -1,7 +1,7 @@
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { Provider } from '../db/sql-driver.ts';
 import type { KeyStatus } from '../state/types.ts';
-import { assertPlainText } from './text.ts';
+import { assertPlainText } from '../text.ts';
 
 export const KEY_ORDERS = ['CREATED_ASC', 'CREATED_DESC', 'NAME_ASC', 'NAME_DESC', 'REQUESTS_DESC', 'FAILURES_DESC', 'STATUS'] as const;
 export type KeyOrder = (typeof KEY_ORDERS)[number];

@@ -5,7 +5,7 @@ import { fingerprintOf } from '../crypto/cipher.ts';
 import { isSafeHeaderValue } from '../proxy/headers.ts';
 import { KEY_STATUSES } from '../state/types.ts';
 import { parseInput } from './validate.ts';
-import { freeText, plainText } from './text.ts';
+import { freeText, plainText } from '../text.ts';
 
 export const keyValue = z
   .string()
@@ -29,8 +29,8 @@ const statusSchema = z.object({
   reason: freeText().max(500).nullish(),
 });
 
-export function keyAdmin(deps: AdminDeps) {
-  const { prisma, state, cipher, lifecycle, events } = deps;
+export function keyAdmin(deps: Pick<AdminDeps, 'prisma' | 'state' | 'cipher' | 'lifecycle' | 'commit'>) {
+  const { prisma, state, cipher, lifecycle, commit } = deps;
 
   async function requireUpstream(upstreamId: string) {
     const upstream = await prisma.upstream.findUnique({ where: { id: upstreamId } });
@@ -70,12 +70,11 @@ export function keyAdmin(deps: AdminDeps) {
       const existing = await prisma.apiKey.findMany({ where: { upstreamId }, select: { secretHash: true } });
       const { rows } = await prepareRows(upstreamId, keys, new Set(existing.map((e) => e.secretHash)));
       await prisma.apiKey.createMany({ data: rows });
-      await state.reloadUpstream(upstreamId);
-      events.publish('config:changed', { kind: 'upstream', id: upstreamId });
+      await commit({ kind: 'upstream', id: upstreamId });
       // The pool's ids matched in memory: an `IN` list of thousands of hashes passes the database's bound-parameter limit.
       const pool = await prisma.apiKey.findMany({ where: { upstreamId }, select: { id: true, secretHash: true } });
       const idByHash = new Map(pool.map((k) => [k.secretHash, k.id]));
-      return rows.map((r) => ({ id: idByHash.get(r.secretHash)! }));
+      return rows.map((r) => ({ id: idByHash.get(r.secretHash)!, name: r.name }));
     },
     async setStatus(id: string, input: unknown) {
       const data = parseInput(statusSchema, input, '');
@@ -90,8 +89,7 @@ export function keyAdmin(deps: AdminDeps) {
       const row = await prisma.apiKey.findUnique({ where: { id } });
       if (!row) throw new NotFoundError(`no key with id ${id}`, 'id');
       await prisma.apiKey.delete({ where: { id } });
-      state.removeKey(id);
-      events.publish('config:changed', { kind: 'key', id, upstreamId: row.upstreamId });
+      await commit({ kind: 'key', id, upstreamId: row.upstreamId });
       return row;
     },
   };

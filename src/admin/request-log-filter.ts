@@ -3,7 +3,7 @@ import type { Prisma } from '../generated/prisma/client.ts';
 import type { Provider } from '../db/sql-driver.ts';
 import { UserInputError } from '../errors.ts';
 import { parseInput } from './validate.ts';
-import { plainText } from './text.ts';
+import { plainText } from '../text.ts';
 
 export interface RequestLogFilter {
   requestId?: string | null;

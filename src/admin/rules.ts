@@ -38,8 +38,8 @@ function columns(def: RuleDefinition) {
   return { ...rest, condition: JSON.stringify(condition), actions: JSON.stringify(actions) };
 }
 
-export function ruleAdmin(deps: AdminDeps) {
-  const { prisma, state, events } = deps;
+export function ruleAdmin(deps: Pick<AdminDeps, 'prisma' | 'commit'>) {
+  const { prisma, commit } = deps;
 
   async function requireUpstream(upstreamId: string | null | undefined) {
     if (!upstreamId) return;
@@ -48,10 +48,7 @@ export function ruleAdmin(deps: AdminDeps) {
     }
   }
 
-  async function changed() {
-    await state.reloadRules();
-    events.publish('config:changed', { kind: 'rules' });
-  }
+  const changed = () => commit({ kind: 'rules' });
 
   return {
     async create(input: RuleInput) {

@@ -47,7 +47,9 @@ const numOrNull = (v: unknown) => (v === null || v === undefined ? null : Number
  * createdAt index), plus key states from memory. Errors are status >= 400 or a
  * transport error, the same definition the filters and subscriptions use.
  */
+// size: longer because it is a factory of short closures over one shared state; each closure stays small.
 export function statsService(sql: SqlDriver, state: GatewayState) {
+  // size: longer because the totals, series and per-key queries share one validated window and run in one pass.
   return async function stats(input: StatsInput): Promise<Stats> {
     const to = input.to ?? new Date();
     const from = input.from ?? new Date(to.getTime() - DAY_MS);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { plainText } from './text.ts';
+import { plainText } from '../text.ts';
 import type { AdminDeps } from './deps.ts';
 import { NotFoundError } from '../errors.ts';
 import { generateToken, sha256Hex } from '../crypto/tokens.ts';
@@ -10,13 +10,10 @@ const createSchema = z.object({
   upstreamIds: z.array(z.string().min(1)).max(1000).nullish(),
 });
 
-export function tokenAdmin(deps: AdminDeps) {
-  const { prisma, state, events } = deps;
+export function tokenAdmin(deps: Pick<AdminDeps, 'prisma' | 'commit'>) {
+  const { prisma, commit } = deps;
 
-  async function changed() {
-    await state.reloadTokens();
-    events.publish('config:changed', { kind: 'tokens' });
-  }
+  const changed = () => commit({ kind: 'tokens' });
 
   return {
     /** Returns the token itself; this is the only time it is shown. */

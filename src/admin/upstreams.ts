@@ -4,8 +4,8 @@ import { parseInput } from './validate.ts';
 import { createUpstreamSchema, updateUpstreamSchema, upstreamColumns, upstreamNameKey } from './upstream-input.ts';
 import { checkScriptToSave, scriptSecretsColumn } from '../scripts/script-save.ts';
 
-export function upstreamAdmin(deps: AdminDeps) {
-  const { prisma, state, events, cipher } = deps;
+export function upstreamAdmin(deps: Pick<AdminDeps, 'prisma' | 'commit' | 'state' | 'cipher'>) {
+  const { prisma, commit, state, cipher } = deps;
 
   // Regardless of case: "OpenAI" and "openai" would be two routes a person cannot tell apart.
   async function ensureNameFree(name: string, exceptId?: string) {
@@ -16,10 +16,7 @@ export function upstreamAdmin(deps: AdminDeps) {
     }
   }
 
-  async function changed(id: string) {
-    await state.reloadUpstream(id);
-    events.publish('config:changed', { kind: 'upstream', id });
-  }
+  const changed = (id: string) => commit({ kind: 'upstream', id });
 
   return {
     async create(input: unknown) {

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { UserInputError } from '../errors.ts';
-import { findNul, NO_CONTROL_MESSAGE } from './text.ts';
+import { findNul, NO_CONTROL_MESSAGE } from '../text.ts';
 
 /** Parses input with a zod schema; the first problem becomes a UserInputError naming the field. */
 export function parseInput<T extends z.ZodType>(schema: T, value: unknown, prefix = 'input'): z.infer<T> {

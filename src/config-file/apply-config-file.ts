@@ -31,7 +31,7 @@ async function applyKeys(services: AdminServices, loaded: LoadedConfigFile): Pro
     const edits: Array<{ id: string; name?: string; weight?: number; quota?: number | null }> = [];
     const named = new Set<string>();
     for (const [, k] of list) {
-      const row = byHash.get(services.cipher.hash(k.value));
+      const row = byHash.get(services.secrets.keyHash(k.value));
       if (!row) {
         fresh.push(k);
         continue;

@@ -7,6 +7,7 @@ import { sha256Hex } from '../crypto/tokens.ts';
 import { keyValue } from '../admin/keys.ts';
 import { upstreamFields } from '../admin/upstream-input.ts';
 import { RULE_DEFAULTS } from '../admin/rules.ts';
+import { limitFields } from '../admin/rate-limits.ts';
 
 export interface Problem {
   path: Array<string | number>;
@@ -23,10 +24,11 @@ export const keyDocSchema = z.strictObject({
 export const keyDocsSchema = z.array(keyDocSchema).max(100_000);
 export type KeyDoc = z.infer<typeof keyDocSchema>;
 
-const TOP_LEVEL = new Set(['version', 'exportedAt', 'upstreams', 'rules', 'accessTokens', 'keys']);
+const TOP_LEVEL = new Set(['version', 'exportedAt', 'upstreams', 'rules', 'accessTokens', 'rateLimits', 'keys']);
 const UPSTREAM_FIELDS = new Set(Object.keys(upstreamFields));
 const RULE_FIELDS = new Set(['upstream', 'name', 'condition', 'actions', ...Object.keys(RULE_DEFAULTS)]);
 const TOKEN_FIELDS = new Set(['name', 'prefix', 'tokenHash', 'token', 'upstreams', 'enabled', 'revokedAt']);
+const RATE_LIMIT_FIELDS = new Set(['scope', 'upstream', 'tokenHash', 'keyFingerprint', ...Object.keys(limitFields)]);
 const REF = /\$\{[A-Za-z_][A-Za-z0-9_]*\}/;
 
 const entries = (value: unknown): Array<[number, Record<string, unknown>]> =>
@@ -45,6 +47,7 @@ export function checkAsWritten(raw: Record<string, unknown>): Problem[] {
   unknown([], raw, TOP_LEVEL);
   for (const [i, u] of entries(raw.upstreams)) unknown(['upstreams', i], u, UPSTREAM_FIELDS);
   for (const [i, r] of entries(raw.rules)) unknown(['rules', i], r, RULE_FIELDS);
+  for (const [i, l] of entries(raw.rateLimits)) unknown(['rateLimits', i], l, RATE_LIMIT_FIELDS);
   for (const [i, t] of entries(raw.accessTokens)) {
     unknown(['accessTokens', i], t, TOKEN_FIELDS);
     if (t.token !== undefined && !(typeof t.token === 'string' && REF.test(t.token))) {

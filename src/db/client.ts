@@ -10,6 +10,7 @@ import { PrismaClient as PgPrismaClient } from '../generated/prisma-pg/client.ts
 import type { DatabaseTarget } from './database-url.ts';
 import { applyMigrations } from './migrate.ts';
 import { createPostgresDriver, createSqliteDriver, type SqlDriver } from './sql-driver.ts';
+import { createWorkerSqlDriver } from './worker-sql-driver.ts';
 
 export type { PrismaClient };
 
@@ -18,6 +19,12 @@ export interface Db {
   /** Both generated clients share one model API; the SQLite one's types stand for both. */
   readonly prisma: PrismaClient;
   readonly sql: SqlDriver;
+  /**
+   * For writes made while the proxy serves (key state): never blocks the event
+   * loop. On SQLite a worker thread's own connection (a lock held by another
+   * process waits there); on PostgreSQL the pool, which is asynchronous anyway.
+   */
+  readonly writer: SqlDriver;
   close(): Promise<void>;
 }
 
@@ -71,11 +78,16 @@ async function openSqlite(target: Extract<DatabaseTarget, { provider: 'sqlite' }
   await prisma.$queryRawUnsafe('SELECT 1');
   if (!connection) throw new Error('the SQLite adapter did not expose its connection');
   const db: Database.Database = connection;
+  const sql = createSqliteDriver(db);
+  // An in-memory database exists only on its own connection.
+  const worker = target.file === ':memory:' ? null : createWorkerSqlDriver(target.file, SQLITE_BUSY_TIMEOUT_MS);
   return {
     target,
     prisma,
-    sql: createSqliteDriver(db),
+    sql,
+    writer: worker ?? sql,
     async close() {
+      await worker?.close();
       await prisma.$disconnect();
     },
   };
@@ -87,10 +99,12 @@ async function openPostgres(target: Extract<DatabaseTarget, { provider: 'postgre
   const prisma = new PgPrismaClient({ adapter: new PrismaPg(pool) }) as unknown as PrismaClient;
   await prisma.$connect();
   await prisma.$queryRawUnsafe('SELECT 1');
+  const sql = createPostgresDriver(pool);
   return {
     target,
     prisma,
-    sql: createPostgresDriver(pool),
+    sql,
+    writer: sql,
     async close() {
       await prisma.$disconnect();
       await pool.end();

@@ -8,6 +8,14 @@ import type { GraphQLContext } from './context.ts';
 
 // The builder sets up plugins and scalars and defines no types: each type lives
 // in graphql/types/, and graphql/schema.ts imports them all.
+
+/** Who hears of a Prisma selection a resolver left unused (an N+1 in the making); set from config by createGraphQLServer. */
+let unusedQueryReporter: ((field: string) => void) | null = null;
+
+/** The schema is one per process (types register on import), so its settings arrive here rather than through the constructor. */
+export function reportUnusedQueries(reporter: ((field: string) => void) | null): void {
+  unusedQueryReporter = reporter;
+}
 export const builder = new SchemaBuilder<{
   PrismaTypes: PrismaTypes;
   Context: GraphQLContext;
@@ -24,7 +32,7 @@ export const builder = new SchemaBuilder<{
     dmmf: getDatamodel(),
     exposeDescriptions: false,
     filterConnectionTotalCount: true,
-    onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'warn',
+    onUnusedQuery: (info) => unusedQueryReporter?.(`${info.parentType.name}.${info.fieldName}`),
   },
   relay: {
     clientMutationId: 'omit',

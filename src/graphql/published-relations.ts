@@ -1,5 +1,5 @@
 // Relations of rows that no query loaded: the request logs the bus publishes to
-// `requestLogged`. Pothos' own fallback for such a row reloads the row with the
+// `requestLogged` and the key state changes it publishes to `keyStateChanged`. Pothos' own fallback for such a row reloads the row with the
 // relation, once per subscriber per event (Prisma merges the subscribers'
 // reloads of one event at best), so a dashboard watching a gateway at
 // thousands of requests a second would cost thousands of queries a second,

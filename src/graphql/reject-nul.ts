@@ -5,7 +5,7 @@
 // argument path, as the input schemas name theirs.
 
 import { GraphQLError, Kind, visit, type ArgumentNode, type DocumentNode, type ValueNode } from 'graphql';
-import { findNul, NO_CONTROL_MESSAGE } from '../admin/text.ts';
+import { findNul, NO_CONTROL_MESSAGE } from '../text.ts';
 
 function inValue(node: ValueNode, variables: Record<string, unknown>, path: string[]): string[] | null {
   switch (node.kind) {

@@ -17,7 +17,7 @@ import './types/key-update.ts';
 import './types/key-transfer.ts';
 import './types/config-transfer.ts';
 import './types/stats.ts';
-import '../ratelimit/rate-limit-graphql.ts';
+import './types/rate-limit.ts';
 import './types/header-script.ts';
 import './types/notifications.ts';
 import './types/alerts.ts';

@@ -2,6 +2,8 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { AdminAuth } from '../auth/admin-auth.ts';
 import type { AdminServices } from '../admin/services.ts';
+import type { JobService } from '../jobs/job-service.ts';
+import type { Notifications } from '../notifications/service.ts';
 import type { Logger } from '../logger.ts';
 import { useAdminAuth } from './auth-plugin.ts';
 import type { GraphQLContext } from './context.ts';
@@ -9,6 +11,7 @@ import { maskError } from './errors.ts';
 import { logGraphQLError } from './error-logging.ts';
 import { noIntrospection } from './no-introspection.ts';
 import type { PublishedRelations } from './published-relations.ts';
+import { reportUnusedQueries } from './builder.ts';
 import { getSchema } from './schema.ts';
 import { renderLocalGraphiQL } from './graphiql.ts';
 import { useRequestGuard } from './request-guard.ts';
@@ -19,6 +22,9 @@ export interface GraphQLOptions {
   services: AdminServices;
   /** Relations of rows published to subscriptions; the gateway keeps it in step with the bus. */
   relations: PublishedRelations;
+  /** The job service the job fields act on; null answers them with CONFLICT. */
+  jobs?: JobService | null;
+  notifications?: Notifications | null;
   auth: AdminAuth;
   log: Logger;
   graphiql: boolean;
@@ -42,6 +48,7 @@ export const ARMOR = {
 };
 
 export function createGraphQLServer(opts: GraphQLOptions): KeyrelayYoga {
+  reportUnusedQueries(opts.production ? null : (field) => opts.log.warn({ field }, 'Prisma query was unused in resolver'));
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: '/graphql',
@@ -52,7 +59,7 @@ export function createGraphQLServer(opts: GraphQLOptions): KeyrelayYoga {
       : false,
     maskedErrors: { maskError, isDev: opts.errorDetails ?? !opts.production },
     cors: corsFor(opts.allowedOrigins ?? []) as never,
-    context: () => ({ services: opts.services, relations: opts.relations }),
+    context: () => ({ services: opts.services, relations: opts.relations, jobs: opts.jobs ?? null, notifications: opts.notifications ?? null }),
     // h3 does not recognise Yoga's ponyfilled Response; hand it the native classes.
     fetchAPI: { Request, Response, Headers, ReadableStream, fetch, URL, TextEncoder, TextDecoder, FormData, Blob, File } as never,
     logging: {

@@ -32,15 +32,16 @@ export class EscalationBook {
   }
 
   /**
-   * Counts one more disable. For key scope this mutates `key.disableCount`
-   * before the lifecycle records the change, so the count is stored with it.
+   * Counts one more disable. For key scope it returns the key's new count,
+   * which the lifecycle applies and stores with the change (null for a model).
    */
-  recordDisable(key: ApiKeyState, model: string | null, returnAt: number | null, now: number): void {
+  recordDisable(key: ApiKeyState, model: string | null, returnAt: number | null, now: number): number | null {
     const subject = subjectOf(key.id, model);
-    if (model === null) key.disableCount += 1;
-    else this.modelCounts.set(subject, (this.modelCounts.get(subject) ?? 0) + 1);
+    const count = model === null ? key.disableCount + 1 : null;
+    if (model !== null) this.modelCounts.set(subject, (this.modelCounts.get(subject) ?? 0) + 1);
     if (returnAt === null) this.probation.delete(subject);
     else this.probation.set(subject, { returnAt, durationMs: Math.max(0, returnAt - now) });
+    return count;
   }
 
   /**

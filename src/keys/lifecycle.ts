@@ -1,9 +1,12 @@
-import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { SqlDriver } from '../db/sql-driver.ts';
 import type { EventBus, KeyStateChange } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
 import type { GatewayState } from '../state/gateway-state.ts';
 import type { Actor, ApiKeyState, KeyStatus } from '../state/types.ts';
+import { storeDisableCount, storeKeyChange } from './key-store.ts';
 import { ReturnTimers } from './return-timers.ts';
+import { returnOutcome, type ReturnVerdict } from './return-outcome.ts';
+import { StoreQueue } from './store-queue.ts';
 
 /**
  * Asked before a return timer brings a DISABLED key back (the upstream has a
@@ -11,7 +14,7 @@ import { ReturnTimers } from './return-timers.ts';
  * a failed check keeps the key DISABLED for `retryInMs` more, and that is an
  * event too. Must not reject.
  */
-export type ReturnCheck = (key: ApiKeyState) => Promise<{ ok: boolean; reason: string; retryInMs: number }> | null;
+export type ReturnCheck = (key: ApiKeyState) => Promise<ReturnVerdict> | null;
 
 export interface TransitionOptions {
   actor: Actor;
@@ -20,54 +23,82 @@ export interface TransitionOptions {
   until?: number | null;
   ruleId?: string | null;
   requestId?: string | null;
+  /** The key's escalation count to store with this change (a rule's disable counts one more). */
+  disableCount?: number;
+}
+
+/** Where the lifecycle stores; the key store over the main connection unless a test replaces it. */
+export interface KeyChangeStore {
+  change(change: KeyStateChange, disableCount: number): Promise<void>;
+  disableCount(keyId: string, value: number): Promise<void>;
+}
+
+export interface LifecycleDeps {
+  sql: SqlDriver;
+  state: GatewayState;
+  events: EventBus;
+  log: Logger;
+  now?: () => number;
+  returnCheck?: ReturnCheck;
+  store?: KeyChangeStore;
 }
 
 /**
- * The one place where a key changes state. Each change updates the in-memory
- * key at once (the hot path sees it on the next pick), then writes the key row
- * and a KeyEvent in one transaction, in order, and publishes
- * `apiKey:stateChanged`. A disabled key returns exactly when its time is up,
- * by an in-process timer; the scheduled job is only the safety net.
+ * Every key state change on the main thread goes through here (the job
+ * workers store theirs with the same key store, and the main thread re-reads
+ * those keys). Two kinds, both stored in order with a KeyEvent and then
+ * published as `apiKey:stateChanged`:
+ * - an admin's change is stored first and applied to memory only once stored:
+ *   a refused write rejects and leaves the key as it was;
+ * - a change the gateway makes itself (a rule fired, the quota ran out, a
+ *   timer or probe returned the key) is applied at once, so the next pick
+ *   sees it without waiting for the database, and its store is retried until
+ *   it succeeds.
+ * Each change carries a sequence number; memory shows the newest applied one,
+ * so an admin change stored after a newer rule change does not overwrite it
+ * in memory (the rule's store follows and wins in the database as well).
  */
 export class KeyLifecycle {
-  private writes: Promise<unknown> = Promise.resolve();
   private readonly timers: ReturnTimers;
+  private readonly queue: StoreQueue;
+  private readonly store: KeyChangeStore;
+  private readonly appliedSeq = new WeakMap<ApiKeyState, number>();
+  private seq = 0;
   private stopped = false;
 
-  constructor(
-    private readonly deps: { prisma: PrismaClient; state: GatewayState; events: EventBus; log: Logger; now?: () => number; returnCheck?: ReturnCheck },
-  ) {
+  constructor(private readonly deps: LifecycleDeps) {
     this.timers = new ReturnTimers((keyId, model) => this.timeIsUp(keyId, model));
+    this.queue = new StoreQueue(deps.log);
+    this.store = deps.store ?? {
+      change: (change, disableCount) => storeKeyChange(deps.sql, change, disableCount),
+      disableCount: (keyId, value) => storeDisableCount(deps.sql, keyId, value),
+    };
   }
 
   private now(): number {
     return this.deps.now?.() ?? Date.now();
   }
 
-  /** Changes a key's status; resolves once the change is stored and published. */
+  /** Changes a key's status; resolves once the change is stored and published (null: nothing to change). */
   transition(keyId: string, to: KeyStatus, opts: TransitionOptions): Promise<KeyStateChange | null> {
-    const key = this.deps.state.keys.get(keyId);
-    if (!key) return Promise.resolve(null);
-    const from = key.status;
     const until = to === 'DISABLED' ? (opts.until ?? null) : null;
-    if (from === to && key.disabledUntil === until) return Promise.resolve(null);
-    key.status = to;
-    key.disabledUntil = until;
-    key.statusReason = opts.reason ?? null;
-    if (to === 'ACTIVE' && opts.actor === 'ADMIN') key.disableCount = 0;
-    this.refreshPool(key);
-    this.timers.cancel(keyId);
-    if (to === 'DISABLED' && until !== null) this.timers.schedule(keyId, null, until - this.now());
-    return this.record(key, from, to, { ...opts, until }, null);
+    if (opts.actor === 'ADMIN') return this.storeThenApply(keyId, to, until, opts);
+    const key = this.deps.state.keys.get(keyId);
+    if (!key || (key.status === to && key.disabledUntil === until)) return Promise.resolve(null);
+    const change = this.describe(key, key.status, to, { ...opts, until }, null);
+    const disableCount = opts.disableCount ?? key.disableCount;
+    this.applyStatus(key, change, disableCount, ++this.seq);
+    return this.queue.untilStored({ keyId }, () => this.store.change(change, disableCount), () => this.published(change));
   }
 
-  /** Takes a key out for one model only; it keeps serving the others. */
+  /** Takes a key out for one model only; it keeps serving the others. Applied at once (rules use it). */
   cooldownModel(keyId: string, model: string, until: number, opts: TransitionOptions): Promise<KeyStateChange | null> {
     const key = this.deps.state.keys.get(keyId);
     if (!key) return Promise.resolve(null);
-    key.modelCooldowns.set(model, until);
+    this.deps.state.apply(key, { type: 'cooldown', model, until });
     this.timers.schedule(keyId, model, until - this.now());
-    return this.record(key, key.status, key.status, { ...opts, until }, model);
+    const change = this.describe(key, key.status, key.status, { ...opts, until }, model);
+    return this.queue.untilStored({ keyId }, () => this.store.change(change, key.disableCount), () => this.published(change));
   }
 
   /**
@@ -78,12 +109,8 @@ export class KeyLifecycle {
   resetDisableCount(keyId: string): Promise<void> {
     const key = this.deps.state.keys.get(keyId);
     if (!key || key.disableCount === 0) return Promise.resolve();
-    key.disableCount = 0;
-    const write = () => this.deps.prisma.apiKey.updateMany({ where: { id: keyId }, data: { disableCount: 0 } });
-    this.writes = this.writes.then(write, write).catch((error: unknown) => {
-      this.deps.log.error({ err: error, keyId }, 'storing a key escalation reset failed');
-    });
-    return this.writes.then(() => undefined);
+    this.deps.state.apply(key, { type: 'disableCount', value: 0 });
+    return this.queue.untilStored({ keyId }, () => this.store.disableCount(keyId, 0), () => undefined).catch(() => {});
   }
 
   /** Re-arms return timers after a restart; keys whose time has passed return now. */
@@ -97,7 +124,12 @@ export class KeyLifecycle {
 
   /** Resolves when every change made so far is stored. */
   flushed(): Promise<void> {
-    return this.writes.then(() => undefined);
+    return this.queue.flushed();
+  }
+
+  /** At shutdown: stores what is queued, without retrying past one more attempt. */
+  drain(): Promise<void> {
+    return this.queue.close();
   }
 
   stop(): void {
@@ -105,47 +137,60 @@ export class KeyLifecycle {
     this.timers.clear();
   }
 
+  private storeThenApply(keyId: string, to: KeyStatus, until: number | null, opts: TransitionOptions): Promise<KeyStateChange | null> {
+    const seq = ++this.seq;
+    return this.queue.once(async () => {
+      const key = this.deps.state.keys.get(keyId);
+      if (!key || (key.status === to && key.disabledUntil === until)) return null;
+      const change = this.describe(key, key.status, to, { ...opts, until }, null);
+      const disableCount = to === 'ACTIVE' ? 0 : key.disableCount;
+      await this.store.change(change, disableCount);
+      // A rule may have changed the key after this change was asked for; then memory already shows the newer one.
+      if (seq > (this.appliedSeq.get(key) ?? 0)) this.applyStatus(key, change, disableCount, seq);
+      return this.published(change);
+    });
+  }
+
+  /** The one place a status change reaches memory: the key, its pool, its return timer. */
+  private applyStatus(key: ApiKeyState, change: KeyStateChange, disableCount: number, seq: number): void {
+    this.appliedSeq.set(key, seq);
+    this.deps.state.apply(key, { type: 'status', status: change.to, disabledUntil: change.disabledUntil, reason: change.reason, disableCount });
+    this.timers.cancel(key.id);
+    if (change.to === 'DISABLED' && change.disabledUntil !== null) this.timers.schedule(key.id, null, change.disabledUntil - this.now());
+  }
+
   private timeIsUp(keyId: string, model: string | null): void {
     const key = this.deps.state.keys.get(keyId);
     if (!key) return;
     const now = this.now();
-    if (model) {
-      const until = key.modelCooldowns.get(model);
-      if (until === undefined) return;
-      if (until > now) return this.timers.schedule(keyId, model, until - now);
-      key.modelCooldowns.delete(model);
-      void this.record(key, key.status, key.status, { actor: 'TIMER', reason: `cooldown for ${model} over` }, model, true);
-      return;
-    }
+    if (model) return this.cooldownIsUp(key, model, now);
     if (key.status !== 'DISABLED' || key.disabledUntil === null) return;
     if (key.disabledUntil > now) return this.timers.schedule(keyId, null, key.disabledUntil - now);
     const check = this.deps.returnCheck?.(key) ?? null;
-    // Failures are logged by the write chain; catch so none goes unhandled.
-    if (check === null) return void this.transition(keyId, 'ACTIVE', { actor: 'TIMER', reason: 'disable time over' }).catch(() => {});
+    // Failures are logged by the store queue; catch so none goes unhandled.
+    if (check === null) return void this.transition(keyId, 'ACTIVE', { actor: 'TIMER', reason: returnOutcome(null, now).reason }).catch(() => {});
     const due = key.disabledUntil;
     void check
       .then((verdict) => {
         // An admin or a rule may have changed the key while the probe ran: then theirs is the last word.
         if (this.stopped || key.status !== 'DISABLED' || key.disabledUntil !== due) return;
-        if (verdict.ok) return this.transition(keyId, 'ACTIVE', { actor: 'TIMER', reason: 'disable time over; probe passed' });
-        return this.transition(keyId, 'DISABLED', { actor: 'TIMER', reason: `probe failed: ${verdict.reason}`, until: this.now() + verdict.retryInMs });
+        const outcome = returnOutcome(verdict, this.now());
+        return this.transition(keyId, outcome.to, { actor: 'TIMER', reason: outcome.reason, until: outcome.until });
       })
       .catch((error: unknown) => this.deps.log.error({ err: error, keyId }, 'return check failed'));
   }
 
-  private refreshPool(key: ApiKeyState): void {
-    this.deps.state.upstreamsById.get(key.upstreamId)?.pool.refresh(key.id);
+  private cooldownIsUp(key: ApiKeyState, model: string, now: number): void {
+    const until = key.modelCooldowns.get(model);
+    if (until === undefined) return;
+    if (until > now) return this.timers.schedule(key.id, model, until - now);
+    this.deps.state.apply(key, { type: 'cooldownOver', model });
+    const change = this.describe(key, key.status, key.status, { actor: 'TIMER', reason: `cooldown for ${model} over`, until: null }, model);
+    void this.queue.untilStored({ keyId: key.id }, () => this.store.change(change, key.disableCount), () => this.published(change)).catch(() => {});
   }
 
-  private record(
-    key: ApiKeyState,
-    from: KeyStatus,
-    to: KeyStatus,
-    opts: TransitionOptions,
-    model: string | null,
-    modelReturn = false,
-  ): Promise<KeyStateChange | null> {
-    const change: KeyStateChange = {
+  private describe(key: ApiKeyState, from: KeyStatus, to: KeyStatus, opts: TransitionOptions, model: string | null): KeyStateChange {
+    return {
       keyId: key.id,
       upstreamId: key.upstreamId,
       keyName: key.name,
@@ -157,56 +202,15 @@ export class KeyLifecycle {
       ruleId: opts.ruleId ?? null,
       requestId: opts.requestId ?? null,
       model,
-      disabledUntil: modelReturn ? null : (opts.until ?? null),
+      disabledUntil: opts.until ?? null,
       at: this.now(),
     };
-    const { prisma } = this.deps;
-    const write = async () => {
-      const keyUpdate = model
-        ? modelReturn
-          ? prisma.keyModelCooldown.deleteMany({ where: { keyId: key.id, model } })
-          : prisma.keyModelCooldown.upsert({
-              where: { keyId_model: { keyId: key.id, model } },
-              create: { keyId: key.id, model, until: new Date(change.disabledUntil!), reason: change.reason },
-              update: { until: new Date(change.disabledUntil!), reason: change.reason },
-            })
-        : prisma.apiKey.updateMany({
-            where: { id: key.id },
-            data: {
-              status: to,
-              disabledUntil: change.disabledUntil ? new Date(change.disabledUntil) : null,
-              statusReason: change.reason,
-              disableCount: key.disableCount,
-            },
-          });
-      await prisma.$transaction([
-        keyUpdate,
-        prisma.keyEvent.create({
-          data: {
-            createdAt: new Date(change.at),
-            keyId: key.id,
-            keyName: key.name,
-            upstreamId: key.upstreamId,
-            fromStatus: from,
-            toStatus: to,
-            reason: change.reason,
-            actor: change.actor,
-            ruleId: change.ruleId,
-            requestId: change.requestId,
-            model,
-            disabledUntil: change.disabledUntil ? new Date(change.disabledUntil) : null,
-          },
-        }),
-      ]);
-      this.deps.events.publish('apiKey:stateChanged', change);
-      this.deps.log.info({ keyId: key.id, upstreamId: key.upstreamId, from, to, model, actor: change.actor, reason: change.reason, requestId: change.requestId }, 'key state changed');
-      return change;
-    };
-    // One chain keeps the stored order equal to the order of the changes.
-    const result = this.writes.then(write, write);
-    this.writes = result.catch((error: unknown) => {
-      this.deps.log.error({ err: error, keyId: key.id }, 'storing a key state change failed');
-    });
-    return result;
+  }
+
+  private published(change: KeyStateChange): KeyStateChange {
+    this.deps.events.publish('apiKey:stateChanged', change);
+    const { keyId, upstreamId, from, to, model, actor, reason, requestId } = change;
+    this.deps.log.info({ keyId, upstreamId, from, to, model, actor, reason, requestId }, 'key state changed');
+    return change;
   }
 }

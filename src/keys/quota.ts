@@ -22,6 +22,7 @@ import type { Logger } from '../logger.ts';
 import type { GatewayState } from '../state/gateway-state.ts';
 import type { ApiKeyState } from '../state/types.ts';
 import type { UsageCounters } from './usage-counters.ts';
+import { CHARGE, REFUND } from '../state/apply-key-change.ts';
 
 export interface QuotaDeps {
   state: GatewayState;
@@ -35,15 +36,12 @@ export class QuotaGate {
 
   /** Charges one request to a key the pool just offered; pair with refund() or settle(). */
   reserve(key: ApiKeyState): void {
-    key.used++;
-    // Unlimited keys: `used` changes neither the pool category nor the weight.
-    if (key.quotaLimit !== null) this.refresh(key);
+    this.deps.state.apply(key, CHARGE);
   }
 
   /** The attempt never reached the upstream (connect failure, client gone first): the charge is void. */
   refund(key: ApiKeyState): void {
-    if (key.used > 0) key.used--;
-    if (key.quotaLimit !== null) this.refresh(key);
+    this.deps.state.apply(key, REFUND);
   }
 
   /**
@@ -59,9 +57,5 @@ export class QuotaGate {
     this.deps.lifecycle
       .transition(key.id, 'EXHAUSTED', { actor: 'QUOTA', reason: `quota of ${key.quotaLimit} requests used`, requestId })
       .catch((error: unknown) => this.deps.log.error({ err: error, keyId: key.id, requestId }, 'marking a key exhausted failed'));
-  }
-
-  private refresh(key: ApiKeyState): void {
-    this.deps.state.upstreamsById.get(key.upstreamId)?.pool.refresh(key.id);
   }
 }

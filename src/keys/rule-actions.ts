@@ -42,8 +42,10 @@ function isOut(key: ApiKeyState, model: string | null, now: number): boolean {
  * What a fired rule does to the key: DISABLE_KEY (for a duration with
  * escalation, until the next quota reset, or until re-enabled by hand),
  * BAN_KEY, ALERT. Every state change goes through the key lifecycle, which
- * updates memory at once and stores the change in the background.
+ * updates memory at once and stores the change in the background (retried
+ * until the database takes it).
  */
+// size: longer because it is a factory of short closures over one shared state; each closure stays small.
 export function createRuleActions(deps: RuleActionDeps) {
   const book = new EscalationBook();
   const lastCapWarning = new Map<string, number>();
@@ -96,9 +98,9 @@ export function createRuleActions(deps: RuleActionDeps) {
       return true;
     }
     const until = disableUntil(def, key, model, upstream.config, retryAfter, sample.status, now);
-    book.recordDisable(key, model, until, now);
+    const disableCount = book.recordDisable(key, model, until, now) ?? undefined;
     if (model !== null && until !== null) deps.lifecycle.cooldownModel(key.id, model, until, opts).catch(ignore);
-    else deps.lifecycle.transition(key.id, 'DISABLED', { ...opts, until }).catch(ignore);
+    else deps.lifecycle.transition(key.id, 'DISABLED', { ...opts, until, disableCount }).catch(ignore);
     return true;
   }
 

@@ -33,7 +33,6 @@ export interface LogWriterDeps {
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
-
 /** Rows per chunk (the queue's unit; the worker joins chunks into transactions). */
 const CHUNK_ROWS = 512;
 const MIN_CHUNK_ROWS = 16;

@@ -1,6 +1,11 @@
 // A Prometheus histogram with one label, kept as plain bucket counts so an
 // observation is an array increment, and exposed to a prom-client Registry
 // through the same `get()` shape prom-client's own metrics return.
+// Measured (bench/latency-histogram.mjs, Node 20, same buckets, 4 upstreams):
+// 15-22 ns of CPU per observation here against about 450 ns for prom-client's
+// Histogram.observe (label hashing and object lookups per call), 20-29 times
+// less; per proxied request that is about 0.4 µs saved, small against the
+// request's own cost but free, so the hand-written one stays.
 
 import type { Metric } from 'prom-client';
 

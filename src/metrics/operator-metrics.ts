@@ -34,6 +34,7 @@ export interface OperatorMetrics {
   tokens(upstream: string, prompt: number, completion: number): void;
 }
 
+// size: longer because it declares one metric family after another, each a few lines over the same registry.
 export function createOperatorMetrics(registry: Registry, state: GatewayState, keyLabelCap = DEFAULT_KEY_LABEL_CAP): OperatorMetrics {
   const registers = [registry];
   const byKey = new Map<string, KeyCount>();

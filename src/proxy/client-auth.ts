@@ -11,7 +11,7 @@ import { readClientCredential } from './headers.ts';
 
 export type AuthResult =
   | { ok: true; token: AccessTokenState | null; presented: string | null }
-  | { ok: false; status: 401 | 403; code: string; message: string; token: AccessTokenState | null; presented: string | null };
+  | { ok: false; status: 401 | 403; code: 'UNAUTHENTICATED' | 'FORBIDDEN'; message: string; token: AccessTokenState | null; presented: string | null };
 
 const MAX_CACHED = 4096;
 

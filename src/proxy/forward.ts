@@ -17,9 +17,10 @@ import { appendQueryParam } from './target-url.ts';
 import { buildUpstreamHeaders } from './headers.ts';
 import { acquireKey } from './key-wait.ts';
 import type { ProxyDeps } from './proxy-deps.ts';
-import { classifyFailure, clientErrorFor, type Failure } from './proxy-errors.ts';
+import { classifyFailure, type Failure } from './proxy-errors.ts';
+import { answerWithFailure, answerWithResponse, faultOfKey, retryReasonOf } from './final-answer.ts';
 import type { ProxyRequest } from './proxy-request.ts';
-import { commitHead, sendBuffered, sendError } from './respond.ts';
+import { commitHead, sendError } from './respond.ts';
 import { finishStream, observeRules } from './stream-end.ts';
 import { applyHeaderScript } from '../scripts/apply-script.ts';
 import type { ScriptHeaders } from '../scripts/script-headers.ts';
@@ -32,16 +33,6 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 const MIN_BUFFER_BYTES = 64 * 1024;
 
 export type Payload = Buffer | Readable | null;
-
-const FAILURE_REASONS: Partial<Record<Failure['kind'], string>> = { connect: 'connect_error', headers_timeout: 'timeout', protocol: 'connection_broken' };
-const NOT_THE_KEYS_FAULT: ReadonlySet<Failure['kind']> = new Set(['client_closed', 'request_body', 'config']);
-
-/** For the per-key error series: no answer (unless the client or the request caused it), or a status that speaks against the key. */
-function faultOfKey(attempt: Attempt, end: AttemptEnd): boolean {
-  if (end.kind === 'failed') return !NOT_THE_KEYS_FAULT.has(classifyFailure(end.error, attempt.started).kind);
-  const s = attempt.status;
-  return s === 401 || s === 403 || s === 429 || s >= 500;
-}
 
 export class Forwarder implements AttemptHooks {
   private exclude: Set<string> | null = null;
@@ -209,7 +200,7 @@ export class Forwarder implements AttemptHooks {
         this.lastResponse = attempt;
         this.lastFailure = null;
         if (retryable && this.reserveRetry() && (await this.backoff(attempt))) return this.retrying(this.statusReason(attempt));
-        this.respondWith(attempt);
+        answerWithResponse(this.pr, attempt, this.deps.redactor);
         return false;
       }
       case 'failed': {
@@ -219,8 +210,8 @@ export class Forwarder implements AttemptHooks {
         this.lastResponse = null;
         this.lastFailure = failure;
         pr.error = failure.detail;
-        if (retryable && this.reserveRetry() && (await this.backoff(attempt))) return this.retrying(FAILURE_REASONS[failure.kind] ?? failure.kind);
-        this.fail(failure);
+        if (retryable && this.reserveRetry() && (await this.backoff(attempt))) return this.retrying(retryReasonOf(failure));
+        answerWithFailure(this.pr, failure);
         return false;
       }
     }
@@ -261,41 +252,13 @@ export class Forwarder implements AttemptHooks {
   /** No key for another attempt: answer with what the last one got. */
   private giveUp(): void {
     if (this.pr.clientGone) return;
-    if (this.lastResponse !== null) return this.respondWith(this.lastResponse);
-    if (this.lastFailure !== null) return this.fail(this.lastFailure);
+    if (this.lastResponse !== null) return answerWithResponse(this.pr, this.lastResponse, this.deps.redactor);
+    if (this.lastFailure !== null) return answerWithFailure(this.pr, this.lastFailure);
     if (this.pr.attempts > 0) {
       // The last response was dropped for a retry that found no key.
       this.pr.outcome = 'upstream_error';
-      return sendError(this.pr, 502, 'UPSTREAM_ERROR', 'the upstream refused every key that could be tried');
+      return sendError(this.pr, 'UPSTREAM_ERROR', 'the upstream refused every key that could be tried');
     }
-  }
-
-  /**
-   * The upstream's own answer, also when retries are spent or not allowed: a
-   * provider's 500 carries its message, which a gateway error would lose
-   * (scrubbed of keys like every error body; keyrelay's headers added).
-   */
-  private respondWith(attempt: Attempt): void {
-    const pr = this.pr;
-    if (pr.clientGone) return;
-    const status = attempt.status;
-    pr.responseRaw = attempt.body();
-    pr.responseEncoding = attempt.headers['content-encoding'];
-    pr.responseType = attempt.headers['content-type'];
-    pr.outcome = status < 400 ? 'ok' : 'upstream_error';
-    if (status >= 400) pr.error = `upstream answered ${status}`;
-    pr.measureOverhead();
-    sendBuffered(pr, attempt, pr.responseRaw, pr.secrets, this.deps.redactor);
-  }
-
-  private fail(failure: Failure): void {
-    const pr = this.pr;
-    if (pr.clientGone) return;
-    const error = clientErrorFor(failure.kind, pr.attempts);
-    pr.outcome = failure.kind === 'headers_timeout' || failure.kind === 'body_timeout' ? 'timeout' : failure.kind === 'request_body' ? 'rejected' : 'upstream_unreachable';
-    pr.error = failure.detail;
-    pr.measureOverhead();
-    sendError(pr, error.status, error.code, error.message);
   }
 
   // AttemptHooks: called synchronously from undici's callbacks.

@@ -1,9 +1,12 @@
 // Per-upstream key selection. Eligible keys (ACTIVE with quota left) live in a
 // dense array with each entry's index stored on it (swap-remove), so round
 // robin and random picks are O(1); WEIGHTED adds a Fenwick tree over
-// `weight × remaining quota share`, sampled in O(log n). The owner mutates an
-// ApiKeyState in place and then calls refresh(id); that is the only way the
-// pool learns about changes, and each refresh is O(log n) at most.
+// `weight × remaining quota share`, sampled in O(log n). applyKeyChange
+// (state/apply-key-change.ts) mutates an ApiKeyState in place and then calls
+// refresh(id); that is the only way the pool learns about changes, and each
+// refresh is O(log n) at most.
+// size: longer because the three strategies share the dense array, the
+// categories and the Fenwick tree; split, their invariants would live in two files.
 
 import type { ApiKeyState, KeyStrategy } from '../state/types.ts';
 import { categorize, type Category, effectiveWeight, type Entry, hasQuota, minOrNull } from './pool-entry.ts';

@@ -63,7 +63,7 @@ function noKey(pr: ProxyRequest, upstream: UpstreamRuntime, r: PickReason, retry
   pr.outcome = 'no_key';
   pr.error = `no usable key: ${parts.join(', ')}`;
   pr.measureOverhead();
-  sendError(pr, 503, 'NO_USABLE_KEY', `no usable key for upstream "${upstream.config.name}": ${parts.join(', ')}${when}`, retrySeconds === null ? null : { 'retry-after': String(retrySeconds) }, {
+  sendError(pr, 'NO_USABLE_KEY', `no usable key for upstream "${upstream.config.name}": ${parts.join(', ')}${when}`, retrySeconds === null ? null : { 'retry-after': String(retrySeconds) }, {
     keys: { total: r.total, usable: r.usable, disabled: r.disabled, banned: r.banned, exhausted: r.exhausted, cooling: r.cooling },
     retry_at: retryAt === null ? null : new Date(retryAt).toISOString(),
   });
@@ -78,7 +78,7 @@ function everyKeyLimited(pr: ProxyRequest, upstream: UpstreamRuntime, r: PickRea
   pr.outcome = 'rate_limited';
   pr.error = `rate limited: ${r.rateLimited} keys at their limit`;
   pr.measureOverhead();
-  sendError(pr, error.status, error.code, error.message, { 'retry-after': String(retrySeconds) }, {
+  sendError(pr, error.code, error.message, { 'retry-after': String(retrySeconds) }, {
     limit: { scope: 'KEY', kind: 'keys' },
     keys: { total: r.total, usable: r.usable, rateLimited: r.rateLimited, cooling: r.cooling },
     retry_at: new Date(retryAt).toISOString(),

@@ -29,10 +29,3 @@ export interface ProxyDeps {
   /** When the quota-reset job next runs for this upstream: the return time of EXHAUSTED keys that have no period end stored. */
   quotaResetAt?: (upstream: UpstreamConfig, now: number) => number | null;
 }
-
-/** A rule runtime that matches nothing: for tests, and until a real one is wired. */
-export const noRules: RuleRuntime = {
-  observe: () => ({ matchedRuleIds: [], keyTakenOut: false }),
-  forgetKey() {},
-  bounds: { tooDeep: 0, budgetExhausted: 0 },
-};

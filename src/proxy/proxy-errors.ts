@@ -4,6 +4,8 @@
 // the request at all. Client-facing messages never name the upstream's host
 // or address (RELIABILITY S3).
 
+import type { ErrorCode } from '../error-codes.ts';
+
 export type FailureKind =
   /** No connection: refused, unresolvable, unreachable, connect timeout. The upstream never saw the request. */
   | 'connect'
@@ -60,7 +62,7 @@ function errorCode(error: unknown): string {
 
 export interface ClientError {
   status: number;
-  code: string;
+  code: ErrorCode;
   message: string;
 }
 

@@ -3,6 +3,7 @@
 // (secrets scrubbed from error bodies), and the end of a stream that broke.
 
 import type { ServerResponse } from 'node:http';
+import { ERROR_CODES, errorBody, type ErrorCode } from '../error-codes.ts';
 import { decodeBody } from '../logs/decode-body.ts';
 import type { Redactor } from '../logs/redact.ts';
 import type { Attempt } from './attempt.ts';
@@ -13,16 +14,17 @@ import type { ProxyRequest } from './proxy-request.ts';
 /** Error bodies larger than this are passed on unscrubbed only if they cannot hold text (see sendBuffered). */
 const SCRUB_MAX_BYTES = 1024 * 1024;
 
-/** keyrelay's JSON error, shaped like OpenAI's so SDKs surface the message. */
-export function sendError(pr: ProxyRequest, status: number, code: string, message: string, extra: Record<string, string> | null = null, details: object | null = null): void {
+/** keyrelay's JSON error (error-codes.ts), with the code's status. */
+export function sendError(pr: ProxyRequest, code: ErrorCode, message: string, extra: Record<string, string> | null = null, details: object | null = null): void {
   const res = pr.res;
+  const status = ERROR_CODES[code].status;
   pr.status = status;
   if (res.headersSent) {
     // Too late for a status: the only honest signal left is a broken connection.
     res.destroy();
     return;
   }
-  const body = JSON.stringify({ error: { message, type: 'keyrelay_error', code, request_id: pr.requestId, ...details } });
+  const body = errorBody(code, message, pr.requestId, details);
   pr.responseText = body;
   const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
   pr.addOwnHeaders(headers);
@@ -69,7 +71,7 @@ export function sendBuffered(pr: ProxyRequest, attempt: Attempt, body: Buffer, s
       }
     } else if (headers['content-encoding'] !== undefined) {
       // Cannot be checked for an echoed key: the client gets keyrelay's error instead.
-      return sendError(pr, 502, 'UPSTREAM_ERROR', `the upstream answered ${attempt.status}`, null, { upstream_status: attempt.status });
+      return sendError(pr, 'UPSTREAM_ERROR', `the upstream answered ${attempt.status}`, null, { upstream_status: attempt.status });
     }
   }
   pr.status = attempt.status;

@@ -5,6 +5,7 @@
 // body -> model -> attempts (forward.ts).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ErrorCode } from '../error-codes.ts';
 import { withStreamUsage } from '../logs/usage.ts';
 import { admitClient, clientRequestEnded } from '../ratelimit/admission.ts';
 import { createAuthenticator, type Authenticate } from './client-auth.ts';
@@ -49,7 +50,7 @@ export function createProxyHandler(deps: ProxyDeps) {
         pr.log.error({ err: error }, 'proxy request failed unexpectedly');
         pr.outcome = 'upstream_error';
         pr.error = 'internal error';
-        if (!pr.clientGone) sendError(pr, 500, 'INTERNAL', 'internal error');
+        if (!pr.clientGone) sendError(pr, 'INTERNAL', 'internal error');
       }
     } finally {
       inFlight.delete(pr);
@@ -60,11 +61,11 @@ export function createProxyHandler(deps: ProxyDeps) {
   return Object.assign(handler, { inFlight });
 }
 
-function reject(pr: ProxyRequest, status: number, code: string, message: string, extra: Record<string, string> | null = null): null {
+function reject(pr: ProxyRequest, code: ErrorCode, message: string, extra: Record<string, string> | null = null): null {
   pr.outcome = 'rejected';
   pr.error = message;
   pr.measureOverhead();
-  sendError(pr, status, code, message, extra);
+  sendError(pr, code, message, extra);
   return null;
 }
 
@@ -80,13 +81,13 @@ function admit(deps: ProxyDeps, authenticate: Authenticate, pr: ProxyRequest, re
   pr.path = rest.length === 0 || rest.charCodeAt(0) === 0x3f ? '/' + rest : rest;
 
   const upstream = deps.state.upstreamsByName.get(url.slice(PREFIX_LENGTH, nameEnd));
-  if (upstream === undefined || !upstream.config.enabled) return reject(pr, 404, 'UNKNOWN_UPSTREAM', 'no enabled upstream by that name');
+  if (upstream === undefined || !upstream.config.enabled) return reject(pr, 'UNKNOWN_UPSTREAM', 'no enabled upstream by that name');
   pr.upstream = upstream;
 
   const auth = authenticate(req, search, upstream);
   pr.token = auth.token;
   pr.presented = auth.presented;
-  if (!auth.ok) return reject(pr, auth.status, auth.code, auth.message);
+  if (!auth.ok) return reject(pr, auth.code, auth.message);
 
   const target = deps.targets.get(upstream);
   pr.target = target;
@@ -94,10 +95,10 @@ function admit(deps: ProxyDeps, authenticate: Authenticate, pr: ProxyRequest, re
   try {
     upstreamPath = buildUpstreamPath(target.basePath, clientPath, search, target.stripQuery);
   } catch (error) {
-    if (error instanceof BadPathError) return reject(pr, 400, 'BAD_PATH', error.message);
+    if (error instanceof BadPathError) return reject(pr, 'BAD_PATH', error.message);
     throw error;
   }
-  if (pr.method === 'CONNECT') return reject(pr, 405, 'METHOD_NOT_ALLOWED', 'CONNECT is not proxied');
+  if (pr.method === 'CONNECT') return reject(pr, 'METHOD_NOT_ALLOWED', 'CONNECT is not proxied');
   if (!admitClient(deps.state.limits, pr)) return null;
   return upstreamPath;
 }
@@ -105,7 +106,7 @@ function admit(deps: ProxyDeps, authenticate: Authenticate, pr: ProxyRequest, re
 /** The attempts for a request whose body is read; null when the body was refused (and answered). */
 function forwarderFor(deps: ProxyDeps, pr: ProxyRequest, req: IncomingMessage, upstreamPath: string, body: BodyResult): Forwarder | null {
   // The rest of an oversized body is never read, so the connection cannot be reused.
-  if (body === 'too_large') return reject(pr, 413, 'PAYLOAD_TOO_LARGE', 'request body too large', { connection: 'close' });
+  if (body === 'too_large') return reject(pr, 'PAYLOAD_TOO_LARGE', 'request body too large', { connection: 'close' });
   pr.body = body;
   const config = pr.upstream!.config;
   let payload: Payload = null;

@@ -53,7 +53,6 @@ export function refuse(pr: ProxyRequest, blocked: Blocked, now: number): void {
   pr.measureOverhead();
   sendError(
     pr,
-    error.status,
     error.code,
     error.message,
     { 'retry-after': String(retryAfter), 'x-ratelimit-limit': String(head.limit), 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(retryAfter) },

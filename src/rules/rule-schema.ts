@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { plainText } from '../admin/text.ts';
+import { plainText } from '../text.ts';
 import { DISABLE_MODES, RULE_ACTIONS, RULE_SCOPES, type RuleDefinition } from '../state/types.ts';
 import { fromZodIssue } from './errors.ts';
 

@@ -42,6 +42,7 @@ function isIdle(entry: Entry, now: number): boolean {
   return true;
 }
 
+// size: longer because it is a factory of short closures over one shared state; each closure stays small.
 export function createRuleTracker(options: RuleTrackerOptions = {}): RuleTracker {
   const clock = options.now ?? Date.now;
   const maxEntries = Math.max(1, options.maxEntries ?? DEFAULT_MAX_ENTRIES);

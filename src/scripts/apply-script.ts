@@ -25,7 +25,7 @@ export function applyHeaderScript(pr: ProxyRequest, script: UpstreamScript, base
     if (pr.clientGone) return null;
     const client = clientErrorFor('header_script', pr.attempts);
     pr.measureOverhead();
-    sendError(pr, client.status, client.code, `${client.message} for upstream "${script.upstream}"`);
+    sendError(pr, client.code, `${client.message} for upstream "${script.upstream}"`);
     return null;
   }
 }

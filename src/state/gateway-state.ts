@@ -8,6 +8,7 @@ import { KeyPool } from '../proxy/key-pool.ts';
 import { RateLimits } from '../ratelimit/rate-limits.ts';
 import { compileRule, type CompiledRule } from '../rules/evaluate.ts';
 import { toAccessTokenState, toKeyState, toRuleDefinition, toUpstreamConfig } from './map-rows.ts';
+import { applyKeyChange, replaceKeyState, type KeyMemoryChange } from './apply-key-change.ts';
 import type { AccessTokenState, ApiKeyState, UpstreamConfig } from './types.ts';
 
 export interface UpstreamRuntime {
@@ -52,7 +53,7 @@ export class GatewayState {
   async loadAll(): Promise<void> {
     await this.reloadRules();
     const upstreams = await this.prisma.upstream.findMany({ include: { keys: { include: { modelCooldowns: true } } } });
-    for (const row of upstreams) this.installUpstream(toUpstreamConfig(row), row.keys.map((k) => toKeyState(k, this.cipher)), this.scriptOf(row));
+    for (const row of upstreams) this.installUpstream(toUpstreamConfig(row), row.keys.map((k) => toKeyState(k, this.cipher)), false, this.scriptOf(row));
     await this.reloadTokens();
     await this.limits.load();
   }
@@ -60,15 +61,7 @@ export class GatewayState {
   async reloadUpstream(id: string): Promise<void> {
     const row = await this.prisma.upstream.findUnique({ where: { id }, include: { keys: { include: { modelCooldowns: true } } } });
     if (!row) return this.removeUpstream(id);
-    const previous = this.upstreamsById.get(id);
-    const keys = row.keys.map((k) => {
-      const fresh = toKeyState(k, this.cipher);
-      // This instance counts usage in memory ahead of the batched writes; keep its count.
-      const known = previous?.keys.get(k.id);
-      if (known) fresh.used = Math.max(fresh.used, known.used);
-      return fresh;
-    });
-    this.installUpstream(toUpstreamConfig(row), keys, this.scriptOf(row));
+    this.installUpstream(toUpstreamConfig(row), row.keys.map((k) => toKeyState(k, this.cipher)), true, this.scriptOf(row));
   }
 
   private scriptOf(row: Upstream): UpstreamScript | null {
@@ -97,16 +90,18 @@ export class GatewayState {
     const fresh = toKeyState(row, this.cipher);
     const known = this.keys.get(id);
     if (known) {
-      if (!opts.takeUsedFromDb) fresh.used = Math.max(fresh.used, known.used);
-      // Mutate in place: in-flight requests hold a reference to this object.
-      Object.assign(known, fresh);
-      runtime.pool.refresh(id);
+      applyKeyChange(this.upstreamsById, known, { type: 'replace', fresh, keepUsed: !opts.takeUsedFromDb });
       return known;
     }
     this.keys.set(id, fresh);
     runtime.keys.set(id, fresh);
     runtime.pool.upsert(fresh);
     return fresh;
+  }
+
+  /** Changes one in-memory key and tells its pool (see applyKeyChange). */
+  apply(key: ApiKeyState, change: KeyMemoryChange): void {
+    applyKeyChange(this.upstreamsById, key, change);
   }
 
   removeKey(id: string): void {
@@ -149,7 +144,7 @@ export class GatewayState {
     );
   }
 
-  private installUpstream(config: UpstreamConfig, keys: ApiKeyState[], script: UpstreamScript | null = null): void {
+  private installUpstream(config: UpstreamConfig, keys: ApiKeyState[], keepUsed: boolean, script: UpstreamScript | null = null): void {
     const previous = this.upstreamsById.get(config.id);
     if (previous) this.removeUpstream(config.id);
     const pool = new KeyPool(config.strategy, Math.random, this.limits);
@@ -157,7 +152,7 @@ export class GatewayState {
     for (const key of keys) {
       // Keep the object identity of keys that in-flight requests may hold.
       const known = previous?.keys.get(key.id);
-      const state = known ? Object.assign(known, key) : key;
+      const state = known ? replaceKeyState(known, key, keepUsed) : key;
       runtime.keys.set(key.id, state);
       this.keys.set(key.id, state);
       pool.upsert(state);

@@ -208,14 +208,14 @@ describe.skipIf(!HAVE_BROWSER)('the dashboard in a browser', () => {
   it('builds a rule, tests it against recent logs, and stores it', async () => {
     await goTo('Rules');
     const form = page.locator('form.rule-form').last();
-    await form.getByLabel('Rule name').fill('disable on 502');
-    await form.getByLabel('Status in (comma list)').fill('502');
+    await form.getByLabel('Rule name').fill('flag 500s');
+    await form.getByLabel('Status in (comma list)').fill('500');
     await form.getByRole('button', { name: 'Test against recent logs' }).click();
     const result = form.locator('.test-result');
     await result.waitFor();
     expect(await result.locator('p').textContent()).toMatch(/^1 of the last \d+ requests would have matched/);
-    expect(await result.locator('li').allTextContents()).toEqual(['POST /v1/fail → 502']);
-    // Nested: all(status in 502, not(latency under 1 ms)).
+    expect(await result.locator('li').allTextContents()).toEqual(['POST /v1/fail → 500']);
+    // Nested: all(status in 500, not(latency under 1 ms)).
     await form.getByLabel('Condition type 1', { exact: true }).selectOption('all');
     await form.getByRole('button', { name: 'Add condition' }).click();
     // Turning a leaf into `not` wraps it.
@@ -223,10 +223,10 @@ describe.skipIf(!HAVE_BROWSER)('the dashboard in a browser', () => {
     await form.getByLabel('Condition type 1.2.1', { exact: true }).selectOption('latencyMs');
     await form.getByLabel('Faster than (ms)').fill('1');
     await form.getByRole('button', { name: 'Create rule' }).click();
-    await page.getByText('disable on 502', { exact: true }).waitFor();
-    const stored = page.locator('.row-line', { hasText: 'disable on 502' }).locator('.cond-summary');
-    expect(await stored.textContent()).toBe('status in 502 and not (latency < 1 ms)');
-    expect(await stored.getAttribute('title')).toBe('{"all":[{"status":{"in":[502]}},{"not":{"latencyMs":{"lt":1}}}]}');
+    await page.getByText('flag 500s', { exact: true }).waitFor();
+    const stored = page.locator('.row-line', { hasText: 'flag 500s' }).locator('.cond-summary');
+    expect(await stored.textContent()).toBe('status in 500 and not (latency < 1 ms)');
+    expect(await stored.getAttribute('title')).toBe('{"all":[{"status":{"in":[500]}},{"not":{"latencyMs":{"lt":1}}}]}');
   });
 
   it('creates an access token, shows it once, and revokes it', async () => {

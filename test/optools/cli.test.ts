@@ -126,7 +126,7 @@ describe('the keyrelay CLI', () => {
     const file = join(dir, 'exported.yaml');
     writeFileSync(file, exported.stdout);
     const ok = await run(['config', 'check', file]);
-    expect(ok.code).toBe(0);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/is valid: \d+ upstreams/);
     writeFileSync(file, 'version: 1\nkeys:\n  - upstream: bulk\n    value: ${CLI_UNSET_KEY}\n');
     const unset = await run(['config', 'check', file]);

@@ -66,7 +66,7 @@ builder.queryField('testHeaderScript', (t) =>
       request: t.arg({ type: HeaderScriptRequestInput }),
     },
     resolve: async (_root, args, ctx) => {
-      const { prisma, cipher, state } = ctx.services;
+      const { prisma, secrets, state } = ctx.services;
       const engine = state.scripts;
       if (engine === null) throw new UserInputError('script: header scripts are not available on this instance', 'script');
       if (args.script.length > 20_000) throw new UserInputError('script: is longer than 20000 characters', 'script');
@@ -75,7 +75,7 @@ builder.queryField('testHeaderScript', (t) =>
       if (args.upstreamId) {
         const row = await prisma.upstream.findUnique({ where: { id: String(args.upstreamId) } });
         if (!row) throw new NotFoundError(`no upstream with id ${args.upstreamId}`, 'upstreamId');
-        opts = { upstream: row.name, secrets: readScriptSecrets(row.scriptSecrets, cipher), canReadKey: row.scriptCanReadKey };
+        opts = { upstream: row.name, secrets: secrets.scriptSecrets(row.scriptSecrets), canReadKey: row.scriptCanReadKey };
       }
       const outcome = runScriptOnce(engine, args.script, opts, sample);
       const hidden = [...Object.values(opts.secrets), ...(sample.key ? [sample.key] : [])];

@@ -1,7 +1,14 @@
 import { builder } from '../builder.ts';
 import { parseJson } from '../../state/map-rows.ts';
-import { jobServiceOf } from '../../jobs/registry.ts';
+import { ConflictError } from '../../errors.ts';
+import type { GraphQLContext } from '../context.ts';
+
 import type { JobView } from '../../jobs/job-service.ts';
+
+/** The job service passed to this server; CONFLICT where it was built without one. */function jobsOf(ctx: GraphQLContext) {
+  if (!ctx.jobs) throw new ConflictError('jobs are not available on this gateway');
+  return ctx.jobs;
+}
 
 const JobStatusEnum = builder.enumType('JobStatus', { values: ['RUNNING', 'SUCCEEDED', 'FAILED'] as const });
 
@@ -46,7 +53,7 @@ export const JobType = builder.objectRef<JobView>('Job').implement({
 builder.queryFields((t) => ({
   jobs: t.field({
     type: [JobType],
-    resolve: (_root, _args, ctx) => jobServiceOf(ctx.services).list(),
+    resolve: (_root, _args, ctx) => jobsOf(ctx).list(),
   }),
   jobRuns: t.prismaField({
     type: ['JobRun'],
@@ -68,7 +75,7 @@ builder.mutationFields((t) => ({
     description: 'Starts the job now; returns its RUNNING run. CONFLICT when it is already running or jobs are disabled.',
     args: { name: t.arg.string({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
-      const run = await jobServiceOf(ctx.services).run(args.name, 'manual');
+      const run = await jobsOf(ctx).run(args.name, 'manual');
       return ctx.services.prisma.jobRun.findUniqueOrThrow({ ...query, where: { id: run.id } });
     },
   }),
@@ -76,6 +83,6 @@ builder.mutationFields((t) => ({
     type: JobType,
     description: 'Stores a schedule for the job and applies it at once; null returns to the environment setting.',
     args: { name: t.arg.string({ required: true }), schedule: t.arg.string() },
-    resolve: (_root, args, ctx) => jobServiceOf(ctx.services).setSchedule(args.name, args.schedule ?? null),
+    resolve: (_root, args, ctx) => jobsOf(ctx).setSchedule(args.name, args.schedule ?? null),
   }),
 }));

@@ -1,7 +1,8 @@
 import { builder } from '../builder.ts';
 import { parseJson } from '../../state/map-rows.ts';
 import { DELIVERY_STATUSES, NOTIFICATION_EVENTS, NOTIFICATION_KINDS, type NotificationEvent } from '../../notifications/notice.ts';
-import { notificationsOf } from '../../notifications/registry.ts';
+import { ConflictError } from '../../errors.ts';
+import type { GraphQLContext } from '../context.ts';
 
 const MAX_DELIVERIES = 500;
 
@@ -97,29 +98,34 @@ builder.mutationFields((t) => ({
   createNotificationChannel: t.field({
     type: CreatedNotificationChannel,
     args: { input: t.arg({ type: CreateInput, required: true }) },
-    resolve: (_root, args, ctx) => notificationsOf(ctx.services).channels.create({ ...args.input, upstreamIds: ids(args.input.upstreamIds) }),
+    resolve: (_root, args, ctx) => notificationsOf(ctx).channels.create({ ...args.input, upstreamIds: ids(args.input.upstreamIds) }),
   }),
   updateNotificationChannel: t.prismaField({
     type: 'NotificationChannel',
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const id = String(args.id);
-      await notificationsOf(ctx.services).channels.update(id, { ...args.input, upstreamIds: ids(args.input.upstreamIds) });
+      await notificationsOf(ctx).channels.update(id, { ...args.input, upstreamIds: ids(args.input.upstreamIds) });
       return ctx.services.prisma.notificationChannel.findUniqueOrThrow({ ...query, where: { id } });
     },
   }),
   deleteNotificationChannel: t.field({
     type: 'ID',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => notificationsOf(ctx.services).channels.remove(String(args.id)),
+    resolve: (_root, args, ctx) => notificationsOf(ctx).channels.remove(String(args.id)),
   }),
   testNotification: t.prismaField({
     type: 'NotificationDelivery',
     description: 'Sends a test notification on the channel now (no folding, retries as usual) and returns its delivery.',
     args: { channelId: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
-      const delivery = await notificationsOf(ctx.services).test(String(args.channelId));
+      const delivery = await notificationsOf(ctx).test(String(args.channelId));
       return ctx.services.prisma.notificationDelivery.findUniqueOrThrow({ ...query, where: { id: delivery.id } });
     },
   }),
 }));
+
+function notificationsOf(ctx: GraphQLContext) {
+  if (!ctx.notifications) throw new ConflictError('notifications are not available on this gateway');
+  return ctx.notifications;
+}

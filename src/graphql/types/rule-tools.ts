@@ -1,6 +1,6 @@
 import { builder } from '../builder.ts';
 import { NotFoundError, UserInputError } from '../../errors.ts';
-import { validateKeys, type KeyValidation } from '../../keys/validate-keys.ts';
+import type { KeyValidation } from '../../keys/validate-keys.ts';
 import { RULE_PRESETS, type RulePreset } from '../../rules/presets.ts';
 import { testCondition, testConditionAgainstRows, type ConditionTestResult, type LogTestResult } from '../../rules/dry-run.ts';
 import { RuleValidationError } from '../../rules/errors.ts';
@@ -133,6 +133,6 @@ builder.mutationFields((t) => ({
     description: "Sends the upstream's probe request with each key (all, or keyIds), 4 at a time. With apply: 401/403 ban a key, 402 disables it, a pass re-activates a DISABLED key; other failures are only reported.",
     args: { upstreamId: t.arg.id({ required: true }), keyIds: t.arg.idList(), apply: t.arg.boolean({ defaultValue: false }) },
     resolve: (_root, args, ctx) =>
-      validateKeys(ctx.services, String(args.upstreamId), args.keyIds ? args.keyIds.map(String) : null, { apply: args.apply ?? false }),
+      ctx.services.validateKeys(String(args.upstreamId), args.keyIds ? args.keyIds.map(String) : null, { apply: args.apply ?? false }),
   }),
 }));

@@ -3,7 +3,7 @@ import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { boundedIterator } from '../bounded-iterator.ts';
 import type { KeyStateChange, RequestLogged } from '../../events/bus.ts';
-import type { RequestLog } from '../../generated/prisma/client.ts';
+import type { ApiKey, RequestLog, Rule } from '../../generated/prisma/client.ts';
 import { isErrorLog } from '../../admin/request-log-filter.ts';
 import { ActorEnum, KeyStatusEnum } from './enums.ts';
 import { RequestLogType } from './request-log.ts';
@@ -29,7 +29,8 @@ export const KeyStateChangeType = builder.objectRef<KeyStateChange>('KeyStateCha
     key: t.prismaField({
       type: 'ApiKey',
       nullable: true,
-      resolve: (query, change, _args, ctx) => ctx.services.prisma.apiKey.findUnique({ ...query, where: { id: change.keyId } }),
+      // Batched and shared by every subscriber of the event, like requestLogged's relations (published-relations.ts).
+      resolve: (query, change, _args, ctx) => ctx.relations.load<ApiKey>('ApiKey', ctx.services.prisma.apiKey as never, query, change.keyId),
     }),
     keyId: t.exposeID('keyId'),
     upstreamId: t.exposeID('upstreamId'),
@@ -42,7 +43,7 @@ export const KeyStateChangeType = builder.objectRef<KeyStateChange>('KeyStateCha
     rule: t.prismaField({
       type: 'Rule',
       nullable: true,
-      resolve: (query, change, _args, ctx) => (change.ruleId ? ctx.services.prisma.rule.findUnique({ ...query, where: { id: change.ruleId } }) : null),
+      resolve: (query, change, _args, ctx) => ctx.relations.load<Rule>('Rule', ctx.services.prisma.rule as never, query, change.ruleId),
     }),
     requestId: t.exposeString('requestId', { nullable: true }),
     model: t.exposeString('model', { nullable: true }),

@@ -58,7 +58,7 @@ export const UpstreamType = builder.prismaObject('Upstream', {
       type: ['String'],
       description: 'Names of the script secrets (env); their values are write-only.',
       select: { scriptSecrets: true },
-      resolve: (u, _args, ctx) => scriptSecretNames(u.scriptSecrets, ctx.services.cipher),
+      resolve: (u, _args, ctx) => ctx.services.secrets.scriptSecretNames(u.scriptSecrets),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),

@@ -1,7 +1,9 @@
 import type { SqlStatement } from '../../db/sql-driver.ts';
 import type { JobCounts } from '../messages.ts';
 import type { JobContext } from '../worker-runtime.ts';
-import { INSERT_EVENT_FROM_KEY, chunks, readBackEvents, toMs } from './key-rows.ts';
+import { cooldownOverStatements, returnStatements, storeJobBatch } from '../../keys/key-store.ts';
+import { returnOutcome } from '../../keys/return-outcome.ts';
+import { chunks, readBackEvents, toMs } from './key-rows.ts';
 import { probeDisabledKeys, type ProbeVerdicts } from './key-probes.ts';
 
 const KEYS_PER_TRANSACTION = 100;
@@ -12,7 +14,7 @@ const KEYS_PER_TRANSACTION = 100;
  * their time are removed. Only what is overdue by more than a grace period is
  * touched, so the job does not race a timer that is firing right now. Where
  * the upstream has a probe the key is probed first; a failed probe keeps it
- * out PROBE_RETRY_MS longer (recorded as an event, like the timer path does).
+ * out PROBE_RETRY_MS longer (returnOutcome: the same outcome the timer stores).
  * Every statement is guarded by the state it read, so a second run, or a key
  * changed meanwhile by an admin or a rule, changes nothing.
  */
@@ -32,27 +34,12 @@ export async function reenableKeys(ctx: JobContext): Promise<JobCounts> {
     const at = Date.now();
     const statements: SqlStatement[] = [];
     for (const key of batch) {
-      const until = toMs(key.disabledUntil)!;
-      // Guarded by the exact disabledUntil read: a key re-disabled meanwhile keeps its new time.
-      const guard = `"status" = 'DISABLED' AND "disabledUntil" = ?`;
-      const verdict = verdicts.get(key.id);
-      if (verdict && !verdict.ok) {
-        const retryAt = at + verdict.retryInMs;
-        const reason = `probe failed: ${verdict.reason}`;
-        statements.push(
-          { sql: `${INSERT_EVENT_FROM_KEY} ${guard}`, params: [sql.time(at), 'DISABLED', reason, sql.time(retryAt), key.id, sql.time(until)] },
-          { sql: `UPDATE "ApiKey" SET "disabledUntil" = ?, "statusReason" = ?, "updatedAt" = ? WHERE "id" = ? AND ${guard}`, params: [sql.time(retryAt), reason, sql.time(at), key.id, sql.time(until)] },
-        );
-        probeFailed++;
-        continue;
-      }
-      const reason = verdicts.has(key.id) ? 'disable time over; probe passed' : 'disable time over';
-      statements.push(
-        { sql: `${INSERT_EVENT_FROM_KEY} ${guard}`, params: [sql.time(at), 'ACTIVE', reason, null, key.id, sql.time(until)] },
-        { sql: `UPDATE "ApiKey" SET "status" = 'ACTIVE', "disabledUntil" = NULL, "statusReason" = NULL, "updatedAt" = ? WHERE "id" = ? AND ${guard}`, params: [sql.time(at), key.id, sql.time(until)] },
-      );
+      // The same outcome the lifecycle's timer would store; guarded by the exact disabledUntil read.
+      const outcome = returnOutcome(verdicts.get(key.id), at);
+      if (outcome.to === 'DISABLED') probeFailed++;
+      statements.push(...returnStatements(sql, key.id, toMs(key.disabledUntil)!, at, outcome));
     }
-    await sql.transaction(statements);
+    await storeJobBatch(sql, statements);
     const ids = batch.map((k) => k.id);
     const events = await readBackEvents(sql, at, ids);
     reenabled += events.filter((e) => e.to === 'ACTIVE').length;
@@ -67,21 +54,7 @@ export async function reenableKeys(ctx: JobContext): Promise<JobCounts> {
   for (const batch of chunks(cooldowns, KEYS_PER_TRANSACTION)) {
     if (ctx.cancelled()) break;
     const at = Date.now();
-    await sql.transaction(
-      batch.flatMap((c) => {
-        const guard = [c.keyId, c.model, sql.time(toMs(c.until)!)];
-        return [
-          {
-            sql: `INSERT INTO "KeyEvent" ("createdAt", "keyId", "keyName", "upstreamId", "fromStatus", "toStatus", "reason", "model", "actor")
-                  SELECT ?, k."id", k."name", k."upstreamId", k."status", k."status", ?, c."model", 'JOB'
-                  FROM "KeyModelCooldown" c JOIN "ApiKey" k ON k."id" = c."keyId"
-                  WHERE c."keyId" = ? AND c."model" = ? AND c."until" = ?`,
-            params: [sql.time(at), `cooldown for ${c.model} over`, ...guard],
-          },
-          { sql: 'DELETE FROM "KeyModelCooldown" WHERE "keyId" = ? AND "model" = ? AND "until" = ?', params: guard },
-        ];
-      }),
-    );
+    await storeJobBatch(sql, batch.flatMap((c) => cooldownOverStatements(sql, c.keyId, c.model, toMs(c.until)!, at)));
     const ids = [...new Set(batch.map((c) => c.keyId))];
     const events = await readBackEvents(sql, at, ids);
     cooldownsCleared += events.filter((e) => e.model !== null).length;

@@ -1,7 +1,8 @@
 import type { JobCounts } from '../messages.ts';
 import { nextQuotaResetAt } from '../../keys/quota-schedule.ts';
 import type { JobContext } from '../worker-runtime.ts';
-import { INSERT_EVENT_FROM_KEY, chunks, readBackEvents, toMs } from './key-rows.ts';
+import { quotaResetStatements, storeJobBatch } from '../../keys/key-store.ts';
+import { chunks, readBackEvents, toMs } from './key-rows.ts';
 
 const KEYS_PER_TRANSACTION = 100;
 
@@ -47,21 +48,7 @@ export async function resetDueQuotas(ctx: JobContext): Promise<JobCounts> {
   for (const batch of chunks(due, KEYS_PER_TRANSACTION)) {
     if (ctx.cancelled()) break;
     const at = Date.now();
-    const guard = '("quotaResetAt" IS NULL OR "quotaResetAt" <= ?)';
-    await sql.transaction(
-      batch.flatMap(({ row, nextReset }) => [
-        // The event first: it reads the status the update is about to change.
-        { sql: `${INSERT_EVENT_FROM_KEY} "status" = 'EXHAUSTED' AND ${guard}`, params: [sql.time(at), 'ACTIVE', 'quota reset', null, row.id, sql.time(now)] },
-        {
-          sql: `UPDATE "ApiKey" SET "quotaUsed" = 0,
-                  "statusReason" = CASE WHEN "status" = 'EXHAUSTED' THEN NULL ELSE "statusReason" END,
-                  "status" = CASE WHEN "status" = 'EXHAUSTED' THEN 'ACTIVE' ELSE "status" END,
-                  "quotaResetAt" = ?, "updatedAt" = ?
-                WHERE "id" = ? AND ${guard}`,
-          params: [nextReset === null ? null : sql.time(nextReset), sql.time(at), row.id, sql.time(now)],
-        },
-      ]),
-    );
+    await storeJobBatch(sql, batch.flatMap(({ row, nextReset }) => quotaResetStatements(sql, row.id, now, at, nextReset)));
     const ids = batch.map((d) => d.row.id);
     const events = await readBackEvents(sql, at, ids);
     reset += batch.length;

@@ -2,10 +2,10 @@
 // its field), store, reload the in-memory limits, publish config:changed.
 
 import { z } from 'zod';
-import type { AdminDeps } from '../admin/deps.ts';
-import { parseInput } from '../admin/validate.ts';
+import type { AdminDeps } from './deps.ts';
+import { parseInput } from './validate.ts';
 import { NotFoundError, UserInputError } from '../errors.ts';
-import { RATE_LIMIT_SCOPES, type RateLimitScope } from './limit-counter.ts';
+import { RATE_LIMIT_SCOPES, type RateLimitScope } from '../ratelimit/limit-counter.ts';
 
 const count = (max: number) => z.number().int().min(1, 'must be a positive whole number').max(max);
 

@@ -1,9 +1,9 @@
 // GraphQL for rate limits: the RateLimit type, its query and mutations, and
 // the provider-reported budget on ApiKey (read from memory, never stored).
 
-import { builder } from '../graphql/builder.ts';
-import { RATE_LIMIT_SCOPES, type RateLimitScope } from './limit-counter.ts';
-import type { ProviderLimits } from './provider-headers.ts';
+import { builder } from '../builder.ts';
+import { RATE_LIMIT_SCOPES, type RateLimitScope } from '../../ratelimit/limit-counter.ts';
+import type { ProviderLimits } from '../../ratelimit/provider-headers.ts';
 
 export const RateLimitScopeEnum = builder.enumType('RateLimitScope', { values: RATE_LIMIT_SCOPES });
 

@@ -4,7 +4,7 @@
 // fail in the database as an internal error.
 
 import { z } from 'zod';
-import { UserInputError } from '../errors.ts';
+import { UserInputError } from './errors.ts';
 
 /** C0 controls, DEL and C1 controls. */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;

@@ -6,7 +6,7 @@
 
 import { z } from 'zod';
 import type { AccessToken, ApiKey, RateLimit, Upstream } from '../generated/prisma/client.ts';
-import { checkLimitValues, limitFields } from './rate-limit-admin.ts';
+import { checkLimitValues, limitFields } from './rate-limits.ts';
 
 export const rateLimitDoc = z
   .object({
