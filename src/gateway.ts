@@ -115,14 +115,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     registerRateLimitMetrics(registry, state.limits);
     registerScriptMetrics(registry, scripts);
 
-    const app = createApp({
-      yoga,
-      wsHooks,
-      proxy,
-      metrics: metricsEndpoint(registry),
-      graphqlMaxBodyBytes: config.KEYRELAY_GRAPHQL_MAX_BODY_BYTES,
-      readiness: databaseReadiness(db.sql, (await listMigrations(db.target.provider)).length),
-    });
+    const readiness = databaseReadiness(db.sql, (await listMigrations(db.target.provider)).length);
+    const app = createApp({ yoga, wsHooks, proxy, metrics: metricsEndpoint(registry), graphqlMaxBodyBytes: config.KEYRELAY_GRAPHQL_MAX_BODY_BYTES, readiness });
     // Streams still open at the drain deadline get their SSE error event first, as when an upstream fails.
     const { url, close: drain } = await listen(app, { port: config.PORT, host: config.HOST, log, interruptStreams: () => proxy.inFlight.interruptStreams() });
     let drainMs = 0;
@@ -136,17 +130,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     }
 
     return {
-      url,
-      db,
-      state,
-      events,
-      services,
-      lifecycle,
-      ruleRuntime,
-      jobs,
-      logs,
-      usage,
-      notifications,
+      ...{ url, db, state, events, services, lifecycle, ruleRuntime, jobs, logs, usage, notifications },
       generatedAdminToken: generated,
       async close(opts = {}) {
         drainMs = opts.drainMs ?? 0;

@@ -4,7 +4,8 @@
 // taken port) stores nothing, and the next start shows a new token.
 
 /** Recovery needs no database access: a configured token takes precedence over the stored hash. */
-const RECOVER = 'Lost it? Set KEYRELAY_ADMIN_TOKEN to a secret of your choice (16+ characters) and restart; while it is set, it is the admin token.';
+const RECOVER =
+  'Lost it? Stop keyrelay and run `npx keyrelay admin-token reset` (prints a new one), or set KEYRELAY_ADMIN_TOKEN to a secret of your choice (16+ characters) and restart; while it is set, it is the admin token.';
 
 export function adminTokenNotice(generated: string | null, configured: boolean): string {
   if (configured) return '';

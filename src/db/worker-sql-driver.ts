@@ -84,6 +84,8 @@ export function createWorkerSqlDriver(file: string, busyTimeoutMs: number): SqlD
       worker = null;
       if (!w) return;
       const exited = new Promise((r) => w.once('exit', r));
+      // An idle worker is unref'd; waiting for its exit must keep the process alive (a failed start has nothing else to).
+      w.ref();
       w.postMessage({ op: 'close' });
       await exited;
     },

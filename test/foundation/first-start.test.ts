@@ -71,7 +71,8 @@ describe('first starts', () => {
     try {
       await third.serving;
       expect(third.stdout()).not.toMatch(/kra_/);
-      expect(third.stdout()).toContain('Lost it? Set KEYRELAY_ADMIN_TOKEN');
+      expect(third.stdout()).toContain('Lost it? Stop keyrelay and run `npx keyrelay admin-token reset`');
+      expect(third.stdout()).toContain('or set KEYRELAY_ADMIN_TOKEN');
     } finally {
       third.child.kill('SIGTERM');
       await third.exited;

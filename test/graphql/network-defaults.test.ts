@@ -30,7 +30,7 @@ describe('HOST=0.0.0.0 without NODE_ENV', () => {
     expect(bad.status).toBe(401);
     expect(await bad.text()).not.toMatch(/stack|at .*\.(js|ts):\d+|SyntaxError/);
     const missing = await fetch(`${t.url}/nowhere`);
-    expect(await missing.json()).toEqual({ error: { code: 'NOT_FOUND', message: 'not found' } });
+    expect(await missing.json()).toEqual({ error: { code: 'NOT_FOUND', message: 'not found', type: 'keyrelay_error' } });
   });
 
   it('an unexpected error is masked as "Unexpected error." (no SQL, no stack)', async () => {
