@@ -37,7 +37,7 @@ export function freePort() {
  * upstream. `onSpawn` gets the child at once, so the caller can kill it even
  * if the setup fails. `env` overrides the benchmark's defaults (jobs off).
  */
-export async function startKeyrelay({ mockPort, dataDir, nodeArgs = [], env = {}, onSpawn, setup = true, limits = false }) {
+export async function startKeyrelay({ mockPort, dataDir, nodeArgs = [], env = {}, onSpawn, setup = true, limits = false, script = false }) {
   const port = await freePort();
   const child = spawn(process.execPath, [...KEYRELAY_NODE_FLAGS, ...nodeArgs, MAIN], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', KEYRELAY_DATA_DIR: dataDir, KEYRELAY_ADMIN_TOKEN: BENCH_ADMIN_TOKEN, LOG_LEVEL: 'warn', NODE_ENV: 'production', KEYRELAY_JOBS: 'false', ...env },
@@ -49,19 +49,25 @@ export async function startKeyrelay({ mockPort, dataDir, nodeArgs = [], env = {}
   await waitReady(url);
   pin(child.pid, SUBJECT_CPU); // again: threads started while booting (the log writer's worker) are pinned too
   // The mock at its root: a client path /proxy/bench/v1/... reaches it as /v1/..., as the bare forwarder sends it.
-  const token = setup ? await setupKeyrelay(url, BENCH_ADMIN_TOKEN, `http://127.0.0.1:${mockPort}`, { limits }) : null;
+  const token = setup ? await setupKeyrelay(url, BENCH_ADMIN_TOKEN, `http://127.0.0.1:${mockPort}`, { limits, script }) : null;
   return { child, url, token };
 }
+
+const SCRIPTED = {
+  headerScript: "const ts = String(Math.floor(request.now / 1000));\nreturn { 'x-timestamp': ts, 'x-signature': hmacSha256Hex(env.SIGNING_SECRET, request.method + request.path + ts + request.bodySha256) };",
+  scriptSecrets: { SIGNING_SECRET: 'bench-signing-secret' },
+};
 
 // Configures a fresh keyrelay for the benchmark through its admin API:
 // one upstream, 10 keys, one rule, a client token. Returns the token. With
 // `limits`, the token and every key also get rate limits generous enough never
-// to refuse, so a run measures what the checks cost.
-export async function setupKeyrelay(url, adminToken, baseUrl, { limits = false } = {}) {
+// to refuse, so a run measures what the checks cost. With `script`, the
+// upstream signs each request with a header script (the README's example).
+export async function setupKeyrelay(url, adminToken, baseUrl, { limits = false, script = false } = {}) {
   const gql = adminClient(url, adminToken);
   const { createUpstream } = await gql(
     'mutation($input: CreateUpstreamInput!) { createUpstream(input: $input) { id } }',
-    { input: { name: 'bench', baseUrl, strategy: 'ROUND_ROBIN', auth: { type: 'BEARER' } } },
+    { input: { name: 'bench', baseUrl, strategy: 'ROUND_ROBIN', auth: { type: 'BEARER' }, ...(script ? SCRIPTED : {}) } },
   );
   const { addKeys } = await gql('mutation($u: ID!, $keys: [NewKeyInput!]!) { addKeys(upstreamId: $u, keys: $keys) { id } }', {
     u: createUpstream.id,
