@@ -81,8 +81,8 @@ async function startLogInstances(ctx) {
     let ids = null;
     if (seed) {
       const gql = adminClient(kr.url);
-      const { upstreams, accessTokens, rules } = await gql('{ upstreams { id keys { id } } accessTokens { id } rules { id } }');
-      ids = { upstreamId: upstreams[0].id, keyIds: upstreams[0].keys.map((k) => k.id), tokenId: accessTokens[0].id, ruleId: rules[0].id };
+      const { upstreams, accessTokens, rules } = await gql('{ upstreams { id keys(first: 100) { edges { node { id } } } } accessTokens { id } rules { id } }');
+      ids = { upstreamId: upstreams[0].id, keyIds: upstreams[0].keys.edges.map((e) => e.node.id), tokenId: accessTokens[0].id, ruleId: rules[0].id };
       kr.child.kill('SIGTERM');
       await new Promise((r) => kr.child.once('exit', r));
       ctx.out(`seeding ${LOG_ROWS.toLocaleString('en')} request-log rows...`);
