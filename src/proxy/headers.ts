@@ -32,7 +32,7 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
  * X-Real-IP is unverified, and upstreams may rate-limit or geo-route on it,
  * so those are replaced with what we saw rather than appended to.
  */
-const SET_BY_PROXY: ReadonlySet<string> = new Set([
+export const SET_BY_PROXY: ReadonlySet<string> = new Set([
   'host',
   'content-length',
   'x-forwarded-for',

@@ -2,7 +2,7 @@
 // valid names and values (no CR/LF or other controls), none of the headers
 // keyrelay sets itself, and bounded size.
 
-import { HOP_BY_HOP, isSafeHeaderName, isSafeHeaderValue } from '../proxy/headers.ts';
+import { HOP_BY_HOP, SET_BY_PROXY, isSafeHeaderName, isSafeHeaderValue } from '../proxy/headers.ts';
 import { ScriptError } from './script-error.ts';
 
 /** Lower-case header name -> value. */
@@ -11,17 +11,7 @@ export type ScriptHeaders = ReadonlyMap<string, string>;
 const MAX_HEADERS = 64;
 const MAX_JSON_CHARS = 64 * 1024;
 /** Set by keyrelay from what it saw, or by the HTTP client from the body (headers.ts explains each). */
-const RESERVED: ReadonlySet<string> = new Set([
-  ...HOP_BY_HOP,
-  'host',
-  'content-length',
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-  'x-forwarded-port',
-  'forwarded',
-  'x-real-ip',
-]);
+const RESERVED: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...SET_BY_PROXY]);
 
 const fail = (message: string) => new ScriptError('result', message);
 
