@@ -2,19 +2,12 @@
 // deep nesting, huge numbers, invalid UTF-8, NUL, and ordinary JSON around
 // them, so a failure reproduces from its seed.
 
+import { seededRandom } from '../support/seeded-random.ts';
+
 export type Rng = () => number;
 
-/** mulberry32: small, fast, good enough to pick test inputs. */
-export function rng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so a failing fuzz case can be replayed. */
+export const rng: (seed: number) => Rng = seededRandom;
 
 const int = (r: Rng, n: number) => Math.floor(r() * n);
 const pick = <T>(r: Rng, xs: readonly T[]): T => xs[int(r, xs.length)];
