@@ -67,6 +67,11 @@ const schema = {
   KEYRELAY_WEBHOOK_BACKOFF_MS: int(1, 600_000).default(1000),
   /** Notifications waiting to be sent per channel; beyond this they are dropped and counted in /metrics. */
   KEYRELAY_NOTIFY_QUEUE_MAX: int(1, 1_000_000).default(1000),
+  /** Cluster mode: several instances share PostgreSQL and this Redis (events, counters, coordination). */
+  // Never echoed in an error: the URL may hold Redis's password.
+  KEYRELAY_REDIS_URL: z.string().optional(),
+  /** Processes `npm start` runs on this machine's port (node:cluster); above 1 it needs cluster mode. */
+  KEYRELAY_INSTANCES: int(1, 256).default(1),
 };
 
 type Raw = { [K in keyof typeof schema]: z.infer<(typeof schema)[K]> };
@@ -80,6 +85,8 @@ export interface Config extends Raw {
   allowedOrigins: string[];
   /** Unexpected GraphQL errors carry their message and stack (see errorDetailsWanted). */
   errorDetails: boolean;
+  /** KEYRELAY_REDIS_URL is set: several instances share PostgreSQL and Redis. */
+  cluster: boolean;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -93,6 +100,19 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 function errorDetailsWanted(env: NodeJS.ProcessEnv, host: string, production: boolean): boolean {
   if (production) return false;
   return env.NODE_ENV === 'development' || env.NODE_ENV === 'test' || LOOPBACK.has(host);
+}
+
+/** Why a Redis URL cannot be used, without repeating it (it may carry a password). */
+function redisUrlProblem(value: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'is not a URL (expected redis://[user:password@]host:port[/db])';
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return `must start with redis:// or rediss:// (got ${url.protocol}//)`;
+  if (!url.hostname) return 'has no host';
+  return null;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -117,6 +137,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (error instanceof DatabaseUrlError) throw new ConfigError('DATABASE_URL', error.message);
     throw error;
   }
+  const cluster = c.KEYRELAY_REDIS_URL !== undefined;
+  if (cluster) {
+    const problem = redisUrlProblem(c.KEYRELAY_REDIS_URL!);
+    if (problem) throw new ConfigError('KEYRELAY_REDIS_URL', problem);
+    if (database.provider !== 'postgres') throw new ConfigError('KEYRELAY_REDIS_URL', 'cluster mode needs PostgreSQL: set DATABASE_URL to a postgresql:// URL (SQLite is one process\'s file)');
+    // A key file generated on one machine would leave every other instance unable to read the stored keys.
+    if (!c.KEYRELAY_SECRET) throw new ConfigError('KEYRELAY_SECRET', 'cluster mode needs the same KEYRELAY_SECRET on every instance (the master key that encrypts stored keys)');
+  }
+  if (c.KEYRELAY_INSTANCES > 1 && !cluster) throw new ConfigError('KEYRELAY_INSTANCES', 'more than one instance needs cluster mode: set KEYRELAY_REDIS_URL and a PostgreSQL DATABASE_URL');
   const production = c.NODE_ENV === 'production';
   return {
     ...c,
@@ -127,5 +156,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     introspection: c.KEYRELAY_INTROSPECTION ?? !production,
     allowedOrigins: c.KEYRELAY_ALLOWED_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
     errorDetails: errorDetailsWanted(env, c.HOST, production),
+    cluster,
   };
 }

@@ -32,7 +32,7 @@ import { RetryBudget } from './proxy/retry-budget.ts';
 import { sweepOnConfigChange, UpstreamTargets } from './proxy/upstream-targets.ts';
 import { GatewayState } from './state/gateway-state.ts';
 import { JobService } from './jobs/job-service.ts';
-import { databaseReadiness } from './server/readiness.ts';
+import { databaseReadiness, withRedisReadiness } from './server/readiness.ts';
 import { listen } from './server/listen.ts';
 import { acquireInstanceLease } from './instance/lease.ts';
 import { checkLeaseBeforeMigrating } from './instance/lease-precheck.ts';
@@ -44,6 +44,8 @@ import { loadConfigFile } from './config-file/load-config-file.ts';
 import { loadScriptEngine } from './scripts/engine.ts';
 import { registerScriptMetrics } from './scripts/script-metrics.ts';
 import { createNotifications, type Notifications } from './notifications/service.ts';
+import { openClusterRedis, type ClusterRedis } from './cluster/redis.ts';
+import { loadClusterId } from './cluster/cluster-id.ts';
 
 export interface Gateway {
   url: string;
@@ -62,6 +64,8 @@ export interface Gateway {
   usage: UsageCounters;
   /** Notification channels, stored alerts, and the senders (webhook, email). */
   notifications: Notifications;
+  /** Cluster mode's Redis (KEYRELAY_REDIS_URL); null for a single instance. */
+  cluster: ClusterRedis | null;
   /** Set only on the first start without KEYRELAY_ADMIN_TOKEN (stored once serving); main prints it once. */
   generatedAdminToken: string | null;
   /** Stops serving (waiting up to `drainMs` for in-flight requests), stops jobs, flushes logs, closes the database. */
@@ -81,7 +85,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const db = await migrateAndOpen(config, log);
   const cleanups: Array<() => Promise<void> | void> = [() => db.close()];
   try {
-    await holdInstanceLease(config, db, log, cleanups);
+    // In cluster mode instances share the database on purpose; alone, one instance holds it.
+    const cluster = config.cluster ? await joinCluster(config, db, log, cleanups) : null;
+    if (!cluster) await holdInstanceLease(config, db, log, cleanups);
     const { master, cipher } = await openSecrets(config, db, log);
     const { auth, generated, persist: persistAdminToken } = await setupAdminAuth(db.prisma, config.KEYRELAY_ADMIN_TOKEN);
 
@@ -115,7 +121,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     registerRateLimitMetrics(registry, state.limits);
     registerScriptMetrics(registry, scripts);
 
-    const readiness = databaseReadiness(db.sql, (await listMigrations(db.target.provider)).length);
+    const readiness = withRedisReadiness(databaseReadiness(db.sql, (await listMigrations(db.target.provider)).length), cluster);
     const app = createApp({ yoga, wsHooks, proxy, metrics: metricsEndpoint(registry), graphqlMaxBodyBytes: config.KEYRELAY_GRAPHQL_MAX_BODY_BYTES, readiness });
     // Streams still open at the drain deadline get their SSE error event first, as when an upstream fails.
     const { url, close: drain } = await listen(app, { port: config.PORT, host: config.HOST, log, interruptStreams: () => proxy.inFlight.interruptStreams() });
@@ -130,7 +136,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     }
 
     return {
-      ...{ url, db, state, events, services, lifecycle, ruleRuntime, jobs, logs, usage, notifications },
+      ...{ url, db, state, events, services, lifecycle, ruleRuntime, jobs, logs, usage, notifications, cluster },
       generatedAdminToken: generated,
       async close(opts = {}) {
         drainMs = opts.drainMs ?? 0;
@@ -188,6 +194,14 @@ async function holdInstanceLease(config: Config, db: Db, log: Logger, cleanups: 
   cleanups.push(() => leaseConnection.close());
   const lease = await acquireInstanceLease({ sql: db.sql, heartbeat: leaseConnection.sql }, log, config.KEYRELAY_INSTANCE_LEASE_MS);
   cleanups.push(() => lease.release());
+}
+
+/** Cluster mode: Redis under this database's cluster id, closed after everything that uses it. */
+async function joinCluster(config: Config, db: Db, log: Logger, cleanups: Array<() => Promise<void> | void>): Promise<ClusterRedis> {
+  const cluster = await openClusterRedis({ url: config.KEYRELAY_REDIS_URL!, clusterId: await loadClusterId(db.sql), log });
+  cleanups.push(() => cluster.close());
+  log.info({ instanceId: cluster.instanceId }, 'cluster mode: sharing PostgreSQL and Redis with the other instances');
+  return cluster;
 }
 
 /** The master key (env, or a key file generated on first start) and the cipher, checked against the stored data. */

@@ -20,3 +20,16 @@ export function databaseReadiness(sql: SqlDriver, migrationCount: number): () =>
     }
   };
 }
+
+/**
+ * Cluster mode adds `redis`: `degraded` while Redis is unreachable keeps the
+ * instance ready (it serves with local events and counters), so a load
+ * balancer does not take every instance out at once for a Redis outage.
+ */
+export function withRedisReadiness(check: () => Promise<Readiness>, cluster: { health: { state: 'ok' | 'degraded' } } | null): () => Promise<Readiness> {
+  if (!cluster) return check;
+  return async () => {
+    const result = await check();
+    return { ready: result.ready, checks: { ...result.checks, redis: cluster.health.state } };
+  };
+}

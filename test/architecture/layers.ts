@@ -7,7 +7,7 @@ import type { SourceFile } from './source-files.ts';
  */
 export const LAYERS: string[][] = [
   ['generated', 'config', 'logger', 'errors', 'error-codes', 'text', 'smtp-url'],
-  ['db', 'crypto', 'instance'],
+  ['db', 'crypto', 'instance', 'cluster'],
   ['state', 'events'],
   ['rules', 'keys', 'proxy', 'logs', 'metrics', 'ratelimit', 'scripts'],
   ['admin', 'auth', 'jobs', 'notifications', 'config-file'],
