@@ -55,3 +55,18 @@ describe('cluster mode', () => {
     });
   });
 });
+
+describe('cluster instances as child processes', () => {
+  it('serve side by side on one database', async () => {
+    const { startTestCluster } = await import('../support/cluster-instances.ts');
+    const cluster = await startTestCluster(2);
+    try {
+      for (const instance of cluster.instances) {
+        const ready = await (await fetch(`${instance.url}/readyz`)).json();
+        expect(ready).toMatchObject({ status: 'ready', checks: { database: 'ok', redis: 'ok' } });
+      }
+    } finally {
+      await cluster.close();
+    }
+  });
+});
