@@ -40,6 +40,11 @@ export async function startTcpRelay(target: { host: string; port: number }): Pro
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
+  const cutAll = () => {
+    cut = true;
+    for (const socket of open) socket.destroy();
+    open.clear();
+  };
   return {
     port,
     url(serviceUrl) {
@@ -48,11 +53,7 @@ export async function startTcpRelay(target: { host: string; port: number }): Pro
       url.port = String(port);
       return url.toString();
     },
-    cut() {
-      cut = true;
-      for (const socket of open) socket.destroy();
-      open.clear();
-    },
+    cut: cutAll,
     restore() {
       cut = false;
     },
@@ -60,7 +61,7 @@ export async function startTcpRelay(target: { host: string; port: number }): Pro
       return open.size / 2;
     },
     async close() {
-      this.cut();
+      cutAll();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
