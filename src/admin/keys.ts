@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AdminDeps } from './deps.ts';
 import { NotFoundError, UserInputError } from '../errors.ts';
 import { fingerprintOf } from '../crypto/cipher.ts';
-import { isSafeHeaderValue } from '../proxy/headers.ts';
+import { isSafeHeaderValue } from '../upstream-http/headers.ts';
 import { KEY_STATUSES } from '../state/types.ts';
 import { parseInput } from './validate.ts';
 import { freeText, plainText } from '../text.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isSafeHeaderName, isSafeHeaderValue } from '../proxy/headers.ts';
+import { isSafeHeaderName, isSafeHeaderValue } from '../upstream-http/headers.ts';
 import { checkQuotaSchedule } from '../keys/quota-schedule.ts';
 import { AUTH_TYPES, BODY_LOGGING_MODES, KEY_STRATEGIES } from '../state/types.ts';
 import { scriptSecretsSchema } from '../scripts/script-secrets.ts';

@@ -1,6 +1,6 @@
 import { Agent, type Dispatcher } from 'undici';
-import { buildUpstreamHeaders } from '../proxy/headers.ts';
-import { appendQueryParam, buildUpstreamPath } from '../proxy/target-url.ts';
+import { buildUpstreamHeaders } from '../upstream-http/headers.ts';
+import { appendQueryParam, buildUpstreamPath } from '../upstream-http/target-url.ts';
 import type { ApiKeyState, UpstreamConfig, UpstreamProbe } from '../state/types.ts';
 
 export interface KeyProbeResult {

@@ -1,6 +1,6 @@
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
-import { parseRetryAfter } from '../proxy/backoff.ts';
+import { parseRetryAfter } from '../upstream-http/backoff.ts';
 import type { CompiledRule } from '../rules/evaluate.ts';
 import { disableDurationMs } from '../rules/escalation.ts';
 import type { RuleObservation } from '../rules/runtime-types.ts';

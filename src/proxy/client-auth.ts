@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { GatewayState, UpstreamRuntime } from '../state/gateway-state.ts';
 import type { AccessTokenState } from '../state/types.ts';
-import { readClientCredential } from './headers.ts';
+import { readClientCredential } from '../upstream-http/headers.ts';
 
 export type AuthResult =
   | { ok: true; token: AccessTokenState | null; presented: string | null }

@@ -7,7 +7,7 @@
 // links) are left working.
 
 import type { Redactor } from '../logs/redact.ts';
-import type { ResponseHeaders } from './headers.ts';
+import type { ResponseHeaders } from '../upstream-http/headers.ts';
 
 export function redactResponseHeaders(headers: ResponseHeaders, status: number, secrets: readonly string[], redactor: Redactor): void {
   const scrub = status >= 400 ? (v: string) => redactor.redact(v, secrets) : (v: string) => redactor.redactSecrets(v, secrets);

@@ -7,7 +7,7 @@ import { ERROR_CODES, errorBody, type ErrorCode } from '../error-codes.ts';
 import { decodeBody } from '../logs/decode-body.ts';
 import type { Redactor } from '../logs/redact.ts';
 import type { Attempt } from './attempt.ts';
-import { filterResponseHeaders, type ResponseHeaders } from './headers.ts';
+import { filterResponseHeaders, type ResponseHeaders } from '../upstream-http/headers.ts';
 import { redactResponseHeaders } from './redact-headers.ts';
 import type { ProxyRequest } from './proxy-request.ts';
 

@@ -17,7 +17,7 @@ import { ProxyRequest } from './proxy-request.ts';
 import { readRequestBody, type BodyResult } from './request-body.ts';
 import { readModel } from './request-model.ts';
 import { sendError } from './respond.ts';
-import { BadPathError, buildUpstreamPath } from './target-url.ts';
+import { BadPathError, buildUpstreamPath } from '../upstream-http/target-url.ts';
 import { InFlight } from './shutdown.ts';
 
 export type { ProxyDeps } from './proxy-deps.ts';

@@ -4,7 +4,7 @@
 // anthropic-ratelimit-{requests,tokens}-{remaining,reset} with RFC 3339 times;
 // either may send retry-after (seconds or an HTTP date) on a 429.
 
-import { parseRetryAfter } from '../proxy/backoff.ts';
+import { parseRetryAfter } from '../upstream-http/backoff.ts';
 
 export interface ProviderLimits {
   remainingRequests: number | null;

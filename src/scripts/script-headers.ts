@@ -2,7 +2,7 @@
 // valid names and values (no CR/LF or other controls), none of the headers
 // keyrelay sets itself, and bounded size.
 
-import { HOP_BY_HOP, SET_BY_PROXY, isSafeHeaderName, isSafeHeaderValue } from '../proxy/headers.ts';
+import { HOP_BY_HOP, SET_BY_PROXY, isSafeHeaderName, isSafeHeaderValue } from '../upstream-http/headers.ts';
 import { ScriptError } from './script-error.ts';
 
 /** Lower-case header name -> value. */

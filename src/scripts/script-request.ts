@@ -7,7 +7,7 @@
 // number and the clock. RUNNER in header-script.ts unpacks the same order.
 
 import { createHash } from 'node:crypto';
-import { HOP_BY_HOP } from '../proxy/headers.ts';
+import { HOP_BY_HOP } from '../upstream-http/headers.ts';
 import type { ApiKeyState } from '../state/types.ts';
 
 /** Client credentials and cookies never reach a script (the pool key does only with scriptCanReadKey). */

@@ -9,7 +9,7 @@ export const LAYERS: string[][] = [
   ['generated', 'config', 'logger', 'errors', 'error-codes', 'text', 'smtp-url'],
   ['db', 'crypto', 'instance', 'cluster'],
   ['state', 'events'],
-  ['rules', 'keys', 'proxy', 'logs', 'metrics', 'ratelimit', 'scripts'],
+  ['upstream-http', 'inspect', 'rules', 'keys', 'proxy', 'logs', 'metrics', 'ratelimit', 'scripts'],
   ['admin', 'auth', 'jobs', 'notifications', 'config-file'],
   ['graphql'],
   ['server', 'server-drain', 'ws-upgrade', 'app', 'h3-node-route', 'dashboard'],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appendQueryParam, BadPathError, buildUpstreamPath, readQueryParam } from '../../src/proxy/target-url.ts';
+import { appendQueryParam, BadPathError, buildUpstreamPath, readQueryParam } from '../../src/upstream-http/target-url.ts';
 
 const build = (clientPath: string, search = '', base = '/v1') => buildUpstreamPath(base, clientPath, search, ['key']);
 

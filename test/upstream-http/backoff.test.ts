@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fullJitterDelay, parseRetryAfter, retryDelay } from '../../src/proxy/backoff.ts';
+import { fullJitterDelay, parseRetryAfter, retryDelay } from '../../src/upstream-http/backoff.ts';
 
 const low = () => 0;
 const high = () => 0.999;

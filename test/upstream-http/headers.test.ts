@@ -10,7 +10,7 @@ import {
   readClientCredential,
   UnsafeHeaderError,
   type UpstreamHeaderOptions,
-} from '../../src/proxy/headers.ts';
+} from '../../src/upstream-http/headers.ts';
 
 const CANARY = 'sk-canary-0f1e2d3c';
 
