@@ -4,8 +4,8 @@
 // stream cut into network-sized chunks. Not part of `npm run bench`.
 // Run: npm run -s build && node bench/sse-parsers.mjs [eventsource-parser entry]
 import { createRequire } from 'node:module';
-import { SseScanner } from '../dist/logs/sse.js';
-import { mergeUsage, readUsageReport } from '../dist/logs/usage.js';
+import { SseScanner } from '../dist/inspect/sse.js';
+import { mergeUsage, readUsageReport } from '../dist/inspect/usage.js';
 
 const EVENTS = 400;
 const ROUNDS = 2000;

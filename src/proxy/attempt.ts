@@ -9,8 +9,8 @@
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
-import { ByteCapture } from '../logs/byte-capture.ts';
-import { SseScanner } from '../logs/sse.ts';
+import { ByteCapture } from '../inspect/byte-capture.ts';
+import { SseScanner } from '../inspect/sse.ts';
 import type { ApiKeyState } from '../state/types.ts';
 
 export type AttemptEnd =

@@ -4,10 +4,10 @@
 // may carry usage.
 
 import { performance } from 'node:perf_hooks';
-import { completeUtf8Length } from '../logs/body-capture.ts';
-import { decodeBody } from '../logs/decode-body.ts';
-import { usageFromJsonBuffer } from '../logs/json-scan.ts';
-import { usageFromJsonText } from '../logs/usage.ts';
+import { completeUtf8Length } from '../inspect/body-capture.ts';
+import { decodeBody } from '../inspect/decode-body.ts';
+import { usageFromJsonBuffer } from '../inspect/json-scan.ts';
+import { usageFromJsonText } from '../inspect/usage.ts';
 import type { ProxyDeps } from './proxy-deps.ts';
 import type { ProxyRequest } from './proxy-request.ts';
 

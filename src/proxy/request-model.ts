@@ -5,7 +5,7 @@
 // buffered, has no model.
 
 import { JSONPath } from 'jsonpath-plus';
-import { topLevelString } from '../logs/json-scan.ts';
+import { topLevelString } from '../inspect/json-scan.ts';
 
 const MAX_MODEL_CHARS = 200;
 

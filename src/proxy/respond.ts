@@ -4,7 +4,7 @@
 
 import type { ServerResponse } from 'node:http';
 import { ERROR_CODES, errorBody, type ErrorCode } from '../error-codes.ts';
-import { decodeBody } from '../logs/decode-body.ts';
+import { decodeBody } from '../inspect/decode-body.ts';
 import type { Redactor } from '../logs/redact.ts';
 import type { Attempt } from './attempt.ts';
 import { filterResponseHeaders, type ResponseHeaders } from '../upstream-http/headers.ts';

@@ -6,7 +6,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorCode } from '../error-codes.ts';
-import { withStreamUsage } from '../logs/usage.ts';
+import { withStreamUsage } from '../inspect/usage.ts';
 import { admitClient, clientRequestEnded } from '../ratelimit/admission.ts';
 import { createAuthenticator, type Authenticate } from './client-auth.ts';
 import { finishRequest } from './finish.ts';

@@ -2,7 +2,7 @@
 // once: 'headers' when it starts streaming and 'body' (on the bounded
 // capture) when it ends, or 'all' for a response that was buffered whole.
 
-import { decodeBody } from '../logs/decode-body.ts';
+import { decodeBody } from '../inspect/decode-body.ts';
 import type { RuleOutcome, RulePhase } from '../rules/runtime-types.ts';
 import type { Attempt } from './attempt.ts';
 import type { ProxyDeps } from './proxy-deps.ts';

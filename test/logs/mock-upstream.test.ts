@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { Agent, request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SseScanner } from '../../src/logs/sse.ts';
+import { SseScanner } from '../../src/inspect/sse.ts';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream.ts';
 
 let mock: MockUpstream;

@@ -1,7 +1,7 @@
 // The byte scanners that read the model and token usage without a full parse.
 import { describe, expect, it } from 'vitest';
-import { topLevelString, usageFromJsonBuffer } from '../../src/logs/json-scan.ts';
-import { usageFromJson } from '../../src/logs/usage.ts';
+import { topLevelString, usageFromJsonBuffer } from '../../src/inspect/json-scan.ts';
+import { usageFromJson } from '../../src/inspect/usage.ts';
 
 const b = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BodyCapture } from '../../src/logs/body-capture.ts';
+import { BodyCapture } from '../../src/inspect/body-capture.ts';
 
 describe('BodyCapture', () => {
   it('keeps everything under the limit', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_SSE_LINE_CHARS, SseScanner } from '../../src/logs/sse.ts';
+import { MAX_SSE_LINE_CHARS, SseScanner } from '../../src/inspect/sse.ts';
 
 function scan(...chunks: Array<Buffer | string>): SseScanner {
   const scanner = new SseScanner();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { usageFromJson, usageFromJsonText, withStreamUsage } from '../../src/logs/usage.ts';
+import { usageFromJson, usageFromJsonText, withStreamUsage } from '../../src/inspect/usage.ts';
 
 describe('usageFromJson', () => {
   it('reads OpenAI chat and Responses usage', () => {
