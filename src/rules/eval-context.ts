@@ -1,6 +1,6 @@
 import type { ResponseSample } from '../state/types.ts';
 import { DEFAULT_BOUNDS, parseBounded, type EvalBounds } from './eval-bounds.ts';
-import { looksLikeEventStream, parseEventStreamJson } from '../inspect/event-stream-json.ts';
+import { looksLikeEventStream, parseEventStreamJson } from '../inspect/sse.ts';
 
 /**
  * What compiled conditions read. Everything derived from the body is computed

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_SSE_LINE_CHARS, SseScanner } from '../../src/inspect/sse.ts';
+import { MAX_SSE_LINE_CHARS, parseEventStreamJson, SseScanner } from '../../src/inspect/sse.ts';
 
 function scan(...chunks: Array<Buffer | string>): SseScanner {
   const scanner = new SseScanner();
@@ -108,5 +108,32 @@ describe('SseScanner', () => {
     scanner.push('}\n\ndata: {"usage":{"prompt_tokens":2,"completion_tokens":3,"total_tokens":5}}\n\n');
     expect(scanner.events).toBe(1);
     expect(scanner.usage).toEqual({ promptTokens: 2, completionTokens: 3, totalTokens: 5 });
+  });
+});
+
+describe('parseEventStreamJson (the rules read a finished body with the same reader)', () => {
+  it('reads every JSON payload in order across mixed line ends, skipping comments, [DONE] and non-JSON', () => {
+    const body = ': hi\r\ndata: {"a":1}\r\n\r\nevent: x\rdata: {"b":\rdata: 2}\r\rdata: not json\n\ndata: [DONE]\n\n';
+    expect(parseEventStreamJson(body)).toEqual([{ a: 1 }, { b: 2 }]);
+  });
+
+  it('keeps a last event that has no blank line or line break after it, and ignores a cut-off one', () => {
+    expect(parseEventStreamJson('data: {"a":1}\n\ndata: {"b":2}')).toEqual([{ a: 1 }, { b: 2 }]);
+    expect(parseEventStreamJson('data: {"a":1}\n\ndata: {"b":')).toEqual([{ a: 1 }]);
+  });
+
+  it('reads one JSON document per data line when an upstream sends no blank lines between events', () => {
+    expect(parseEventStreamJson('data: {"a":1}\ndata: {"b":2}\n')).toEqual([{ a: 1 }, { b: 2 }]);
+  });
+
+  it('does not drop data longer than the streaming limit (the rules body is capped before)', () => {
+    const long = 'x'.repeat(MAX_SSE_LINE_CHARS + 10);
+    expect(parseEventStreamJson(`data: {"s":"${long}"}\n\n`)).toEqual([{ s: long }]);
+  });
+
+  it('passes each payload through the given parser', () => {
+    const seen: string[] = [];
+    parseEventStreamJson('data: {"a":1}\n\n', (text) => (seen.push(text), { ok: false }));
+    expect(seen).toEqual(['{"a":1}']);
   });
 });
