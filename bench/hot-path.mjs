@@ -28,7 +28,7 @@ import { createLogger } from '../dist/logger.js';
 import { LogWriter } from '../dist/logs/log-writer.js';
 import { createRedactor } from '../dist/logs/redact.js';
 import { createProxyMetrics } from '../dist/metrics/proxy-metrics.js';
-import { KeyPool } from '../dist/proxy/key-pool.js';
+import { KeyPool } from '../dist/state/key-pool.js';
 import { RetryBudget } from '../dist/proxy/retry-budget.js';
 import { createProxyHandler } from '../dist/proxy/route.js';
 import { compileRule } from '../dist/rules/evaluate.js';

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { UpstreamRuntime } from '../state/gateway-state.ts';
 import type { ApiKeyState, UpstreamConfig } from '../state/types.ts';
-import type { PickReason } from './key-pool.ts';
+import type { PickReason } from '../state/key-pool.ts';
 import type { ProxyRequest } from './proxy-request.ts';
 import { rateLimitedError } from './proxy-errors.ts';
 import { sendError } from './respond.ts';

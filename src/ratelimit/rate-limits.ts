@@ -4,7 +4,7 @@
 // Counters of a limit that did not change survive a reload.
 
 import type { PrismaClient } from '../generated/prisma/client.ts';
-import type { KeyGate } from './key-gate.ts';
+import type { KeyGate } from '../state/key-gate.ts';
 import type { ApiKeyState } from '../state/types.ts';
 import { LimitCounter, type Blocked, type RateLimitRule, type RateLimitScope } from './limit-counter.ts';
 import type { RateLimiter } from './limiter.ts';

@@ -4,7 +4,7 @@ import type { Upstream } from '../generated/prisma/client.ts';
 import type { ScriptEngine } from '../scripts/engine.ts';
 import type { UpstreamScript } from '../scripts/header-script.ts';
 import { buildUpstreamScript } from '../scripts/upstream-script.ts';
-import { KeyPool } from '../proxy/key-pool.ts';
+import { KeyPool } from './key-pool.ts';
 import { RateLimits } from '../ratelimit/rate-limits.ts';
 import { compileRule, type CompiledRule } from '../rules/evaluate.ts';
 import { toAccessTokenState, toKeyState, toRuleDefinition, toUpstreamConfig } from './map-rows.ts';

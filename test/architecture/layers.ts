@@ -24,7 +24,6 @@ export const LAYERS: string[][] = [
  */
 export const KNOWN_UPWARD: Record<string, string> = {
   'config -> db': 'config parses DATABASE_URL with db/database-url.ts (a pure parser)',
-  'state -> proxy': 'an upstream in memory owns its KeyPool',
   'state -> rules': 'rules are compiled when loaded into memory',
   'state -> ratelimit': "an upstream's key pool asks the rate-limit gate whether a key has room",
   'state -> scripts': "an upstream in memory owns its compiled header-script sandbox",

@@ -1,7 +1,7 @@
 // The per-upstream undici Pool: reused across config versions that do not
 // touch it, rebuilt (the old one closed) when its origin or timeouts change.
 import { afterAll, describe, expect, it } from 'vitest';
-import { KeyPool } from '../../src/proxy/key-pool.ts';
+import { KeyPool } from '../../src/state/key-pool.ts';
 import { UpstreamTargets } from '../../src/proxy/upstream-targets.ts';
 import type { UpstreamRuntime } from '../../src/state/gateway-state.ts';
 import type { UpstreamConfig } from '../../src/state/types.ts';

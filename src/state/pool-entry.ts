@@ -1,7 +1,7 @@
 // One key's bookkeeping inside a KeyPool, and the pure rules that decide
 // whether (and how heavily) a key may be picked.
 
-import type { ApiKeyState } from '../state/types.ts';
+import type { ApiKeyState } from './types.ts';
 
 export type Category = 'USABLE' | 'DISABLED' | 'BANNED' | 'EXHAUSTED';
 

@@ -2,8 +2,8 @@
 // USABLE), every strategy routes around it in a few probes, and pickReason
 // says when the first held-back key has room.
 import { describe, expect, it } from 'vitest';
-import { KeyPool } from '../../src/proxy/key-pool.ts';
-import type { KeyGate } from '../../src/ratelimit/key-gate.ts';
+import { KeyPool } from '../../src/state/key-pool.ts';
+import type { KeyGate } from '../../src/state/key-gate.ts';
 import type { ApiKeyState, KeyStrategy } from '../../src/state/types.ts';
 
 function makeKey(id: string): ApiKeyState {

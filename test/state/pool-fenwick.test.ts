@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FenwickTree } from '../../src/proxy/pool-fenwick.ts';
+import { FenwickTree } from '../../src/state/pool-fenwick.ts';
 import { seededRandom } from './pool-fixtures.ts';
 
 describe('FenwickTree', () => {

@@ -8,10 +8,10 @@
 // size: longer because the three strategies share the dense array, the
 // categories and the Fenwick tree; split, their invariants would live in two files.
 
-import type { ApiKeyState, KeyStrategy } from '../state/types.ts';
+import type { ApiKeyState, KeyStrategy } from './types.ts';
 import { categorize, type Category, effectiveWeight, type Entry, hasQuota, minOrNull } from './pool-entry.ts';
 import { FenwickTree } from './pool-fenwick.ts';
-import type { KeyGate } from '../ratelimit/key-gate.ts';
+import type { KeyGate } from './key-gate.ts';
 
 /** Why pick() found nothing; counts are over the whole pool. */
 export interface PickReason {

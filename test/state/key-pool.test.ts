@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyPool } from '../../src/proxy/key-pool.ts';
+import { KeyPool } from '../../src/state/key-pool.ts';
 import type { KeyStrategy } from '../../src/state/types.ts';
 import { countPicks, makeKey, seededRandom } from './pool-fixtures.ts';
 

@@ -1,4 +1,4 @@
-import type { ApiKeyState } from '../state/types.ts';
+import type { ApiKeyState } from './types.ts';
 
 /**
  * Holds back a key that is at its rate limit (its own, or the provider's
