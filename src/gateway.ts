@@ -42,6 +42,9 @@ import { forgetDeletedTargets } from './ratelimit/forget-deleted-targets.ts';
 import { applyConfigFile } from './config-file/apply-config-file.ts';
 import { loadConfigFile } from './config-file/load-config-file.ts';
 import { loadScriptEngine } from './scripts/engine.ts';
+import { buildUpstreamScript } from './scripts/upstream-script.ts';
+import { RateLimits } from './ratelimit/rate-limits.ts';
+import { compileRule } from './rules/evaluate.ts';
 import { registerScriptMetrics } from './scripts/script-metrics.ts';
 import { createNotifications, type Notifications } from './notifications/service.ts';
 import { openClusterRedis, type ClusterRedis } from './cluster/redis.ts';
@@ -175,7 +178,12 @@ function createGraphQL(
 /** Header scripts compile when their upstream loads into the state, so the engine comes first. */
 async function loadState(config: Config, db: Db, cipher: SecretCipher, cleanups: Array<() => Promise<void> | void>) {
   const scripts = await loadScriptEngine({ timeoutMs: config.KEYRELAY_SCRIPT_TIMEOUT_MS, memoryBytes: config.KEYRELAY_SCRIPT_MEMORY_MB * 1024 * 1024 });
-  const state = new GatewayState(db.prisma, cipher, scripts);
+  const state = new GatewayState(db.prisma, cipher, {
+    compileRule,
+    buildScript: (row) => buildUpstreamScript(row, cipher, scripts),
+    limits: new RateLimits(db.prisma),
+    scripts,
+  });
   await state.loadAll();
   // Sandboxes live in the process-wide Wasm heap: free them with the gateway (tests start many).
   cleanups.push(() => {

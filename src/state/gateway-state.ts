@@ -3,13 +3,28 @@ import type { SecretCipher } from '../crypto/cipher.ts';
 import type { Upstream } from '../generated/prisma/client.ts';
 import type { ScriptEngine } from '../scripts/engine.ts';
 import type { UpstreamScript } from '../scripts/header-script.ts';
-import { buildUpstreamScript } from '../scripts/upstream-script.ts';
+import type { RateLimits } from '../ratelimit/rate-limits.ts';
+import type { CompiledRule } from '../rules/evaluate.ts';
 import { KeyPool } from './key-pool.ts';
-import { RateLimits } from '../ratelimit/rate-limits.ts';
-import { compileRule, type CompiledRule } from '../rules/evaluate.ts';
 import { toAccessTokenState, toKeyState, toRuleDefinition, toUpstreamConfig } from './map-rows.ts';
 import { applyKeyChange, replaceKeyState, type KeyMemoryChange } from './apply-key-change.ts';
-import type { AccessTokenState, ApiKeyState, UpstreamConfig } from './types.ts';
+import type { AccessTokenState, ApiKeyState, RuleDefinition, UpstreamConfig } from './types.ts';
+
+/**
+ * What the memory holds but does not build: the gateway's wiring passes the
+ * rule compiler, the header-script builder and the rate limits in, so state/
+ * imports no code from the layers above (only their types).
+ */
+export interface StateParts {
+  /** Compiles a stored rule (rules/evaluate.ts). */
+  compileRule(def: RuleDefinition): CompiledRule;
+  /** An upstream row's compiled header script, null when it has none (scripts/upstream-script.ts). */
+  buildScript(row: Upstream): UpstreamScript | null;
+  /** Operator rate limits and provider-reported key limits; also the key pools' gate. */
+  limits: RateLimits;
+  /** Compiles header scripts; without it scripted upstreams fail closed (HEADER_SCRIPT_FAILED). */
+  scripts: ScriptEngine | null;
+}
 
 export interface UpstreamRuntime {
   config: UpstreamConfig;
@@ -40,14 +55,16 @@ export class GatewayState {
   private versionCounter = 0;
   /** Operator rate limits and provider-reported key limits; also the key pools' gate. */
   readonly limits: RateLimits;
+  /** Compiles header scripts (admin checks a script with it before it is saved). */
+  readonly scripts: ScriptEngine | null;
 
   constructor(
     private readonly prisma: PrismaClient,
     private readonly cipher: SecretCipher,
-    /** Compiles header scripts; without it scripted upstreams fail closed (HEADER_SCRIPT_FAILED). */
-    readonly scripts: ScriptEngine | null = null,
+    private readonly parts: StateParts,
   ) {
-    this.limits = new RateLimits(prisma);
+    this.limits = parts.limits;
+    this.scripts = parts.scripts;
   }
 
   async loadAll(): Promise<void> {
@@ -65,7 +82,7 @@ export class GatewayState {
   }
 
   private scriptOf(row: Upstream): UpstreamScript | null {
-    return buildUpstreamScript(row, this.cipher, this.scripts);
+    return this.parts.buildScript(row);
   }
 
   removeUpstream(id: string): void {
@@ -115,7 +132,7 @@ export class GatewayState {
 
   async reloadRules(): Promise<void> {
     const rows = await this.prisma.rule.findMany({ where: { enabled: true } });
-    const compiled = rows.map((r) => compileRule(toRuleDefinition(r)));
+    const compiled = rows.map((r) => this.parts.compileRule(toRuleDefinition(r)));
     this.globalRules = compiled.filter((r) => r.def.upstreamId === null);
     this.rulesByUpstream = new Map();
     for (const rule of compiled) {
