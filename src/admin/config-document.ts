@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { plainText } from '../text.ts';
 import type { AccessToken, Rule, Upstream } from '../generated/prisma/client.ts';
-import { parseJson, toRuleDefinition, toUpstreamConfig } from '../state/map-rows.ts';
+import { parseJson } from '../db/json-column.ts';
+import { toRuleDefinition, toUpstreamConfig } from '../state/map-rows.ts';
 import type { RuleDefinition } from '../state/types.ts';
 import { createUpstreamSchema } from './upstream-input.ts';
 import { rateLimitDoc } from './rate-limit-document.ts';

@@ -2,7 +2,7 @@ import type { PrismaClient, NotificationChannel } from '../generated/prisma/clie
 import type { SecretCipher } from '../crypto/cipher.ts';
 import { NotFoundError, UserInputError } from '../errors.ts';
 import { parseInput } from '../admin/validate.ts';
-import { parseJson } from '../state/map-rows.ts';
+import { parseJson } from '../db/json-column.ts';
 import { channelInputSchema, generateWebhookSecret, toChannelFields, type ChannelFields } from './channel-input.ts';
 import type { ChannelBook } from './channel-book.ts';
 

@@ -1,7 +1,7 @@
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { SecretCipher } from '../crypto/cipher.ts';
 import type { Logger } from '../logger.ts';
-import { parseJson } from '../state/map-rows.ts';
+import { parseJson } from '../db/json-column.ts';
 import type { Notice, NotificationEvent, NotificationKind } from './notice.ts';
 
 /** A channel as the senders use it, the webhook secret decrypted (memory only, never logged). */

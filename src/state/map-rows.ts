@@ -1,16 +1,7 @@
 import type { ApiKey, Rule, Upstream, AccessToken, KeyModelCooldown } from '../generated/prisma/client.ts';
 import type { SecretCipher } from '../crypto/cipher.ts';
+import { parseJson } from '../db/json-column.ts';
 import type { AccessTokenState, ApiKeyState, RuleDefinition, UpstreamConfig, UpstreamProbe } from './types.ts';
-
-// Rows store lists and objects as JSON text (one format for SQLite and PostgreSQL).
-export function parseJson<T>(text: string | null | undefined, fallback: T): T {
-  if (text == null || text === '') return fallback;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return fallback;
-  }
-}
 
 export function toUpstreamConfig(row: Upstream): UpstreamConfig {
   return {

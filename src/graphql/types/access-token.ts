@@ -1,5 +1,5 @@
 import { builder } from '../builder.ts';
-import { parseJson } from '../../state/map-rows.ts';
+import { parseJson } from '../../db/json-column.ts';
 
 export const AccessTokenType = builder.prismaObject('AccessToken', {
   description: 'A client token for the proxy. Only its hash is stored; the token is shown once, at creation.',

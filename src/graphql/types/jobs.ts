@@ -1,5 +1,5 @@
 import { builder } from '../builder.ts';
-import { parseJson } from '../../state/map-rows.ts';
+import { parseJson } from '../../db/json-column.ts';
 import { ConflictError } from '../../errors.ts';
 import type { GraphQLContext } from '../context.ts';
 

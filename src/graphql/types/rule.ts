@@ -1,5 +1,5 @@
 import { builder } from '../builder.ts';
-import { parseJson } from '../../state/map-rows.ts';
+import { parseJson } from '../../db/json-column.ts';
 import type { RuleActionType } from '../../state/types.ts';
 import { DisableModeEnum, RuleActionEnum, RuleScopeEnum } from './enums.ts';
 import { RuleConditionInput } from './rule-condition.ts';

@@ -1,5 +1,5 @@
 import { builder } from '../builder.ts';
-import { parseJson } from '../../state/map-rows.ts';
+import { parseJson } from '../../db/json-column.ts';
 import type { UpstreamProbe } from '../../state/types.ts';
 import { countKeys } from '../../admin/key-counts.ts';
 import { keyOrderBy, keyWhere } from '../../admin/key-query.ts';
