@@ -25,12 +25,13 @@ export class BreeRunner {
   /** Jobs whose worker was told to terminate: its exit is a kill, not a crash. */
   private readonly terminated = new Set<string>();
 
-  constructor(opts: { root: string; jobs: string[]; timeoutMs: number; log: Logger; events: WorkerEvents }) {
+  /** `files` names a job file outside root (the test-only jobs). */
+  constructor(opts: { root: string; jobs: string[]; files?: Record<string, string>; timeoutMs: number; log: Logger; events: WorkerEvents }) {
     const { log, events } = opts;
     this.bree = new Bree({
       root: opts.root,
       defaultExtension: 'js',
-      jobs: opts.jobs.map((name) => ({ name })),
+      jobs: opts.jobs.map((name) => (opts.files?.[name] ? { name, path: opts.files[name] } : { name })),
       timeout: false,
       closeWorkerAfterMs: opts.timeoutMs,
       logger: {

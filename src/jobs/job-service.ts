@@ -11,12 +11,12 @@ import type { GatewayState } from '../state/gateway-state.ts';
 import { BreeRunner } from './bree-runner.ts';
 import { jobDefinitions, type JobDefinition } from './definitions.ts';
 import { jobRunStore } from './job-runs.ts';
-import type { JobTrigger, RunData } from './messages.ts';
+import { TEST_JOB_NAMES, type JobTrigger, type RunData } from './messages.ts';
 import { upstreamQuotaSchedules, watchUpstreamChanges } from './quota-triggers.ts';
 import { RunTracker } from './run-tracker.ts';
 import { ScheduleError, isTimeZone, parseSchedule, startTrigger, type Schedule, type Trigger } from './schedule.ts';
 import { loadScheduleOverrides, saveScheduleOverride } from './schedule-store.ts';
-import { workerRoot } from './worker-root.ts';
+import { testJobFile, workerRoot } from './worker-root.ts';
 
 /** key-reenable leaves keys overdue by less than this to the lifecycle's own timers (no double return). */
 const REENABLE_GRACE_MS = 30_000;
@@ -90,7 +90,8 @@ export class JobService {
     const orphans = await this.runs.failOrphans(new Date(Date.now() - config.KEYRELAY_JOB_TIMEOUT_MS - 60_000));
     if (orphans.count) log.warn({ count: orphans.count }, 'marked job runs left RUNNING by a stopped gateway as FAILED');
     const tracker = new RunTracker({ ...this.deps, runs: this.runs, timeoutMs: config.KEYRELAY_JOB_TIMEOUT_MS, onEnded: (job, runId) => this.afterRun(job, runId) });
-    const runner = new BreeRunner({ root: workerRoot(), jobs: [...this.defs.keys()], timeoutMs: config.KEYRELAY_JOB_TIMEOUT_MS, log, events: tracker });
+    const files = Object.fromEntries(TEST_JOB_NAMES.filter((name) => this.defs.has(name)).map((name) => [name, testJobFile(name)]));
+    const runner = new BreeRunner({ root: workerRoot(), jobs: [...this.defs.keys()], files, timeoutMs: config.KEYRELAY_JOB_TIMEOUT_MS, log, events: tracker });
     await runner.init();
     this.tracker = tracker;
     this.runner = runner;

@@ -12,3 +12,12 @@ export function workerRoot(moduleUrl: string = import.meta.url): string {
   if (basename(dirname(here)) === 'src') return join(resolve(here, '..', '..'), 'dist', 'jobs', 'workers');
   return join(here, 'workers');
 }
+
+/**
+ * The test-only jobs (KEYRELAY_TEST_JOBS) live with the tests, not in src/:
+ * `test/support/job-workers/<name>.mjs` of the checkout this module runs
+ * from, which is two folders up from both src/jobs and dist/jobs.
+ */
+export function testJobFile(name: string, moduleUrl: string = import.meta.url): string {
+  return join(resolve(dirname(fileURLToPath(moduleUrl)), '..', '..'), 'test', 'support', 'job-workers', `${name}.mjs`);
+}

@@ -1,5 +1,5 @@
 // Test-only job (registered only with KEYRELAY_TEST_JOBS=1): fails after opening its database client.
-import { runJobWorker } from '../worker-runtime.ts';
+import { runJobWorker } from '../../../dist/jobs/worker-runtime.js';
 
 await runJobWorker(async ({ db }) => {
   await db.sql.query('SELECT 1');
