@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createEventBus } from '../../src/events/bus.ts';
 import { boundedIterator, skipWhileBacklogged } from '../../src/graphql/bounded-iterator.ts';
-import { logEvent } from './support.ts';
+import { logEvent } from '../gateway/graphql/support.ts';
 
 function reporter() {
   const calls = { first: 0, closed: [] as number[] };
