@@ -5,7 +5,7 @@ import { bindMigrationAwareSqlAdapterFactory, type SqlMigrationAwareDriverAdapte
 import type { SchemaEngine } from '@prisma/schema-engine-wasm';
 
 // The Wasm schema engine ships for bundlers; on Node it has to be wired up by
-// hand (see STACK-NOTES). It is loaded lazily: only migrations need it.
+// hand. It is loaded lazily: only migrations need it.
 // @types/node 20 does not declare the WebAssembly global; this is all we use of it.
 const wasm = (globalThis as unknown as {
   WebAssembly: { instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: { exports: Record<string, unknown> } }> };

@@ -5,7 +5,7 @@
 // saw the request); a status in the upstream's retry list (never 400, 404,
 // 413, 422); a rule that took the key out; and, for idempotent methods only,
 // a headers timeout or a connection that broke before the response (a POST
-// may already be running, and billing, upstream: RELIABILITY F2, nginx's
+// may already be running, and billing, upstream: nginx's
 // non_idempotent rule).
 
 import type { Readable } from 'node:stream';

@@ -2,7 +2,7 @@
 // error codes, our own aborts) to what the proxy does about it: the client
 // status, whether another attempt may follow, and whether the upstream saw
 // the request at all. Client-facing messages never name the upstream's host
-// or address (RELIABILITY S3).
+// or address.
 
 import type { ErrorCode } from '../error-codes.ts';
 
@@ -66,7 +66,7 @@ export interface ClientError {
   message: string;
 }
 
-/** A client over its rate limit, or every key at its own (issue 15): 429 with Retry-After. */
+/** A client over its rate limit, or every key at its own: 429 with Retry-After. */
 export function rateLimitedError(message: string): ClientError {
   return { status: 429, code: 'RATE_LIMITED', message };
 }

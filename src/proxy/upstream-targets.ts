@@ -20,7 +20,7 @@ export interface UpstreamTarget {
   retryOn: ReadonlySet<number>;
 }
 
-/** Client errors are the client's: retrying them on another key only burns quota (RELIABILITY F12). */
+/** Client errors are the client's: retrying them on another key only burns quota. */
 const NEVER_RETRY = new Set([400, 404, 413, 422]);
 
 /** How long an idle upstream connection is kept (capped by the upstream's own keep-alive hint). */

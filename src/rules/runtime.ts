@@ -69,7 +69,7 @@ export function createRuleRuntime(deps: RuleRuntimeDeps): RuleRuntime {
     const rules = obs.upstream.rules;
     if (rules.length > 0) {
       const ctx = createEvalContext(obs.sample, bounds.forResponse(obs.upstream.config.name, obs.requestId));
-      // Client-caused errors say nothing about the key (RELIABILITY F12): only rules that name the status see them.
+      // Client-caused errors say nothing about the key: only rules that name the status see them.
       const clientError = isClientError(status);
       for (const rule of rules) {
         if (!rule.def.enabled || !inPhase(rule, phase)) continue;

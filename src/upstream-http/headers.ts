@@ -1,4 +1,4 @@
-// Header hygiene for both directions of the proxy (B8, B11, B12, B14). The
+// Header hygiene for both directions of the proxy. The
 // inputs are raw arrays/records straight from node:http and undici; outputs
 // are shapes those libraries accept without throwing.
 

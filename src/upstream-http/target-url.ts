@@ -1,5 +1,5 @@
 // Builds the path+query sent to an undici Pool whose origin is fixed, so the
-// client can steer the path under the base path but never the host (B9).
+// client can steer the path under the base path but never the host.
 // Everything is one char loop: no regex, no URL parsing, no decoding of the
 // parts we forward (the upstream sees the client's bytes, minus what we drop).
 

@@ -19,7 +19,7 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh database: a file in a temp dir, or a new PostgreSQL database (never a schema: see STACK-NOTES). */
+/** A fresh database: a file in a temp dir, or a new PostgreSQL database (a whole database, not a schema in a shared one, so each test starts as a fresh install does). */
 export async function createTestDatabase(provider: Provider, dir: string): Promise<TestDatabase> {
   if (provider === 'sqlite') return { url: `file:${join(dir, 'keyrelay.db')}`, drop: async () => {} };
   const name = `keyrelay_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;

@@ -1,5 +1,5 @@
 // NUL and other control characters in names, reasons and search filters
-// (reliability-matrix case B15, text a database cannot hold; here the admin half): BAD_USER_INPUT naming the field, never an
+// (text a database cannot hold; here the admin half, test/gateway/logs/log-rows.test.ts the request log's): BAD_USER_INPUT naming the field, never an
 // internal error, and nothing changed, in memory or stored. PostgreSQL is the
 // database that cannot hold a NUL at all, so both providers run.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

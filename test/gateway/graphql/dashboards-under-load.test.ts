@@ -1,4 +1,4 @@
-// Many dashboards watching a busy gateway (RELIABILITY.md L6): WebSocket and
+// Many dashboards watching a busy gateway: WebSocket and
 // SSE subscribers, each asking for every request's key, upstream and token,
 // while clients send proxied requests. Every subscriber gets every request,
 // and the relations come right; the delivery lag is printed (a benchmark's

@@ -1,4 +1,4 @@
-// RELIABILITY F13: a SQLite database locked by another connection for longer
+// A SQLite database locked by another connection for longer
 // than the busy timeout. The request-log writer waits on the lock in its
 // worker thread, so the proxy keeps answering meanwhile; the batch that timed
 // out is retried after the lock is gone, and every row and count is stored

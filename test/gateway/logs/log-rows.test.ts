@@ -1,4 +1,4 @@
-// The request log under bad rows (reliability-matrix case B15: text a database cannot hold): a NUL in a logged body is
+// The request log under bad rows (text a database cannot hold): a NUL in a logged body is
 // stored escaped on both databases, and a row the database refuses never
 // blocks the rows batched with it. Also the writer's view of itself: its depth
 // counts rows in flight, and a flush is capped by size as well as rows.

@@ -1,5 +1,5 @@
-// An upstream that echoes the injected key in its response headers
-// (reliability-matrix case S11): whatever the status and the auth type, the
+// An upstream that echoes the injected key in its response headers:
+// whatever the status and the auth type, the
 // client never gets the key.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../../support/gateway.ts';

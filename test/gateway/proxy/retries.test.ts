@@ -1,4 +1,4 @@
-// Retries and failures (RELIABILITY F1, F2, F12): another key on 401/429,
+// Retries and failures: another key on 401/429,
 // the last upstream answer once retries are spent, 502 after retries when the upstream is down (the key not penalized), 504 on
 // a headers stall, client errors never retried.
 import { createServer, type Server } from 'node:net';

@@ -1,4 +1,4 @@
-// Access and secrets (RELIABILITY B9, B11-B14, S2, S3, S9): client tokens,
+// Access and secrets: client tokens,
 // header hygiene seen by an echo upstream, paths that cannot leave the base
 // path, and a canary key that must never show up anywhere.
 import { connect } from 'node:net';

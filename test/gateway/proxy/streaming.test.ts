@@ -1,4 +1,4 @@
-// Streaming (RELIABILITY F3, F4, F6, F7): chunks pass as they arrive, a stream
+// Streaming: chunks pass as they arrive, a stream
 // that breaks ends with an explicit error, a client that leaves aborts the
 // upstream at once.
 import { request as httpRequest, type IncomingMessage } from 'node:http';

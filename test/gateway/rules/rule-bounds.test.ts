@@ -1,4 +1,4 @@
-// Rule evaluation against hostile response shapes (reliability-matrix case B16: hostile response shapes for rules): a body
+// Rule evaluation against hostile response shapes: a body
 // nested hundreds deep is not parsed for rules, a path with many recursive
 // descents is refused when saved, and a JSONPath evaluation stops at its node
 // budget (not matched, counted), so no response blocks the event loop.

@@ -1,4 +1,4 @@
-// Header scripts end to end (issue 17): a signing script seen by an echo
+// Header scripts end to end: a signing script seen by an echo
 // upstream, save-time refusals with line and column, request-time failures
 // (time limit, memory, throws) answered with HEADER_SCRIPT_FAILED while the
 // next request works, Node APIs absent from the sandbox, 200 concurrent runs,

@@ -1,4 +1,4 @@
-// The server's edges (reliability-matrix cases S12 stray upgrades, S13 CORS, B17 chunked GraphQL bodies): WebSocket upgrades anywhere
+// The server's edges (stray upgrades, CORS, chunked GraphQL bodies): WebSocket upgrades anywhere
 // but /graphql are refused before they are accepted; CORS only for the
 // configured origins; a chunked GraphQL body is cut at the limit.
 import { connect } from 'node:net';

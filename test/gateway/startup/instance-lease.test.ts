@@ -1,4 +1,4 @@
-// One instance per database until cluster mode exists (reliability-matrix case F21: a second instance on one database): a
+// One instance per database until cluster mode exists (a second instance on one database): a
 // second gateway on the same database refuses to start with one clear line;
 // a clean shutdown releases the lease, and a crashed holder's lease is taken
 // over once its heartbeat stops, so a crash never blocks its own restart.

@@ -1,4 +1,4 @@
-// Shutdown (reliability-matrix case F17: SIGTERM mid-traffic): once draining starts, an idle keep-alive
+// Shutdown (SIGTERM mid-traffic): once draining starts, an idle keep-alive
 // connection is closed rather than serving a new request, responses still
 // being prepared say `connection: close`, and streams still open at the drain
 // deadline end with an SSE error event, not a TCP reset.
