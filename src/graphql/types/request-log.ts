@@ -52,7 +52,25 @@ const RequestLogFilterInput = builder.inputType('RequestLogFilter', {
   }),
 });
 
+/** A request log's id as stored (a positive 32-bit integer on both providers), or null when the ID cannot name a row. */
+function storedLogId(id: string | number): number | null {
+  const text = String(id);
+  if (!/^[1-9][0-9]{0,9}$/.test(text)) return null;
+  const n = Number(text);
+  return n <= 2_147_483_647 ? n : null;
+}
+
 builder.queryFields((t) => ({
+  requestLog: t.prismaField({
+    type: 'RequestLog',
+    nullable: true,
+    description: 'One request log by its id; null when there is none (deleted by retention, or never written).',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, ctx) => {
+      const id = storedLogId(args.id);
+      return id === null ? null : ctx.services.prisma.requestLog.findUnique({ ...query, where: { id } });
+    },
+  }),
   requestLogs: t.prismaConnection({
     type: 'RequestLog',
     cursor: 'id',
