@@ -2,6 +2,9 @@ import { builder } from '../builder.ts';
 import { requestLogWhere } from '../../admin/request-log-filter.ts';
 import { newestFirstById } from '../keyset.ts';
 
+const BYTES_DESCRIPTION = (what: string) =>
+  `Bytes of the ${what}. A Float, not an Int: GraphQL's Int is 32-bit and stops at 2 GiB, while a Float holds every whole number up to 2^53 (8 PiB) exactly, and clients read it as a plain number.`;
+
 export const RequestLogType = builder.prismaObject('RequestLog', {
   description: 'One client request through the proxy. Secrets are redacted before a row is written.',
   fields: (t) => ({
@@ -15,8 +18,9 @@ export const RequestLogType = builder.prismaObject('RequestLog', {
     latencyMs: t.exposeInt('latencyMs'),
     overheadMs: t.exposeFloat('overheadMs'),
     attempts: t.exposeInt('attempts'),
-    bytesIn: t.exposeInt('bytesIn'),
-    bytesOut: t.exposeInt('bytesOut'),
+    // Stored as 64-bit integers; GraphQL's Int is 32-bit and would refuse a response over 2 GiB.
+    bytesIn: t.float({ description: BYTES_DESCRIPTION('request body'), resolve: (log) => Number(log.bytesIn) }),
+    bytesOut: t.float({ description: BYTES_DESCRIPTION('response body'), resolve: (log) => Number(log.bytesOut) }),
     clientIp: t.exposeString('clientIp', { nullable: true }),
     error: t.exposeString('error', { nullable: true }),
     model: t.exposeString('model', { nullable: true }),
