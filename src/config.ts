@@ -74,6 +74,23 @@ const schema = {
   KEYRELAY_INSTANCES: int(1, 256).default(1),
 };
 
+/**
+ * Settings whose value is a secret or may hold one (a password in a URL): an
+ * error about them says what is wrong (length, format), never the value.
+ */
+export const SECRET_SETTINGS: ReadonlySet<string> = new Set(['KEYRELAY_SECRET', 'KEYRELAY_ADMIN_TOKEN', 'KEYRELAY_SMTP_URL', 'KEYRELAY_REDIS_URL', 'DATABASE_URL']);
+
+/** What a refused value was, for the error line: the value itself, or for a secret setting only its length. */
+function shownValue(name: string, value: string | undefined): string {
+  if (!SECRET_SETTINGS.has(name)) return `got ${JSON.stringify(value)}`;
+  return value === undefined ? 'not set' : `got ${value.length} characters; the value is secret and not shown`;
+}
+
+/** A URL's scheme when the value plainly starts with one (`name://`); anything else may be a credential typed without it. */
+function plainScheme(value: string): string | null {
+  return /^([a-z][a-z0-9+.-]{0,19}):\/\//i.exec(value)?.[1] ?? null;
+}
+
 type Raw = { [K in keyof typeof schema]: z.infer<(typeof schema)[K]> };
 
 export interface Config extends Raw {
@@ -110,7 +127,10 @@ function redisUrlProblem(value: string): string | null {
   } catch {
     return 'is not a URL (expected redis://[user:password@]host:port[/db])';
   }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return `must start with redis:// or rediss:// (got ${url.protocol}//)`;
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    const scheme = plainScheme(value);
+    return `must start with redis:// or rediss://${scheme === null ? '' : ` (got ${scheme}://)`}`;
+  }
   if (!url.hostname) return 'has no host';
   return null;
 }
@@ -122,7 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const parsed = (check as z.ZodType).safeParse(value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new ConfigError(name, `${issue?.message ?? 'bad value'} (got ${JSON.stringify(value)})`);
+      throw new ConfigError(name, `${issue?.message ?? 'bad value'} (${shownValue(name, value)})`);
     }
     raw[name] = parsed.data;
   }

@@ -6,8 +6,8 @@
 
 export const ERROR_CODES = {
   UNAUTHENTICATED: { status: 401, meaning: 'No access token, an unknown one, or a revoked or disabled one.' },
-  FORBIDDEN: { status: 403, meaning: 'The access token may not use this upstream.' },
-  UNKNOWN_UPSTREAM: { status: 404, meaning: 'No enabled upstream by that name.' },
+  FORBIDDEN: { status: 403, meaning: 'The access token may not use this upstream, which is open to anonymous use (on any other upstream a token that may not use it gets UNKNOWN_UPSTREAM).' },
+  UNKNOWN_UPSTREAM: { status: 404, meaning: 'No enabled upstream by that name, or none this access token may use; told only after the token is checked (without a valid token every name answers UNAUTHENTICATED).' },
   BAD_PATH: { status: 400, meaning: 'The path would leave the upstream base path or is malformed.' },
   METHOD_NOT_ALLOWED: { status: 405, meaning: 'CONNECT is not proxied.' },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'The request body is over the limit.' },

@@ -47,6 +47,7 @@ import { RateLimits } from './ratelimit/rate-limits.ts';
 import { compileRule } from './rules/evaluate.ts';
 import { registerScriptMetrics } from './scripts/script-metrics.ts';
 import { createNotifications, type Notifications } from './notifications/service.ts';
+import { missingSmtpSetting } from './notifications/email-sender.ts';
 import { openClusterRedis, type ClusterRedis } from './cluster/redis.ts';
 import { loadClusterId } from './cluster/cluster-id.ts';
 
@@ -112,7 +113,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     cleanups.push(forgetDeletedKeys(events, state, ruleRuntime));
     cleanups.push(forgetDeletedTargets(events, db.prisma, state, log));
 
-    const services = createAdminServices({ prisma: db.prisma, sql: db.sql, state, events, cipher, lifecycle, log, usage, commit: createCommit({ prisma: db.prisma, state, events }) });
+    const smtpMissing = missingSmtpSetting({ url: config.KEYRELAY_SMTP_URL, from: config.KEYRELAY_SMTP_FROM });
+    const services = createAdminServices({ prisma: db.prisma, sql: db.sql, state, events, cipher, lifecycle, log, usage, smtpMissing, commit: createCommit({ prisma: db.prisma, state, events }) });
     if (configFile) await applyConfigFile(services, configFile, log);
     const registry = new Registry();
     // Listens on the bus and sends from its own bounded queue: nothing on the proxy path waits for it.

@@ -6,6 +6,7 @@ import { toRuleDefinition, toUpstreamConfig } from '../state/map-rows.ts';
 import type { RuleDefinition } from '../state/types.ts';
 import { createUpstreamSchema } from './upstream-input.ts';
 import { rateLimitDoc } from './rate-limit-document.ts';
+import { channelDocSchema } from './channel-transfer.ts';
 
 export const CONFIG_VERSION = 1;
 
@@ -50,11 +51,13 @@ export const configDocumentSchema = z
     rules: z.array(ruleDoc).max(100_000).default([]),
     accessTokens: z.array(tokenDoc).max(100_000).default([]),
     rateLimits: z.array(rateLimitDoc).max(100_000).default([]),
+    notificationChannels: z.array(channelDocSchema).max(10_000).default([]),
   })
   .superRefine((doc, ctx) => {
     unique(doc.upstreams, (u) => u.name, 'name', ctx, 'upstreams');
     unique(doc.rules, (r) => `${r.upstream ?? ''}\u0000${r.name}`, 'name', ctx, 'rules');
     unique(doc.accessTokens, (t) => t.tokenHash, 'tokenHash', ctx, 'accessTokens');
+    unique(doc.notificationChannels, (c) => c.name, 'name', ctx, 'notificationChannels');
   });
 
 export type ConfigDocument = z.infer<typeof configDocumentSchema>;

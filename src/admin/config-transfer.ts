@@ -6,6 +6,7 @@ import { upstreamColumns, upstreamNameKey } from './upstream-input.ts';
 import { parseInput } from './validate.ts';
 import { exportRateLimits, importRateLimits } from './rate-limit-transfer.ts';
 import { checkScriptToSave, scriptSecretsColumn } from '../scripts/script-save.ts';
+import { checkChannels, exportChannels, importChannels } from './channel-transfer.ts';
 
 export const CONFIG_IMPORT_MODES = ['MERGE', 'REPLACE'] as const;
 export type ConfigImportMode = (typeof CONFIG_IMPORT_MODES)[number];
@@ -20,6 +21,7 @@ export interface ConfigImportResult {
   rules: ImportCounts;
   accessTokens: ImportCounts;
   rateLimits: ImportCounts;
+  notificationChannels: ImportCounts;
 }
 
 type Tx = Parameters<Parameters<AdminDeps['prisma']['$transaction']>[0]>[0];
@@ -36,15 +38,16 @@ function changes(row: object, data: Record<string, unknown>): boolean {
 }
 
 /**
- * Upstreams, rules and access-token metadata as one JSON document (keys are
- * not in it: their secrets move only through exportKeys). Import validates the
+ * Upstreams, rules, access-token metadata, rate limits and notification
+ * channels (webhook secrets left out) as one JSON document (keys are not in
+ * it: their secrets move only through exportKeys). Import validates the
  * whole document, then writes it in one interactive transaction: MERGE creates
  * or updates by name (rules by upstream + name, tokens by hash); REPLACE also
  * deletes what the document does not name, keys of deleted upstreams included.
  */
 // size: longer because it is a factory of short closures over one shared state; each closure stays small.
-export function configTransfer(deps: Pick<AdminDeps, 'prisma' | 'commit' | 'log' | 'state' | 'cipher'>) {
-  const { prisma, commit, log, state, cipher } = deps;
+export function configTransfer(deps: Pick<AdminDeps, 'prisma' | 'commit' | 'log' | 'state' | 'cipher' | 'smtpMissing'>) {
+  const { prisma, commit, log, state, cipher, smtpMissing } = deps;
 
   async function exportConfig(): Promise<ConfigDocument & { exportedAt: string }> {
     const [upstreams, rules, tokens] = await Promise.all([
@@ -60,6 +63,7 @@ export function configTransfer(deps: Pick<AdminDeps, 'prisma' | 'commit' | 'log'
       rules: rules.map((r) => ruleToDoc(r, r.upstreamId ? (names.get(r.upstreamId) ?? null) : null)) as ConfigDocument['rules'],
       accessTokens: tokens.map((t) => tokenToDoc(t, (id) => names.get(id))) as ConfigDocument['accessTokens'],
       rateLimits: await exportRateLimits(prisma, upstreams, tokens),
+      notificationChannels: (await exportChannels(prisma, (id) => names.get(id))) as ConfigDocument['notificationChannels'],
     };
   }
 
@@ -75,6 +79,7 @@ export function configTransfer(deps: Pick<AdminDeps, 'prisma' | 'commit' | 'log'
     const doc = parseInput(configDocumentSchema, raw, 'json');
     // Every rule compiles before anything is written (the upstream id is not known yet; it does not affect validity).
     doc.rules.forEach((r, i) => checkRule(ruleFromDoc(r, RULE_DEFAULTS, null), `json.rules.${i}`));
+    checkChannels(doc.notificationChannels, smtpMissing);
     // Header scripts run once each, with the document's secrets or, failing those, the stored ones of the same name.
     for (const [i, u] of doc.upstreams.entries()) {
       const existing = u.headerScript ? await prisma.upstream.findUnique({ where: { name: u.name } }) : null;
@@ -89,7 +94,7 @@ export function configTransfer(deps: Pick<AdminDeps, 'prisma' | 'commit' | 'log'
   }
 
   async function write(tx: Tx, doc: ConfigDocument, mode: ConfigImportMode): Promise<ConfigImportResult> {
-    const result: ConfigImportResult = { upstreams: counts(), rules: counts(), accessTokens: counts(), rateLimits: counts() };
+    const result: ConfigImportResult = { upstreams: counts(), rules: counts(), accessTokens: counts(), rateLimits: counts(), notificationChannels: counts() };
     const ids = new Map<string, string>();
     for (const u of doc.upstreams) {
       // The same upstream regardless of case, as names are unique that way.
@@ -134,6 +139,7 @@ export function configTransfer(deps: Pick<AdminDeps, 'prisma' | 'commit' | 'log'
     }
 
     result.rateLimits = await importRateLimits(tx, doc.rateLimits, mode, resolve, log);
+    result.notificationChannels = await importChannels(tx, doc.notificationChannels, mode, resolve, cipher, smtpMissing);
 
     if (mode === 'REPLACE') {
       result.upstreams.deleted = (await tx.upstream.deleteMany({ where: { name: { notIn: doc.upstreams.map((u) => u.name) } } })).count;

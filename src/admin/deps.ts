@@ -19,6 +19,8 @@ export interface AdminDeps {
   log: Logger;
   /** Reloads what a stored admin write touched and publishes `config:changed` (createCommit). */
   commit: Commit;
+  /** The setting EMAIL notification channels lack (KEYRELAY_SMTP_URL or KEYRELAY_SMTP_FROM), or null when SMTP is configured: importConfig checks channels as createNotificationChannel does. */
+  smtpMissing: string | null;
   /** The proxy's in-memory usage counts; a quota reset discards quota charged but not stored yet. */
   usage?: { discardQuota(keyId: string): void };
 }

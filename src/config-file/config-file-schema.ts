@@ -8,6 +8,7 @@ import { keyValue } from '../admin/keys.ts';
 import { upstreamFields } from '../admin/upstream-input.ts';
 import { RULE_DEFAULTS } from '../admin/rules.ts';
 import { limitFields } from '../admin/rate-limits.ts';
+import { CHANNEL_DOC_FIELDS } from '../admin/channel-transfer.ts';
 
 export interface Problem {
   path: Array<string | number>;
@@ -24,11 +25,12 @@ export const keyDocSchema = z.strictObject({
 export const keyDocsSchema = z.array(keyDocSchema).max(100_000);
 export type KeyDoc = z.infer<typeof keyDocSchema>;
 
-const TOP_LEVEL = new Set(['version', 'exportedAt', 'upstreams', 'rules', 'accessTokens', 'rateLimits', 'keys']);
+const TOP_LEVEL = new Set(['version', 'exportedAt', 'upstreams', 'rules', 'accessTokens', 'rateLimits', 'notificationChannels', 'keys']);
 const UPSTREAM_FIELDS = new Set(Object.keys(upstreamFields));
 const RULE_FIELDS = new Set(['upstream', 'name', 'condition', 'actions', ...Object.keys(RULE_DEFAULTS)]);
 const TOKEN_FIELDS = new Set(['name', 'prefix', 'tokenHash', 'token', 'upstreams', 'enabled', 'revokedAt']);
 const RATE_LIMIT_FIELDS = new Set(['scope', 'upstream', 'tokenHash', 'keyFingerprint', ...Object.keys(limitFields)]);
+const CHANNEL_FIELDS = new Set(CHANNEL_DOC_FIELDS);
 const REF = /\$\{[A-Za-z_][A-Za-z0-9_]*\}/;
 
 const entries = (value: unknown): Array<[number, Record<string, unknown>]> =>
@@ -54,6 +56,13 @@ export function checkAsWritten(raw: Record<string, unknown>): Problem[] {
       problems.push({ path: ['accessTokens', i, 'token'], message: 'give the token as an environment reference such as ${APP_TOKEN}: the file must not hold secrets' });
     }
     if (t.token !== undefined && t.tokenHash !== undefined) problems.push({ path: ['accessTokens', i, 'token'], message: 'give token or tokenHash, not both' });
+  }
+  for (const [i, c] of entries(raw.notificationChannels)) {
+    unknown(['notificationChannels', i], c, CHANNEL_FIELDS);
+    // null is an export's mark for a secret left out: the stored one is kept.
+    if (c.secret !== undefined && c.secret !== null && !(typeof c.secret === 'string' && REF.test(c.secret))) {
+      problems.push({ path: ['notificationChannels', i, 'secret'], message: 'give the webhook secret as an environment reference such as ${ALERTS_WEBHOOK_SECRET}: the file must not hold secrets' });
+    }
   }
   for (const [i, k] of entries(raw.keys)) {
     if (typeof k.value === 'string' && !REF.test(k.value)) {

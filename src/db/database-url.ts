@@ -22,6 +22,8 @@ export function parseDatabaseUrl(url: string): DatabaseTarget {
     }
     return { provider: 'postgres', url };
   }
-  const scheme = url.includes(':') ? url.slice(0, url.indexOf(':')) : url;
-  throw new DatabaseUrlError(`unsupported database "${scheme}": use file:<path> (SQLite) or postgresql://…`);
+  // Only a plain `scheme://` is repeated: anything else may be a password typed without its scheme.
+  const scheme = /^([a-z][a-z0-9+.-]{0,19}):\/\//i.exec(url)?.[1];
+  const what = scheme === undefined ? 'unsupported database URL' : `unsupported database "${scheme}"`;
+  throw new DatabaseUrlError(`${what}: use file:<path> (SQLite) or postgresql://…`);
 }

@@ -34,6 +34,7 @@ export interface RequestLogged {
   latencyMs: number;
   overheadMs: number;
   attempts: number;
+  /** Whole bytes; a number is exact up to 2^53, far past any body (the database column is 64-bit). */
   bytesIn: number;
   bytesOut: number;
   clientIp: string | null;

@@ -27,7 +27,8 @@ function asInput(row: NotificationChannel) {
   };
 }
 
-function toData(fields: ChannelFields, secret: string | null | undefined, cipher: SecretCipher) {
+/** The columns to store for a channel; `secret` undefined keeps the stored one, null clears it. */
+export function toData(fields: ChannelFields, secret: string | null | undefined, cipher: SecretCipher) {
   return {
     name: fields.name,
     kind: fields.kind,

@@ -43,7 +43,7 @@ export async function createNotifications(deps: NotificationDeps) {
   });
   const alerts = new AlertRecorder({ prisma, events, log: log_ });
   alerts.start();
-  const stopSources = watchSources({ events, state, log: log_, notify: (n) => dispatcher.notify(n) });
+  const stopSources = watchSources({ events, state, log: log_, notify: (n) => dispatcher.notify(n), reloadChannels: () => book.reload() });
   registerNotificationMetrics(deps.registry, dispatcher, alerts);
 
   return {

@@ -9,6 +9,8 @@ export interface SourceDeps {
   state: GatewayState;
   log: Logger;
   notify(notice: Notice): void;
+  /** Re-reads the channels: importConfig (kind 'all') may have written them. */
+  reloadChannels?(): Promise<void>;
 }
 
 const KEY_EVENTS: Partial<Record<string, NotificationEvent>> = { BANNED: 'KEY_BANNED', DISABLED: 'KEY_DISABLED', EXHAUSTED: 'KEY_EXHAUSTED' };
@@ -96,7 +98,10 @@ export function watchSources(deps: SourceDeps): () => void {
     listen(events, 'config:changed', (change) => {
       if (change.kind === 'upstream') usability.check(change.id);
       else if (change.kind === 'key') usability.check(change.upstreamId);
-      else if (change.kind === 'all') usability.checkAll();
+      else if (change.kind === 'all') {
+        usability.checkAll();
+        deps.reloadChannels?.().catch((error: unknown) => log.error({ err: error }, 'reloading notification channels failed'));
+      }
     }, log),
     listen(events, 'job:failed', (j) => notify(fromJob(j)), log),
   ];

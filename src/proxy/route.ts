@@ -1,14 +1,14 @@
 // ANY /proxy/{upstream}/{path}: the hot path, as a Node-style handler (raw
 // req/res under h3, mounted by nodeRoute). Everything it reads comes from the
 // in-memory state; everything it records (log row, usage, metrics) is queued
-// when the response is over. Order: upstream -> client token -> path ->
+// when the response is over. Order: client token (then the upstream) -> path ->
 // body -> model -> attempts (forward.ts).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorCode } from '../error-codes.ts';
 import { withStreamUsage } from '../inspect/usage.ts';
 import { admitClient, clientRequestEnded } from '../ratelimit/admission.ts';
-import { createAuthenticator, type Authenticate } from './client-auth.ts';
+import { createAuthenticator, UNKNOWN_UPSTREAM_MESSAGE, type Authenticate } from './client-auth.ts';
 import { finishRequest } from './finish.ts';
 import { Forwarder, type Payload } from './forward.ts';
 import type { ProxyDeps } from './proxy-deps.ts';
@@ -80,14 +80,15 @@ function admit(deps: ProxyDeps, authenticate: Authenticate, pr: ProxyRequest, re
   const search = queryAt === -1 ? '' : rest.slice(queryAt);
   pr.path = rest.length === 0 || rest.charCodeAt(0) === 0x3f ? '/' + rest : rest;
 
-  const upstream = deps.state.upstreamsByName.get(url.slice(PREFIX_LENGTH, nameEnd));
-  if (upstream === undefined || !upstream.config.enabled) return reject(pr, 'UNKNOWN_UPSTREAM', 'no enabled upstream by that name');
-  pr.upstream = upstream;
-
+  const named = deps.state.upstreamsByName.get(url.slice(PREFIX_LENGTH, nameEnd));
+  const upstream = named !== undefined && named.config.enabled ? named : null;
+  // The token is judged first: whether an upstream exists is told only to a token that may use it.
   const auth = authenticate(req, search, upstream);
   pr.token = auth.token;
   pr.presented = auth.presented;
+  pr.upstream = upstream;
   if (!auth.ok) return reject(pr, auth.code, auth.message);
+  if (upstream === null) return reject(pr, 'UNKNOWN_UPSTREAM', UNKNOWN_UPSTREAM_MESSAGE);
 
   const target = deps.targets.get(upstream);
   pr.target = target;

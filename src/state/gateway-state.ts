@@ -26,6 +26,10 @@ export interface StateParts {
   scripts: ScriptEngine | null;
 }
 
+// A pool serves round robin in the order its keys were added (ids sort by creation within a
+// process), so the order is the same after every load, not whatever order the database returns.
+const KEYS_IN_ORDER = { include: { modelCooldowns: true as const }, orderBy: [{ createdAt: 'asc' as const }, { id: 'asc' as const }] };
+
 export interface UpstreamRuntime {
   config: UpstreamConfig;
   keys: Map<string, ApiKeyState>;
@@ -69,14 +73,14 @@ export class GatewayState {
 
   async loadAll(): Promise<void> {
     await this.reloadRules();
-    const upstreams = await this.prisma.upstream.findMany({ include: { keys: { include: { modelCooldowns: true } } } });
+    const upstreams = await this.prisma.upstream.findMany({ include: { keys: KEYS_IN_ORDER } });
     for (const row of upstreams) this.installUpstream(toUpstreamConfig(row), row.keys.map((k) => toKeyState(k, this.cipher)), false, this.scriptOf(row));
     await this.reloadTokens();
     await this.limits.load();
   }
 
   async reloadUpstream(id: string): Promise<void> {
-    const row = await this.prisma.upstream.findUnique({ where: { id }, include: { keys: { include: { modelCooldowns: true } } } });
+    const row = await this.prisma.upstream.findUnique({ where: { id }, include: { keys: KEYS_IN_ORDER } });
     if (!row) return this.removeUpstream(id);
     this.installUpstream(toUpstreamConfig(row), row.keys.map((k) => toKeyState(k, this.cipher)), true, this.scriptOf(row));
   }

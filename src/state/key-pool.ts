@@ -1,6 +1,7 @@
 // Per-upstream key selection. Eligible keys (ACTIVE with quota left) live in a
-// dense array with each entry's index stored on it (swap-remove), so round
-// robin and random picks are O(1); WEIGHTED adds a Fenwick tree over
+// dense array with each entry's index stored on it (swap-remove), so random
+// picks are O(1); round robin walks a ring of the same keys in a fixed order
+// (pool-entry.ts: fair when keys leave and come back, O(1) a pick); WEIGHTED adds a Fenwick tree over
 // `weight × remaining quota share`, sampled in O(log n). applyKeyChange
 // (state/apply-key-change.ts) mutates an ApiKeyState in place and then calls
 // refresh(id); that is the only way the pool learns about changes, and each
@@ -9,7 +10,7 @@
 // categories and the Fenwick tree; split, their invariants would live in two files.
 
 import type { ApiKeyState, KeyStrategy } from './types.ts';
-import { categorize, type Category, effectiveWeight, type Entry, hasQuota, minOrNull } from './pool-entry.ts';
+import { categorize, type Category, effectiveWeight, type Entry, hasQuota, minOrNull, RoundRobinRing } from './pool-entry.ts';
 import { FenwickTree } from './pool-fenwick.ts';
 import type { KeyGate } from './key-gate.ts';
 
@@ -43,7 +44,7 @@ export class KeyPool {
   private readonly freeSlots: number[] = [];
   private readonly counts: Record<Category, number> = { USABLE: 0, DISABLED: 0, BANNED: 0, EXHAUSTED: 0 };
   private weights: FenwickTree | null = null;
-  private cursor = 0;
+  private readonly ring = new RoundRobinRing(this.slots);
   // Slots zeroed for the duration of one weighted pick; reused to avoid allocation.
   private readonly parkedSlots: number[] = [];
   private readonly parkedWeights: number[] = [];
@@ -75,7 +76,6 @@ export class KeyPool {
   /** O(n): only when the upstream's configured strategy changes. */
   setStrategy(strategy: KeyStrategy): void {
     this.strategy = strategy;
-    this.cursor = 0;
     if (strategy !== 'WEIGHTED') {
       this.weights = null;
       return;
@@ -94,8 +94,9 @@ export class KeyPool {
       return;
     }
     const slot = this.freeSlots.pop() ?? this.slots.length;
-    const entry: Entry = { key, dense: -1, slot, category: categorize(key) };
+    const entry: Entry = { key, dense: -1, slot, category: categorize(key), next: null, prev: null };
     this.counts[entry.category]++;
+    this.ring.ensureSlot(slot);
     this.slots[slot] = entry;
     if (this.weights !== null && slot >= this.weights.capacity) this.weights.grow(this.weights.capacity * 2);
     this.entries.set(key.id, entry);
@@ -188,6 +189,7 @@ export class KeyPool {
     if (category === 'USABLE' && e.dense < 0) {
       e.dense = this.eligible.length;
       this.eligible.push(e);
+      this.ring.insert(e);
     } else if (category !== 'USABLE' && e.dense >= 0) {
       this.removeDense(e);
     }
@@ -195,10 +197,10 @@ export class KeyPool {
     this.version++;
   }
 
-  // Swap-remove keeps the array dense. Under churn the moved key may get one
-  // turn more or less in the current round-robin cycle; a static pool is
-  // served exactly in turn.
+  // Swap-remove keeps the array dense (its order matters only to RANDOM,
+  // which ignores it); the round-robin ring keeps its own order.
   private removeDense(e: Entry): void {
+    this.ring.remove(e);
     const lastIndex = this.eligible.length - 1;
     const last = this.eligible[lastIndex];
     this.eligible.length = lastIndex;
@@ -222,19 +224,19 @@ export class KeyPool {
     return true;
   }
 
-  // Walks forward from the cursor; a full walk only happens when nearly every
-  // key is excluded or cooling for the model.
+  // Walks the ring forward from the cursor; a full walk only happens when
+  // nearly every key is excluded or cooling for the model.
   private pickRoundRobin(exclude: ReadonlySet<string> | null, model: string | null, now: number): ApiKeyState | null {
     const n = this.eligible.length;
-    let i = this.cursor < n ? this.cursor : 0;
-    for (let probed = 0; probed < n; probed++) {
-      const e = this.eligible[i];
+    let e = this.ring.cursor;
+    for (let probed = 0; probed < n && e !== null; probed++) {
       this.probes++;
-      i = i + 1 === n ? 0 : i + 1;
+      const next: Entry | null = e.next;
       if (this.acceptable(e, exclude, model, now)) {
-        this.cursor = i;
+        this.ring.served(e);
         return e.key;
       }
+      e = next;
     }
     return null;
   }

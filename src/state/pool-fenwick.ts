@@ -1,6 +1,7 @@
 // Fenwick (binary indexed) tree over non-negative float weights: point update
 // and weighted sampling by prefix-sum descent, both O(log n). Used by KeyPool
-// for the WEIGHTED strategy.
+// for the WEIGHTED strategy, and (with weights 0 and 1) to find where a key
+// that becomes usable again belongs in the round-robin ring.
 
 export class FenwickTree {
   private tree: Float64Array; // 1-based partial sums
@@ -38,6 +39,13 @@ export class FenwickTree {
   total(): number {
     let sum = 0;
     for (let j = this.size; j > 0; j -= j & -j) sum += this.tree[j];
+    return sum;
+  }
+
+  /** Sum of the weights of slots 0 .. i-1. */
+  prefix(i: number): number {
+    let sum = 0;
+    for (let j = Math.min(i, this.size); j > 0; j -= j & -j) sum += this.tree[j];
     return sum;
   }
 

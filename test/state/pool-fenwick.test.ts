@@ -10,6 +10,15 @@ describe('FenwickTree', () => {
     expect([0, 1.99, 2, 4.99, 5, 9.99].map((r) => tree.find(r))).toEqual([0, 0, 2, 2, 4, 4]);
   });
 
+  it('sums the slots before i (the round robin counts usable keys with it)', () => {
+    const tree = new FenwickTree(5);
+    [1, 0, 1, 1, 0].forEach((w, i) => tree.set(i, w));
+    expect([0, 1, 2, 3, 4, 5, 9].map((i) => tree.prefix(i))).toEqual([0, 1, 1, 2, 3, 3, 3]);
+    tree.grow(12);
+    tree.set(11, 1);
+    expect([5, 11, 12].map((i) => tree.prefix(i))).toEqual([3, 3, 4]);
+  });
+
   it('treats negative and non-finite weights as zero', () => {
     const tree = new FenwickTree(3);
     tree.set(0, -4);

@@ -12,6 +12,7 @@ const ConfigImportResultType = builder.objectRef<ConfigImportResult>('ConfigImpo
     rules: t.field({ type: ImportCountsType, resolve: (r) => r.rules }),
     accessTokens: t.field({ type: ImportCountsType, resolve: (r) => r.accessTokens }),
     rateLimits: t.field({ type: ImportCountsType, resolve: (r) => r.rateLimits }),
+    notificationChannels: t.field({ type: ImportCountsType, resolve: (r) => r.notificationChannels }),
   }),
 });
 
@@ -20,7 +21,8 @@ const ConfigImportResultType = builder.objectRef<ConfigImportResult>('ConfigImpo
 builder.mutationFields((t) => ({
   exportConfig: t.field({
     type: 'JSON',
-    description: 'Upstreams, rules and access-token metadata (token hashes, never tokens; no API keys: see exportKeys) as one JSON document for importConfig.',
+    description:
+      'Upstreams, rules, access-token metadata (token hashes, never tokens; no API keys: see exportKeys), rate limits and notification channels (webhook secrets written as null: they must be set on a new instance) as one JSON document for importConfig.',
     resolve: (_root, _args, ctx) => ctx.services.config.exportConfig(),
   }),
   importConfig: t.field({

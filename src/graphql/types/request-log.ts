@@ -2,6 +2,9 @@ import { builder } from '../builder.ts';
 import { requestLogWhere } from '../../admin/request-log-filter.ts';
 import { newestFirstById } from '../keyset.ts';
 
+const BYTES_DESCRIPTION = (what: string) =>
+  `Bytes of the ${what}. A Float, not an Int: GraphQL's Int is 32-bit and stops at 2 GiB, while a Float holds every whole number up to 2^53 (8 PiB) exactly, and clients read it as a plain number.`;
+
 export const RequestLogType = builder.prismaObject('RequestLog', {
   description: 'One client request through the proxy. Secrets are redacted before a row is written.',
   fields: (t) => ({
@@ -15,8 +18,9 @@ export const RequestLogType = builder.prismaObject('RequestLog', {
     latencyMs: t.exposeInt('latencyMs'),
     overheadMs: t.exposeFloat('overheadMs'),
     attempts: t.exposeInt('attempts'),
-    bytesIn: t.exposeInt('bytesIn'),
-    bytesOut: t.exposeInt('bytesOut'),
+    // Stored as 64-bit integers; GraphQL's Int is 32-bit and would refuse a response over 2 GiB.
+    bytesIn: t.float({ description: BYTES_DESCRIPTION('request body'), resolve: (log) => Number(log.bytesIn) }),
+    bytesOut: t.float({ description: BYTES_DESCRIPTION('response body'), resolve: (log) => Number(log.bytesOut) }),
     clientIp: t.exposeString('clientIp', { nullable: true }),
     error: t.exposeString('error', { nullable: true }),
     model: t.exposeString('model', { nullable: true }),
@@ -52,7 +56,25 @@ const RequestLogFilterInput = builder.inputType('RequestLogFilter', {
   }),
 });
 
+/** A request log's id as stored (a positive 32-bit integer on both providers), or null when the ID cannot name a row. */
+function storedLogId(id: string | number): number | null {
+  const text = String(id);
+  if (!/^[1-9][0-9]{0,9}$/.test(text)) return null;
+  const n = Number(text);
+  return n <= 2_147_483_647 ? n : null;
+}
+
 builder.queryFields((t) => ({
+  requestLog: t.prismaField({
+    type: 'RequestLog',
+    nullable: true,
+    description: 'One request log by its id; null when there is none (deleted by retention, or never written).',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, ctx) => {
+      const id = storedLogId(args.id);
+      return id === null ? null : ctx.services.prisma.requestLog.findUnique({ ...query, where: { id } });
+    },
+  }),
   requestLogs: t.prismaConnection({
     type: 'RequestLog',
     cursor: 'id',

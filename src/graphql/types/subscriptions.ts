@@ -20,7 +20,7 @@ function bounded<T>(source: AsyncIterable<T>, ctx: GraphQLContext, subscription:
 
 /** The published row in the shape of a Prisma RequestLog row, so the object type's resolvers read it as one. */
 function toRow(event: RequestLogged): RequestLog {
-  return { ...event, createdAt: new Date(event.createdAt) };
+  return { ...event, createdAt: new Date(event.createdAt), bytesIn: BigInt(event.bytesIn), bytesOut: BigInt(event.bytesOut) };
 }
 
 export const KeyStateChangeType = builder.objectRef<KeyStateChange>('KeyStateChange').implement({

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVIDERS, startTestGateway, type TestGateway } from '../../support/gateway.ts';
 import { gql } from '../../support/graphql-client.ts';
+import { createToken } from '../proxy/support.ts';
 
 const create = (name: string) => `mutation { createUpstream(input: { name: "${name}", baseUrl: "https://api.example.com/v1" }) { id name } }`;
 const rename = (id: string, name: string) => `mutation { updateUpstream(id: "${id}", input: { name: "${name}" }) { id name } }`;
@@ -42,10 +43,11 @@ describe.each(PROVIDERS)('upstream names regardless of case on %s', (provider) =
   });
 
   it('the proxy route matches the stored name exactly', async () => {
-    const res = await fetch(`${t.url}/proxy/openai/v1/models`);
+    const { token } = await createToken(t);
+    const res = await fetch(`${t.url}/proxy/openai/v1/models`, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(404);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('UNKNOWN_UPSTREAM');
-    // The stored name is routed (then refused for the missing client token).
-    expect((await fetch(`${t.url}/proxy/OpenAI/v1/models`)).status).toBe(401);
+    // The stored name is routed (then answered 503: the upstream has no key).
+    expect((await fetch(`${t.url}/proxy/OpenAI/v1/models`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(503);
   });
 });

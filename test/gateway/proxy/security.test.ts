@@ -53,16 +53,35 @@ describe('access, header hygiene and secrets', () => {
     return res;
   };
 
-  it('missing or bad token: 401; a token not allowed here: 403; the upstream is never contacted', async () => {
+  it('missing or bad token: 401; a token not allowed here: the same 404 as an unknown upstream; the upstream is never contacted', async () => {
     mock.reset();
     const none = await call(t.url, { path: '/proxy/sec/x' });
     const bad = await call(t.url, { path: '/proxy/sec/x', headers: bearer('kr_not-a-real-token') });
-    const forbidden = await call(t.url, { path: '/proxy/sec/x', headers: bearer(limited) });
-    expect([none.status, bad.status, forbidden.status]).toEqual([401, 401, 403]);
-    expect(JSON.parse(forbidden.body).error.code).toBe('FORBIDDEN');
+    const hidden = await call(t.url, { path: '/proxy/sec/x', headers: bearer(limited) });
+    const missing = await call(t.url, { path: '/proxy/no-such-upstream/x', headers: bearer(limited) });
+    expect([none.status, bad.status, hidden.status, missing.status]).toEqual([401, 401, 404, 404]);
+    const errorOf = (res: { body: string }) => {
+      const { request_id: _id, ...rest } = JSON.parse(res.body).error as Record<string, unknown>;
+      return rest;
+    };
+    expect(errorOf(hidden)).toEqual({ message: 'no enabled upstream by that name', type: 'keyrelay_error', code: 'UNKNOWN_UPSTREAM' });
+    expect(errorOf(hidden)).toEqual(errorOf(missing));
     expect(mock.hits).toBe(0);
     const allowed = await call(t.url, { path: '/proxy/other/x', headers: { 'x-api-key': limited } });
     expect(allowed.status).toBe(200);
+  });
+
+  it('without a valid token an unknown upstream answers 401 like a known one, so names cannot be probed', async () => {
+    const unknownNone = await call(t.url, { path: '/proxy/no-such-upstream/x' });
+    const unknownBad = await call(t.url, { path: '/proxy/no-such-upstream/x', headers: bearer('kr_not-a-real-token') });
+    const knownNone = await call(t.url, { path: '/proxy/sec/x' });
+    expect([unknownNone.status, unknownBad.status]).toEqual([401, 401]);
+    expect(JSON.parse(unknownNone.body).error).toMatchObject({ code: 'UNAUTHENTICATED', type: 'keyrelay_error', message: JSON.parse(knownNone.body).error.message });
+    expect(JSON.parse(unknownBad.body).error.code).toBe('UNAUTHENTICATED');
+    // A valid token learns that the name is unknown.
+    const unknownValid = await call(t.url, { path: '/proxy/no-such-upstream/x', headers: bearer(token) });
+    expect(unknownValid.status).toBe(404);
+    expect(JSON.parse(unknownValid.body).error.code).toBe('UNKNOWN_UPSTREAM');
   });
 
   it('key injection by named header and by query parameter; the client cannot supply either', async () => {
@@ -85,6 +104,10 @@ describe('access, header hygiene and secrets', () => {
     const foreign = await call(t.url, { path: '/proxy/open/x', headers: { 'x-mock': 'echo', 'x-api-key': 'someone-elses-key' } });
     expect(foreign.status).toBe(200);
     expect(JSON.stringify(echoed(foreign))).not.toContain('someone-elses-key');
+    // Anyone can see an open upstream exists, so a token limited to other upstreams is told plainly.
+    const scoped = await call(t.url, { path: '/proxy/open/x', headers: bearer(limited) });
+    expect(scoped.status).toBe(403);
+    expect(JSON.parse(scoped.body).error.code).toBe('FORBIDDEN');
   });
 
   it.each([

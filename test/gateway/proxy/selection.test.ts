@@ -46,6 +46,44 @@ describe('key selection', () => {
     expect(values.map((v) => mock.hitsByKey[v])).toEqual([10, 10, 10]);
   });
 
+  it('round robin while a rule takes keys out and the admin brings them back: the same order, each key once a pass, retries only on untried keys', async () => {
+    const values = keys('churn', 8);
+    const up = await createUpstream(t, mock, { name: 'churn', strategy: 'ROUND_ROBIN', maxEjectionPercent: 100, maxRetries: 5 }, values.map((value) => ({ value })));
+    await t.gateway.services.rules.create({ upstreamId: up.id, name: 'rest on 429', condition: { status: { equals: 429 } }, actions: ['DISABLE_KEY'], disableForSeconds: 600 });
+    const requests = async (n: number) => {
+      mock.reset();
+      const attempts: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const res = await send(t.url, { path: '/proxy/churn/x', headers: bearer(token) });
+        expect(res.status).toBe(200);
+        attempts.push(Number(res.headers['x-keyrelay-attempts']));
+      }
+      return { seen: [...mock.keysSeen], attempts };
+    };
+    // The first pass shows the pool's order.
+    const order = (await requests(8)).seen;
+    expect([...order].sort()).toEqual([...values].sort());
+    const [k0, k1, k2, k3, k4, k5, k6, k7] = order as [string, string, string, string, string, string, string, string];
+
+    for (const bad of [k1, k2, k3]) mock.byKey[bad] = 'status:429';
+    // Three bad keys in a row: one request meets each once, then a good one; no key twice.
+    const meeting = await requests(2);
+    expect(meeting.seen).toEqual([k0, k1, k2, k3, k4]);
+    expect(meeting.attempts).toEqual([1, 4]);
+    // The pass goes on where it was: the keys after k4 before k0 comes again.
+    expect((await requests(5)).seen).toEqual([k5, k6, k7, k0, k4]);
+
+    // k2 comes back at its place, which this pass has gone by: served in the next pass.
+    delete mock.byKey[k2];
+    await gqlOk(t.url, ProxySetKeyStatus, { id: up.keyIds[k2]!, status: 'ACTIVE' });
+    expect((await requests(6)).seen).toEqual([k5, k6, k7, k0, k2, k4]);
+    // k1 comes back at a place still ahead in this pass: served in it.
+    expect((await requests(2)).seen).toEqual([k5, k6]);
+    delete mock.byKey[k1];
+    await gqlOk(t.url, ProxySetKeyStatus, { id: up.keyIds[k1]!, status: 'ACTIVE' });
+    expect((await requests(7)).seen).toEqual([k7, k0, k1, k2, k4, k5, k6]);
+  });
+
   it('weighted: follows the weights, and a key with less quota left gets less', async () => {
     const values = keys('w', 3);
     const up = await createUpstream(t, mock, { name: 'weighted', strategy: 'WEIGHTED' }, [
