@@ -46,6 +46,7 @@ import { registerScriptMetrics } from './scripts/script-metrics.ts';
 import { createNotifications, type Notifications } from './notifications/service.ts';
 import { openClusterRedis, type ClusterRedis } from './cluster/redis.ts';
 import { loadClusterId } from './cluster/cluster-id.ts';
+import { startClusterSync, type ClusterSync } from './sync/start-sync.ts';
 
 export interface Gateway {
   url: string;
@@ -66,6 +67,8 @@ export interface Gateway {
   notifications: Notifications;
   /** Cluster mode's Redis (KEYRELAY_REDIS_URL); null for a single instance. */
   cluster: ClusterRedis | null;
+  /** Cluster mode: events to and from the other instances, and the state they keep current; null for a single instance. */
+  sync: ClusterSync | null;
   /** Set only on the first start without KEYRELAY_ADMIN_TOKEN (stored once serving); main prints it once. */
   generatedAdminToken: string | null;
   /** Stops serving (waiting up to `drainMs` for in-flight requests), stops jobs, flushes logs, closes the database. */
@@ -120,6 +123,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const { proxy, logs } = createProxyParts({ config, db, state, events, lifecycle, ruleRuntime, usage, log, jobs, registry }, cleanups);
     registerRateLimitMetrics(registry, state.limits);
     registerScriptMetrics(registry, scripts);
+    const sync = cluster ? await startClusterSync({ cluster, events, state, prisma: db.prisma, cipher, flushed: () => lifecycle.flushed(), log }) : null;
+    if (sync) cleanups.push(() => sync.close());
 
     const readiness = withRedisReadiness(databaseReadiness(db.sql, (await listMigrations(db.target.provider)).length), cluster);
     const app = createApp({ yoga, wsHooks, proxy, metrics: metricsEndpoint(registry), graphqlMaxBodyBytes: config.KEYRELAY_GRAPHQL_MAX_BODY_BYTES, readiness });
@@ -136,7 +141,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     }
 
     return {
-      ...{ url, db, state, events, services, lifecycle, ruleRuntime, jobs, logs, usage, notifications, cluster },
+      ...{ url, db, state, events, services, lifecycle, ruleRuntime, jobs, logs, usage, notifications, cluster, sync },
       generatedAdminToken: generated,
       async close(opts = {}) {
         drainMs = opts.drainMs ?? 0;
