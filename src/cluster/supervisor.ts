@@ -49,6 +49,7 @@ export async function superviseWorkers(opts: SupervisorOptions): Promise<void> {
   const workers = new Set<Worker>();
   const pendingRestarts = new Set<NodeJS.Timeout>();
 
+  // Workers listen through the primary's socket (PORT=0 too: the primary picks one port for all).
   const fork = (slot: number, quickExits: number): Promise<boolean> => {
     const worker = cluster.fork();
     const startedAt = Date.now();

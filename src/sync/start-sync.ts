@@ -69,8 +69,8 @@ export async function startClusterSync(deps: ClusterSyncDeps): Promise<ClusterSy
     if (health === 'degraded') wasDegraded = true;
     else if (wasDegraded) {
       wasDegraded = false;
-      syncLog.info({ notSent: transport.stats.dropped }, 'redis back: re-reading the state for the events missed during the outage');
-      void reload('redis reconnected');
+      syncLog.info({ notSent: transport.stats.dropped }, 'events from the other instances resume: re-reading the state for what was missed meanwhile');
+      void reload('reconnected');
     }
   });
 
