@@ -53,7 +53,7 @@ export async function startClusterSync(deps: ClusterSyncDeps): Promise<ClusterSy
   const reload = (why: string) =>
     (reloading ??= reloadDifferences({ prisma, state, cipher: deps.cipher, bus: events, clock, flushed: deps.flushed })
       .then((found) => {
-        if (found.upstreams + found.keys > 0 || why !== 'periodic') syncLog.info({ why, ...found }, 'state compared with the database; re-read what differed');
+        if (found.upstreams + found.keys > 0 || why === 'reconnected') syncLog.info({ why, ...found }, 'state compared with the database; re-read what differed');
       })
       .catch((error: unknown) => syncLog.warn({ err: error, why }, 'full state reload failed; the next one tries again'))
       .finally(() => {
@@ -62,6 +62,8 @@ export async function startClusterSync(deps: ClusterSyncDeps): Promise<ClusterSy
 
   const detach = events.attachTransport(transport);
   await transport.start();
+  // Changes made between loading the state and subscribing reached no one here.
+  void reload('start');
   const timer = setInterval(() => void reload('periodic'), deps.fullReloadMs ?? FULL_RELOAD_MS);
   timer.unref();
   let wasDegraded = false;
