@@ -187,7 +187,7 @@ async function main() {
   if (only.has('rate')) results.rate = await fixedRate(subjects);
   if (only.has('sse')) results.sse = await sse(subjects);
   if (opts.soak) results.soak = await soak(subjects.keyrelay);
-  if (opts.cluster) results.cluster = await runCluster({ out, load, rounds, seconds, mockPort: mock.port, children, measuredRun });
+  if (opts.cluster || only.has('cluster')) results.cluster = await runCluster({ out, load, rounds, seconds, mockPort: mock.port, children, measuredRun });
   if (opts.scaling) results.scaling = await runScaling({ out, load, rounds, seconds, mockPort: mock.port, subjects, children, measuredRun });
 
   for (const child of [kr.child, ...Object.values(variants).map((v) => v.child)]) {
