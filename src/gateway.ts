@@ -47,6 +47,7 @@ import { createNotifications, type Notifications } from './notifications/service
 import { openClusterRedis, type ClusterRedis } from './cluster/redis.ts';
 import { loadClusterId } from './cluster/cluster-id.ts';
 import { startClusterSync, type ClusterSync } from './sync/start-sync.ts';
+import { registerSyncMetrics } from './sync/sync-metrics.ts';
 
 export interface Gateway {
   url: string;
@@ -124,7 +125,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     registerRateLimitMetrics(registry, state.limits);
     registerScriptMetrics(registry, scripts);
     const sync = cluster ? await startClusterSync({ cluster, events, state, prisma: db.prisma, cipher, flushed: () => lifecycle.flushed(), log }) : null;
-    if (sync) cleanups.push(() => sync.close());
+    if (sync) {
+      cleanups.push(() => sync.close());
+      registerSyncMetrics(registry, sync.stats);
+    }
 
     const readiness = withRedisReadiness(databaseReadiness(db.sql, (await listMigrations(db.target.provider)).length), cluster);
     const app = createApp({ yoga, wsHooks, proxy, metrics: metricsEndpoint(registry), graphqlMaxBodyBytes: config.KEYRELAY_GRAPHQL_MAX_BODY_BYTES, readiness });

@@ -115,22 +115,21 @@ export class RedisEventTransport implements BusTransport {
     while (this.outbox.length > 0) {
       const events = this.outbox.length <= MAX_BATCH ? this.outbox : this.outbox.slice(0, MAX_BATCH);
       this.outbox = events === this.outbox ? [] : this.outbox.slice(MAX_BATCH);
-      if (this.send({ events }, events.length)) this.stats.sent += events.length;
+      this.send({ events }, events.length);
     }
   }
 
-  /** Fire and forget: nothing here waits for Redis. False when Redis is down now. */
-  private send(envelope: Envelope, events = 0): boolean {
+  /** Fire and forget: nothing here waits for Redis. */
+  private send(envelope: Envelope, events = 0): void {
     const { commands } = this.deps.cluster;
     if (commands.status !== 'ready') {
       this.stats.dropped += events;
-      return false;
+      return;
     }
-    commands.publish(this.channel, this.ownPrefix + JSON.stringify(envelope)).catch(() => {
-      this.stats.dropped += events;
-      this.stats.sent -= events;
-    });
-    return true;
+    commands.publish(this.channel, this.ownPrefix + JSON.stringify(envelope)).then(
+      () => (this.stats.sent += events),
+      () => (this.stats.dropped += events),
+    );
   }
 
   /** What this instance listens to, among the topics sent only on interest; `ask` has the others answer with theirs. */

@@ -155,6 +155,10 @@ describe('events and state across instances', () => {
       await chat(C, 'cut', token, 'c-after-outage');
       await until(() => logs.seen.some((l) => l.requestId === 'c-after-outage'), 'a row from C on A after the outage');
       expect(hitsBefore).toBeGreaterThan(0);
+      // C's rows for A's dashboard during the outage were dropped and counted, not queued.
+      const metrics = await (await fetch(`${C}/metrics`)).text();
+      expect(Number(/keyrelay_cluster_events_total\{direction="dropped"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(0);
+      expect(Number(/keyrelay_cluster_events_total\{direction="sent"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(0);
     } finally {
       logs.stop();
       await relay.close();
