@@ -114,6 +114,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     cleanups.push(forgetDeletedTargets(events, db.prisma, state, log));
 
     const services = createAdminServices({ prisma: db.prisma, sql: db.sql, state, events, cipher, lifecycle, log, usage, commit: createCommit({ prisma: db.prisma, state, events }) });
+    // Cluster mode: before the config file, so what applying it changes reaches the running instances too.
+    const sync = cluster ? await startClusterSync({ cluster, events, state, prisma: db.prisma, cipher, flushed: () => lifecycle.flushed(), log }) : null;
+    if (sync) cleanups.push(() => sync.close());
     if (configFile) await applyConfigFile(services, configFile, log);
     const registry = new Registry();
     // Listens on the bus and sends from its own bounded queue: nothing on the proxy path waits for it.
@@ -124,11 +127,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const { proxy, logs } = createProxyParts({ config, db, state, events, lifecycle, ruleRuntime, usage, log, jobs, registry }, cleanups);
     registerRateLimitMetrics(registry, state.limits);
     registerScriptMetrics(registry, scripts);
-    const sync = cluster ? await startClusterSync({ cluster, events, state, prisma: db.prisma, cipher, flushed: () => lifecycle.flushed(), log }) : null;
-    if (sync) {
-      cleanups.push(() => sync.close());
-      registerSyncMetrics(registry, sync.stats);
-    }
+    if (sync) registerSyncMetrics(registry, sync.stats);
 
     const readiness = withRedisReadiness(databaseReadiness(db.sql, (await listMigrations(db.target.provider)).length), cluster);
     const app = createApp({ yoga, wsHooks, proxy, metrics: metricsEndpoint(registry), graphqlMaxBodyBytes: config.KEYRELAY_GRAPHQL_MAX_BODY_BYTES, readiness });
