@@ -36,18 +36,19 @@ export function freePort() {
  * `dataDir`, waits until it is ready and configures it in front of the mock
  * upstream. `onSpawn` gets the child at once, so the caller can kill it even
  * if the setup fails. `env` overrides the benchmark's defaults (jobs off).
+ * `pinned: false` leaves the child on the cores the caller has (see cluster.mjs).
  */
-export async function startKeyrelay({ mockPort, dataDir, nodeArgs = [], env = {}, onSpawn, setup = true, limits = false, script = false }) {
+export async function startKeyrelay({ mockPort, dataDir, nodeArgs = [], env = {}, onSpawn, setup = true, limits = false, script = false, pinned = true }) {
   const port = await freePort();
   const child = spawn(process.execPath, [...KEYRELAY_NODE_FLAGS, ...nodeArgs, MAIN], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', KEYRELAY_DATA_DIR: dataDir, KEYRELAY_ADMIN_TOKEN: BENCH_ADMIN_TOKEN, LOG_LEVEL: 'warn', NODE_ENV: 'production', KEYRELAY_JOBS: 'false', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   onSpawn?.(child);
-  pin(child.pid, SUBJECT_CPU);
+  if (pinned) pin(child.pid, SUBJECT_CPU);
   const url = `http://127.0.0.1:${port}`;
   await waitReady(url);
-  pin(child.pid, SUBJECT_CPU); // again: threads started while booting (the log writer's worker) are pinned too
+  if (pinned) pin(child.pid, SUBJECT_CPU); // again: threads started while booting (the log writer's worker) are pinned too
   // The mock at its root: a client path /proxy/bench/v1/... reaches it as /v1/..., as the bare forwarder sends it.
   const token = setup ? await setupKeyrelay(url, BENCH_ADMIN_TOKEN, `http://127.0.0.1:${mockPort}`, { limits, script }) : null;
   return { child, url, token };

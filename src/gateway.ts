@@ -50,6 +50,8 @@ import { createNotifications, type Notifications } from './notifications/service
 import { missingSmtpSetting } from './notifications/email-sender.ts';
 import { openClusterRedis, type ClusterRedis } from './cluster/redis.ts';
 import { loadClusterId } from './cluster/cluster-id.ts';
+import { startClusterSync, type ClusterSync } from './sync/start-sync.ts';
+import { registerSyncMetrics } from './sync/sync-metrics.ts';
 
 export interface Gateway {
   url: string;
@@ -70,6 +72,8 @@ export interface Gateway {
   notifications: Notifications;
   /** Cluster mode's Redis (KEYRELAY_REDIS_URL); null for a single instance. */
   cluster: ClusterRedis | null;
+  /** Cluster mode: events to and from the other instances, and the state they keep current; null for a single instance. */
+  sync: ClusterSync | null;
   /** Set only on the first start without KEYRELAY_ADMIN_TOKEN (stored once serving); main prints it once. */
   generatedAdminToken: string | null;
   /** Stops serving (waiting up to `drainMs` for in-flight requests), stops jobs, flushes logs, closes the database. */
@@ -115,6 +119,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
 
     const smtpMissing = missingSmtpSetting({ url: config.KEYRELAY_SMTP_URL, from: config.KEYRELAY_SMTP_FROM });
     const services = createAdminServices({ prisma: db.prisma, sql: db.sql, state, events, cipher, lifecycle, log, usage, smtpMissing, commit: createCommit({ prisma: db.prisma, state, events }) });
+    // Cluster mode: before the config file, so what applying it changes reaches the running instances too.
+    const sync = cluster ? await startClusterSync({ cluster, events, state, prisma: db.prisma, cipher, flushed: () => lifecycle.flushed(), log }) : null;
+    if (sync) cleanups.push(() => sync.close());
     if (configFile) await applyConfigFile(services, configFile, log);
     const registry = new Registry();
     // Listens on the bus and sends from its own bounded queue: nothing on the proxy path waits for it.
@@ -125,6 +132,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const { proxy, logs } = createProxyParts({ config, db, state, events, lifecycle, ruleRuntime, usage, log, jobs, registry }, cleanups);
     registerRateLimitMetrics(registry, state.limits);
     registerScriptMetrics(registry, scripts);
+    if (sync) registerSyncMetrics(registry, sync.stats);
 
     const readiness = withRedisReadiness(databaseReadiness(db.sql, (await listMigrations(db.target.provider)).length), cluster);
     const app = createApp({ yoga, wsHooks, proxy, metrics: metricsEndpoint(registry), graphqlMaxBodyBytes: config.KEYRELAY_GRAPHQL_MAX_BODY_BYTES, readiness });
@@ -141,7 +149,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     }
 
     return {
-      ...{ url, db, state, events, services, lifecycle, ruleRuntime, jobs, logs, usage, notifications, cluster },
+      ...{ url, db, state, events, services, lifecycle, ruleRuntime, jobs, logs, usage, notifications, cluster, sync },
       generatedAdminToken: generated,
       async close(opts = {}) {
         drainMs = opts.drainMs ?? 0;

@@ -109,15 +109,84 @@ export type EventMap = {
 };
 
 export type EventBus = PubSub<EventMap> & {
-  /** Whether anything listens on `topic` now: a publisher may skip building a payload nobody reads (a request-log row per request). */
+  /**
+   * Whether anything listens on `topic` now, here or (in cluster mode) on
+   * another instance: a publisher may skip building a payload nobody reads
+   * (a request-log row per request).
+   */
   hasSubscribers(topic: keyof EventMap): boolean;
+  /** Local listeners of `topic` (what this instance tells the others it wants). */
+  localSubscribers(topic: keyof EventMap): number;
+  /**
+   * Whether this payload was published on another instance (cluster mode).
+   * Side effects that must happen once in the cluster (notifications,
+   * storing) belong to the instance where the event happened.
+   */
+  isRemote(payload: unknown): boolean;
+  /** Delivers an event from another instance to this instance's listeners only (never sent on). */
+  deliverRemote<K extends keyof EventMap>(topic: K, payload: EventMap[K][0]): void;
+  /** Cluster mode: every local publish is also handed to the transport; returns the detach. */
+  attachTransport(transport: BusTransport): () => void;
 };
 
+/** Carries events to the other instances (cluster mode: Redis). */
+export interface BusTransport {
+  /** Called after local delivery of every published event; must not throw or wait. */
+  forward<K extends keyof EventMap>(topic: K, payload: EventMap[K][0]): void;
+  /** Whether another instance has listeners of `topic`. */
+  remoteInterest(topic: keyof EventMap): boolean;
+  /** Local listeners of `topic` came or went (0 <-> more). */
+  localInterestChanged(topic: keyof EventMap): void;
+}
+
+/** An EventTarget that says when a topic gains its first listener or loses its last. */
+class WatchedEventTarget extends EventTarget {
+  onInterest: ((topic: string) => void) | null = null;
+
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: AddEventListenerOptions | boolean): void {
+    const before = getEventListeners(this, type).length;
+    super.addEventListener(type, listener, options);
+    if (before === 0 && getEventListeners(this, type).length > 0) this.onInterest?.(type);
+  }
+
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: EventListenerOptions | boolean): void {
+    const before = getEventListeners(this, type).length;
+    super.removeEventListener(type, listener, options);
+    if (before > 0 && getEventListeners(this, type).length === 0) this.onInterest?.(type);
+  }
+}
+
 export function createEventBus(): EventBus {
-  const target = new EventTarget();
+  const target = new WatchedEventTarget();
   // Each live subscription is a listener, so dozens of dashboards are normal, not a leak
   // (Node warns past 10); subscriptions bound their own buffers.
   setMaxListeners(0, target);
   const pubsub = createPubSub<EventMap>({ eventTarget: target as never });
-  return Object.assign(pubsub, { hasSubscribers: (topic: keyof EventMap) => getEventListeners(target, topic).length > 0 });
+  const publishLocally = pubsub.publish;
+  // Payloads that came from another instance: fresh objects, so a weak set marks them without copying.
+  const remote = new WeakSet<object>();
+  let transport: BusTransport | null = null;
+  const localSubscribers = (topic: keyof EventMap) => getEventListeners(target, topic).length;
+  const bus: EventBus = Object.assign(pubsub, {
+    publish: ((topic: keyof EventMap, payload: never) => {
+      publishLocally(topic, payload);
+      transport?.forward(topic, payload);
+    }) as PubSub<EventMap>['publish'],
+    hasSubscribers: (topic: keyof EventMap) => localSubscribers(topic) > 0 || (transport?.remoteInterest(topic) ?? false),
+    localSubscribers,
+    isRemote: (payload: unknown) => typeof payload === 'object' && payload !== null && remote.has(payload),
+    deliverRemote<K extends keyof EventMap>(topic: K, payload: EventMap[K][0]) {
+      if (typeof payload === 'object' && payload !== null) remote.add(payload);
+      publishLocally(topic, payload as never);
+    },
+    attachTransport(next: BusTransport) {
+      transport = next;
+      target.onInterest = (topic) => next.localInterestChanged(topic as keyof EventMap);
+      return () => {
+        transport = null;
+        target.onInterest = null;
+      };
+    },
+  });
+  return bus;
 }

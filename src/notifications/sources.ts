@@ -74,7 +74,21 @@ function fromJob(j: JobFailed): Notice {
  * usable keys or getting one back), and failed job runs. Returns a stop function.
  */
 export function watchSources(deps: SourceDeps): () => void {
-  const { events, state, log, notify } = deps;
+  const { events, state, log } = deps;
+  // An event from another instance was notified there (cluster mode): here it only updates what is known, so each notice goes out once.
+  let fromRemote = false;
+  const notify = (notice: Notice) => {
+    if (!fromRemote) deps.notify(notice);
+  };
+  const on = <K extends keyof EventMap>(topic: K, handle: (payload: EventMap[K][0]) => void) =>
+    listen(events, topic, (payload) => {
+      fromRemote = events.isRemote(payload);
+      try {
+        handle(payload);
+      } finally {
+        fromRemote = false;
+      }
+    }, log);
   const usability = new UpstreamUsability(state, (upstreamId, usable) =>
     notify({
       event: usable ? 'UPSTREAM_RECOVERED' : 'UPSTREAM_DEPLETED',
@@ -89,21 +103,21 @@ export function watchSources(deps: SourceDeps): () => void {
     }),
   );
   const stops = [
-    listen(events, 'alert:raised', (a) => notify(fromAlert(a, state)), log),
-    listen(events, 'apiKey:stateChanged', (c) => {
+    on('alert:raised', (a) => notify(fromAlert(a, state))),
+    on('apiKey:stateChanged', (c) => {
       const event = c.model === null && c.from !== c.to ? KEY_EVENTS[c.to] : undefined;
       if (event) notify(fromKeyChange(c, event, state));
       usability.check(c.upstreamId);
-    }, log),
-    listen(events, 'config:changed', (change) => {
+    }),
+    on('config:changed', (change) => {
       if (change.kind === 'upstream') usability.check(change.id);
       else if (change.kind === 'key') usability.check(change.upstreamId);
       else if (change.kind === 'all') {
         usability.checkAll();
         deps.reloadChannels?.().catch((error: unknown) => log.error({ err: error }, 'reloading notification channels failed'));
       }
-    }, log),
-    listen(events, 'job:failed', (j) => notify(fromJob(j)), log),
+    }),
+    on('job:failed', (j) => notify(fromJob(j))),
   ];
   return () => stops.forEach((stop) => stop());
 }

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { serve } from 'crossws/server';
 import type { Server } from 'srvx';
 import type { Logger } from '../logger.ts';
@@ -23,6 +24,8 @@ export async function listen(
     hostname: opts.host,
     silent: true,
     gracefulShutdown: false,
+    // srvx listens exclusively unless told reusePort; KEYRELAY_INSTANCES' workers must share the primary's socket on one port.
+    reusePort: cluster.isWorker,
     websocket: { resolve: resolveWebSocket(app as Parameters<typeof resolveWebSocket>[0]), options: { node: { serverOptions: { maxPayload: 1024 * 1024 } } } } as never,
   });
   await server.ready();

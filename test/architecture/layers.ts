@@ -10,7 +10,7 @@ export const LAYERS: string[][] = [
   ['db', 'crypto', 'instance', 'cluster'],
   ['state', 'events'],
   ['upstream-http', 'inspect', 'rules', 'keys', 'proxy', 'logs', 'metrics', 'ratelimit', 'scripts'],
-  ['admin', 'auth', 'jobs', 'notifications', 'config-file'],
+  ['admin', 'auth', 'jobs', 'notifications', 'config-file', 'sync'],
   ['graphql'],
   ['server', 'server-drain', 'ws-upgrade', 'app', 'h3-node-route', 'dashboard'],
   ['gateway', 'startup-errors'],

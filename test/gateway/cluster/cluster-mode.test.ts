@@ -2,10 +2,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.ts';
-import { createTestDatabase, startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { REDIS_URL } from '../support/redis.ts';
-import { startTcpRelay } from '../support/tcp-relay.ts';
+import { ConfigError, loadConfig } from '../../../src/config.ts';
+import { createTestDatabase, startTestGateway, type TestGateway } from '../../support/gateway.ts';
+import { REDIS_URL } from '../../support/redis.ts';
+import { startTcpRelay } from '../../support/tcp-relay.ts';
 
 const SECRET = 'cluster-test-master-secret-0123456789';
 
@@ -58,7 +58,7 @@ describe('cluster mode', () => {
 
 describe('cluster instances as child processes', () => {
   it('serve side by side on one database', async () => {
-    const { startTestCluster } = await import('../support/cluster-instances.ts');
+    const { startTestCluster } = await import('../../support/cluster-instances.ts');
     const cluster = await startTestCluster(2);
     try {
       for (const instance of cluster.instances) {
