@@ -142,6 +142,7 @@ export class LogWriter {
     this.closed = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    this.worker?.postMessage({ type: 'closing' } satisfies ToLogWorker);
     for (let tries = 0; tries < 5 && (this.queued > 0 || this.deps.usage.pending || this.flushing !== null); ) {
       const failuresBefore = this.failures;
       await this.flush();
