@@ -116,15 +116,32 @@ function openSqliteStore(file: string, busyTimeoutMs: number): LogStore {
   };
 }
 
+const PG_KEY_UPDATE = keyUpdateSql(pgPlaceholder);
+const PG_COMPENSATE = quotaCompensationSql(pgPlaceholder);
+const PG_TOKEN_UPDATE = tokenUpdateSql(pgPlaceholder);
+const pgTime = (ms: number) => new Date(ms);
+
+/** The usage deltas, inside the batch's transaction. */
+async function writePostgresUsage(client: pg.PoolClient, usage: UsageSnapshot): Promise<void> {
+  const charged: number[] = [];
+  for (let i = 0; i < usage.keyIds.length; i++) {
+    const quota = keyQuota(usage, i);
+    charged.push(quota);
+    await client.query(PG_KEY_UPDATE, keyParams(usage, i, quota, pgTime));
+  }
+  // The UPDATEs hold the rows' locks: a reset flagged by now either ran before them (take the quota back) or waits for this commit.
+  for (let i = 0; i < usage.keyIds.length; i++) {
+    if (charged[i] > 0 && Atomics.load(usage.discarded, i) !== 0) await client.query(PG_COMPENSATE, [charged[i], usage.keyIds[i]]);
+  }
+  for (let i = 0; i < usage.tokenIds.length; i++) await client.query(PG_TOKEN_UPDATE, [pgTime(usage.tokenAt[i]), usage.tokenIds[i]]);
+}
+
 function openPostgresStore(url: string): LogStore {
   // Two: a batch whose COMMIT answer was lost asks about it on a second connection.
   const pool = new pg.Pool({ connectionString: url, max: 2, ...PG_POOL_OPTIONS });
   let interrupted = false;
   pool.on('error', () => {}); // an idle client's error must not kill the worker; the next batch reports it
-  const keyUpdate = keyUpdateSql(pgPlaceholder);
-  const compensate = quotaCompensationSql(pgPlaceholder);
-  const tokenUpdate = tokenUpdateSql(pgPlaceholder);
-  const time = (ms: number) => new Date(ms);
+  const time = pgTime;
   const bool = (b: boolean) => b;
   const sqlCache = new Map<string, string>();
   const insertText = (rows: number, safe: boolean) => {
@@ -165,19 +182,7 @@ function openPostgresStore(url: string): LogStore {
         };
         await insertIsolating(insertRange, 0, rows.length, iso);
         await retryRejected(insertRange, iso);
-        if (usage !== null) {
-          const charged: number[] = [];
-          for (let i = 0; i < usage.keyIds.length; i++) {
-            const quota = keyQuota(usage, i);
-            charged.push(quota);
-            await client.query(keyUpdate, keyParams(usage, i, quota, time));
-          }
-          // The UPDATEs hold the rows' locks: a reset flagged by now either ran before them (take the quota back) or waits for this commit.
-          for (let i = 0; i < usage.keyIds.length; i++) {
-            if (charged[i] > 0 && Atomics.load(usage.discarded, i) !== 0) await client.query(compensate, [charged[i], usage.keyIds[i]]);
-          }
-          for (let i = 0; i < usage.tokenIds.length; i++) await client.query(tokenUpdate, [time(usage.tokenAt[i]), usage.tokenIds[i]]);
-        }
+        if (usage !== null) await writePostgresUsage(client, usage);
         // A batch whose COMMIT answer was lost is stored exactly once: the server says
         // whether it committed (waiting out the outage), and only a batch that did not is retried.
         const committed = await commitOrResolve(client, xid, { pool, waitMs: Number.POSITIVE_INFINITY, stopped: () => interrupted });
