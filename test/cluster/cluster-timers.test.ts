@@ -5,6 +5,7 @@ import { gqlOk } from '../support/graphql-client.ts';
 
 const CREATE_UPSTREAM = `mutation ($input: CreateUpstreamInput!) { createUpstream(input: $input) { id } }`;
 const ADD_KEYS = `mutation ($upstreamId: ID!, $keys: [NewKeyInput!]!) { addKeys(upstreamId: $upstreamId, keys: $keys) { id } }`;
+const RENAME = `mutation ($id: ID!) { updateKey(id: $id, input: { name: "reloaded" }) { id } }`;
 const DISABLE = `mutation ($id: ID!, $until: DateTime) { setKeyStatus(id: $id, status: DISABLED, until: $until, reason: "test") { id status } }`;
 
 interface TimerEvent {
@@ -15,8 +16,9 @@ interface TimerEvent {
 
 // Two cluster-mode instances of the built gateway (npm run -s build first),
 // jobs off so only the instances' return timers can bring a key back. B
-// learns of the disable from the database when it starts (what the state
-// sync gives it in production: the `events` transport or a reload).
+// learns of a disable made on A from the database: when it starts, or when
+// it re-reads the key (here an admin change on B; in production also the
+// state sync that carries A's change over Redis).
 describe('return timers across instances', () => {
   let cluster: TestCluster;
   let db: pg.Client;
@@ -34,19 +36,23 @@ describe('return timers across instances', () => {
     (await db.query<TimerEvent>(`SELECT "keyId", "createdAt", "toStatus" FROM "KeyEvent" WHERE "keyId" = $1 AND "actor" = 'TIMER' ORDER BY "id"`, [keyId])).rows;
   const statusOf = async (keyId: string) => (await db.query<{ status: string }>('SELECT "status" FROM "ApiKey" WHERE "id" = $1', [keyId])).rows[0]!.status;
 
-  it('the key returns once while both run, and on time from B after A is killed', async () => {
+  it('a key returns once while both run, and on time from B after A is killed', async () => {
     const [a] = cluster.instances;
     const upstreamId = (await gqlOk<{ createUpstream: { id: string } }, unknown>(a!.url, CREATE_UPSTREAM, { input: { name: 'timers', baseUrl: 'http://127.0.0.1:9' } })).createUpstream.id;
-    const keys = (await gqlOk<{ addKeys: Array<{ id: string }> }, unknown>(a!.url, ADD_KEYS, { upstreamId, keys: [{ value: 'sk-timer-both-000001' }, { value: 'sk-timer-killed-00002' }] })).addKeys;
-    const [both, killed] = keys.map((k) => k.id) as [string, string];
+    const keys = (await gqlOk<{ addKeys: Array<{ id: string }> }, unknown>(a!.url, ADD_KEYS, { upstreamId, keys: [{ value: 'sk-timer-both-000001' }, { value: 'sk-timer-killed-00002' }, { value: 'sk-timer-reload-00003' }] })).addKeys;
+    const [both, killed, reloaded] = keys.map((k) => k.id) as [string, string, string];
     const start = Date.now();
-    const bothUntil = start + 9_000;
-    const killedUntil = start + 13_000;
+    const bothUntil = start + 16_000;
+    const killedUntil = start + 21_000;
     await gqlOk(a!.url, DISABLE, { id: both, until: new Date(bothUntil).toISOString() });
     await gqlOk(a!.url, DISABLE, { id: killed, until: new Date(killedUntil).toISOString() });
 
     // B reads both disabled keys from the database at its start and arms their timers.
-    await cluster.start();
+    const b = await cluster.start();
+    // This one is disabled on A once B runs: B arms its timer when it re-reads the key.
+    const reloadedUntil = killedUntil + 1000;
+    await gqlOk(a!.url, DISABLE, { id: reloaded, until: new Date(reloadedUntil).toISOString() });
+    await gqlOk(b.url, RENAME, { id: reloaded });
     expect(Date.now(), 'B started too late for this test').toBeLessThan(bothUntil - 1000);
 
     await expect.poll(() => statusOf(both), { timeout: bothUntil - Date.now() + 5_000, interval: 200 }).toBe('ACTIVE');
@@ -65,5 +71,9 @@ describe('return timers across instances', () => {
     const late = killedEvents[0]!.createdAt.getTime() - killedUntil;
     expect(late).toBeGreaterThanOrEqual(0);
     expect(late).toBeLessThan(3_000);
+    await expect.poll(() => statusOf(reloaded), { timeout: reloadedUntil - Date.now() + 5_000, interval: 200 }).toBe('ACTIVE');
+    const reloadedEvents = await timerEvents(reloaded);
+    expect(reloadedEvents, JSON.stringify(reloadedEvents)).toHaveLength(1);
+    expect(reloadedEvents[0]!.createdAt.getTime()).toBeGreaterThanOrEqual(reloadedUntil);
   }, 90_000);
 });
