@@ -160,7 +160,7 @@ export class KeyLifecycle {
 
   private storeThenApply(keyId: string, to: KeyStatus, until: number | null, opts: TransitionOptions): Promise<KeyStateChange | null> {
     const seq = ++this.seq;
-    return this.queue.once(async () => {
+    return this.queue.storeOrRefuse(async () => {
       const key = this.deps.state.keys.get(keyId);
       if (!key || (key.status === to && key.disabledUntil === until)) return null;
       const change = this.describe(key, key.status, to, { ...opts, until }, null);

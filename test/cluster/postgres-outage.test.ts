@@ -11,6 +11,8 @@ import { startTcpRelay, type TcpRelay } from '../support/tcp-relay.ts';
 
 const CREATE_UPSTREAM = `mutation ($input: CreateUpstreamInput!) { createUpstream(input: $input) { id name } }`;
 const ADD_KEYS = `mutation ($upstreamId: ID!, $keys: [NewKeyInput!]!) { addKeys(upstreamId: $upstreamId, keys: $keys) { id } }`;
+const CREATE_RULE = `mutation ($input: CreateRuleInput!) { createRule(input: $input) { id } }`;
+const LIMITED = 'sk-outage-limited-000002';
 const DISABLE = `mutation ($id: ID!) { setKeyStatus(id: $id, status: DISABLED, reason: "during the outage") { id } }`;
 const SECRET = 'cluster-test-master-secret-0123456789';
 const PG_PORT = Number(new URL(PG_ADMIN_URL).port || 5432);
@@ -21,11 +23,12 @@ interface Outage {
   mock: MockUpstream;
   databaseUrl: string;
   keyId: string;
+  upstreamId: string;
   /** Request ids sent so far, each answered 200. */
   sent: string[];
   send(n: number): Promise<void>;
-  /** Stored request-log rows per request id, and the key's stored request count (read past the relay). */
-  stored(): Promise<{ counts: Map<string, number>; requestCount: number }>;
+  /** Stored request-log rows per request id, the key's stored request count, and the attempts both ways (read past the relay). */
+  stored(): Promise<{ counts: Map<string, number>; requestCount: number; loggedAttempts: number; countedAttempts: number }>;
 }
 
 const open: Outage[] = [];
@@ -50,7 +53,7 @@ async function startBehindRelay(env: Record<string, string>): Promise<Outage> {
   const keyId = (await gqlOk<{ addKeys: Array<{ id: string }> }, unknown>(t.url, ADD_KEYS, { upstreamId, keys: [{ value: 'sk-outage-key-0000001' }] })).addKeys[0]!.id;
   const sent: string[] = [];
   const o: Outage = {
-    t, relay, mock, databaseUrl: database.url, keyId, sent,
+    t, relay, mock, databaseUrl: database.url, keyId, upstreamId, sent,
     async send(n) {
       for (let i = 0; i < n; i++) {
         const id = `outage-${sent.length}`;
@@ -66,7 +69,9 @@ async function startBehindRelay(env: Record<string, string>): Promise<Outage> {
       try {
         const { rows } = await direct.query<{ requestId: string; n: string }>(`SELECT "requestId", COUNT(*) AS n FROM "RequestLog" GROUP BY 1`);
         const key = (await direct.query<{ requestCount: number }>('SELECT "requestCount" FROM "ApiKey" WHERE "id" = $1', [keyId])).rows[0]!;
-        return { counts: new Map(rows.map((r) => [r.requestId, Number(r.n)])), requestCount: key.requestCount };
+        const logged = (await direct.query<{ n: string }>('SELECT SUM("attempts") AS n FROM "RequestLog"')).rows[0]!;
+        const counted = (await direct.query<{ n: string }>('SELECT SUM("requestCount") AS n FROM "ApiKey"')).rows[0]!;
+        return { counts: new Map(rows.map((r) => [r.requestId, Number(r.n)])), requestCount: key.requestCount, loggedAttempts: Number(logged.n), countedAttempts: Number(counted.n) };
       } finally {
         await direct.end();
       }
@@ -93,6 +98,9 @@ describe.each([
   it('serves from memory, answers admin calls SERVICE_UNAVAILABLE, is not ready, and stores every log row and usage count once afterwards', async () => {
     const o = await startBehindRelay(env);
     const { t, relay } = o;
+    // A second key, and a rule that takes a key out on a 429: it will fire during the outage.
+    await gqlOk(t.url, ADD_KEYS, { upstreamId: o.upstreamId, keys: [{ value: LIMITED }] });
+    await gqlOk(t.url, CREATE_RULE, { input: { upstreamId: o.upstreamId, name: 'out on 429', condition: { status: { equals: 429 } }, actions: ['DISABLE_KEY'], disableForSeconds: 600 } });
     await o.send(10);
 
     // A batch whose COMMIT reaches the database but whose answer is lost: stored once, not retried into a duplicate.
@@ -105,7 +113,13 @@ describe.each([
     const linesBefore = t.logLines.length;
     const sentBefore = o.sent.length;
     const cutAt = Date.now();
+    o.mock.byKey[LIMITED] = 'status:429';
     while (Date.now() - cutAt < 3000) await o.send(5);
+    // The rule took the key out at once, in memory: no request after the first 429 met it.
+    expect(o.mock.hitsByKey[LIMITED]).toBeGreaterThan(0);
+    const limitedHits = o.mock.hitsByKey[LIMITED];
+    await o.send(5);
+    expect(o.mock.hitsByKey[LIMITED]).toBe(limitedHits);
     const ready = await fetch(`${t.url}/readyz`);
     expect(ready.status).toBe(503);
     expect((await ready.json()).checks.database).toBe('unreachable');
@@ -123,13 +137,25 @@ describe.each([
     await o.send(10);
     await recovered(o);
 
-    const { counts, requestCount } = await o.stored();
+    const { counts, loggedAttempts, countedAttempts } = await o.stored();
     const missing = o.sent.filter((id) => !counts.has(id));
     const twice = [...counts].filter(([, n]) => n !== 1);
     expect(missing, 'rows missing').toEqual([]);
     expect(JSON.stringify(twice), 'rows stored more than once').toBe('[]');
     expect(counts.size).toBe(o.sent.length);
-    expect(requestCount, 'usage counted once per request').toBe(o.sent.length);
+    expect(countedAttempts, 'usage counted once per attempt').toBe(loggedAttempts);
+    expect(loggedAttempts).toBeGreaterThan(o.sent.length);
+    // The rule's disable, made while the database was away, was stored once it came back, with one KeyEvent.
+    const direct = new pg.Client({ connectionString: o.databaseUrl });
+    await direct.connect();
+    try {
+      const limited = (await direct.query<{ id: string; status: string }>('SELECT "id", "status" FROM "ApiKey" WHERE "id" <> $1', [o.keyId])).rows[0]!;
+      expect(limited.status).toBe('DISABLED');
+      const events = await direct.query(`SELECT 1 FROM "KeyEvent" WHERE "keyId" = $1 AND "actor" = 'RULE'`, [limited.id]);
+      expect(events.rowCount).toBe(1);
+    } finally {
+      await direct.end();
+    }
     expect(t.gateway.logs.dropped).toBe(0);
   }, 90_000);
 });
