@@ -84,7 +84,8 @@ async function startBehindRelay(env: Record<string, string>): Promise<Outage> {
 /** After the database is back: the writers reconnect by themselves and store what they queued. */
 async function recovered(o: Outage): Promise<void> {
   await expect.poll(async () => (await fetch(`${o.t.url}/readyz`)).status, { timeout: 15_000 }).toBe(200);
-  // The Prisma pool, the raw driver and the key-state writer answer again ...
+  // Prisma over the pg adapter, the raw driver and the key-state writer answer again ...
+  await gqlOk(o.t.url, CREATE_UPSTREAM, { input: { name: 'after-the-outage', baseUrl: o.mock.url } });
   await gqlOk(o.t.url, DISABLE, { id: o.keyId });
   // ... and the log worker's connection has stored the queue.
   await expect.poll(() => o.t.gateway.logs.depth, { timeout: 15_000 }).toBe(0);
