@@ -16,6 +16,7 @@ import { createGraphQLServer } from './graphql/yoga.ts';
 import { createGraphQLWsHooks } from './graphql/ws.ts';
 import { KeyLifecycle } from './keys/lifecycle.ts';
 import { createProbeReturnCheck } from './keys/probe-return.ts';
+import { armTimersOnChanges } from './keys/timer-sync.ts';
 import { nextQuotaResetAt } from './keys/quota-schedule.ts';
 import { createRuleRuntime, forgetDeletedKeys } from './rules/runtime.ts';
 import type { RuleRuntime } from './rules/runtime-types.ts';
@@ -104,9 +105,11 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     // Started now (on SQLite a worker thread and its connection) so the first rule-fired change does not wait for it.
     await db.writer.query('SELECT 1');
     // Keys of upstreams with a health probe are probed before a timer returns them.
-    const lifecycle = new KeyLifecycle({ sql: db.writer, state, events, log, returnCheck: createProbeReturnCheck(state) });
+    // In cluster mode every instance arms every return timer; the first to claim a return stores it.
+    const lifecycle = new KeyLifecycle({ sql: db.writer, state, events, log, returnCheck: createProbeReturnCheck(state), claimTimers: config.cluster });
     lifecycle.restoreTimers();
     cleanups.push(() => lifecycle.stop());
+    if (config.cluster) cleanups.push(armTimersOnChanges({ events, state, lifecycle, log }));
     // Counted by the proxy, stored by the log writer; the admin API's quota reset discards pending charges.
     const usage = new UsageCounters();
     const jobs = new JobService({ config, db, state, events, lifecycle, log, masterKey: master.key, usage });

@@ -9,6 +9,7 @@ import { PrismaClient } from '../generated/prisma/client.ts';
 import { PrismaClient as PgPrismaClient } from '../generated/prisma-pg/client.ts';
 import type { DatabaseTarget } from './database-url.ts';
 import { applyMigrations } from './migrate.ts';
+import { PG_POOL_OPTIONS } from './pg-commit.ts';
 import { createPostgresDriver, createSqliteDriver, type SqlDriver } from './sql-driver.ts';
 import { createWorkerSqlDriver } from './worker-sql-driver.ts';
 
@@ -94,7 +95,7 @@ async function openSqlite(target: Extract<DatabaseTarget, { provider: 'sqlite' }
 }
 
 async function openPostgres(target: Extract<DatabaseTarget, { provider: 'postgres' }>): Promise<Db> {
-  const pool = new pg.Pool({ connectionString: target.url, max: 10 });
+  const pool = new pg.Pool({ connectionString: target.url, max: 10, ...PG_POOL_OPTIONS });
   pool.on('error', () => {}); // an idle client's error must not kill the process; the next query reports it
   const prisma = new PgPrismaClient({ adapter: new PrismaPg(pool) }) as unknown as PrismaClient;
   await prisma.$connect();

@@ -1,5 +1,9 @@
 import type Database from 'better-sqlite3';
 import type pg from 'pg';
+import { beginWithId, checkOut, commitOrResolve } from './pg-commit.ts';
+
+/** How long a transaction whose COMMIT answer was lost waits for the server to say what became of it. */
+const COMMIT_RESOLVE_WAIT_MS = 30_000;
 
 export type Provider = 'sqlite' | 'postgres';
 export type SqlValue = string | number | bigint | boolean | Date | null | Buffer;
@@ -103,21 +107,25 @@ export function createPostgresDriver(pool: pg.Pool): SqlDriver {
       return (await pool.query(text(sql), params)).rowCount ?? 0;
     },
     async transaction(statements) {
-      const client = await pool.connect();
+      const { client, release } = await checkOut(pool);
+      let broken = false;
       try {
-        await client.query('BEGIN');
+        const xid = await beginWithId(client);
         const results: SqlResult[] = [];
         for (const s of statements) {
           const res = await client.query(text(s.sql), s.params);
           results.push({ rows: res.rows as SqlRow[], changes: res.rowCount ?? 0, lastInsertId: null });
         }
-        await client.query('COMMIT');
+        // A lost COMMIT answer is resolved before the caller (which retries key state changes) sees an error.
+        broken = (await commitOrResolve(client, xid, { pool, waitMs: COMMIT_RESOLVE_WAIT_MS })) === 'committed-after-loss';
         return results;
       } catch (error) {
+        broken = true;
         await client.query('ROLLBACK').catch(() => {});
         throw error;
       } finally {
-        client.release();
+        // A connection that failed mid-transaction may be dead: the pool opens a fresh one.
+        release(broken);
       }
     },
     time: (ms) => new Date(ms),

@@ -1,3 +1,4 @@
+import { isDatabaseUnreachable } from '../db/unreachable.ts';
 import { DomainError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
@@ -37,6 +38,11 @@ export function logGraphQLError(log: Logger, args: unknown[]): void {
   const detail = args.filter((a) => !(a instanceof Error)).map(String);
   if (error && isClientError(error)) {
     log.info({ code: codeOf(error), message: error.message, ...(detail.length ? { detail } : {}) }, 'graphql request refused');
+    return;
+  }
+  // The outage itself is logged by the parts that store (once per interval); one line per refused call is enough here.
+  if (error && isDatabaseUnreachable((error as Located).originalError ?? error)) {
+    log.warn({ code: 'SERVICE_UNAVAILABLE', cause: error.message }, 'graphql request refused: the database is unreachable');
     return;
   }
   log.error({ err: error, detail }, 'graphql error');

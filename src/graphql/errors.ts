@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { maskError as yogaMaskError } from 'graphql-yoga';
+import { isDatabaseUnreachable } from '../db/unreachable.ts';
 import { DomainError } from '../errors.ts';
 
 /**
@@ -15,6 +16,14 @@ export function maskError(error: unknown, message: string, isDev?: boolean): Err
       nodes: located.nodes,
       path: located.path,
       extensions: { code: original.code, ...(original.field ? { field: original.field } : {}) },
+    });
+  }
+  // An outage, not a bug: the caller may retry (proxying goes on from memory meanwhile).
+  if (isDatabaseUnreachable(original)) {
+    return new GraphQLError('the database is unreachable; try again once it is back', {
+      nodes: located.nodes,
+      path: located.path,
+      extensions: { code: 'SERVICE_UNAVAILABLE' },
     });
   }
   return yogaMaskError(error, message, isDev);

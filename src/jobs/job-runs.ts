@@ -7,8 +7,18 @@ const MAX_ERROR_CHARS = 2000;
 /** JobRun rows: written by the main thread only, which sees every way a worker can end. */
 export function jobRunStore(prisma: PrismaClient) {
   return {
-    create(job: string, trigger: JobTrigger): Promise<JobRun> {
-      return prisma.jobRun.create({ data: { job, trigger, status: 'RUNNING', startedAt: new Date() } });
+    /**
+     * The RUNNING row; for a scheduled run also the claim on its tick: null
+     * when another instance sharing the database already claimed it (the
+     * (job, scheduledFor) pair is unique), and then this one does not run.
+     */
+    async create(job: string, trigger: JobTrigger, tick: number | null = null): Promise<JobRun | null> {
+      try {
+        return await prisma.jobRun.create({ data: { job, trigger, status: 'RUNNING', startedAt: new Date(), scheduledFor: tick === null ? null : new Date(tick) } });
+      } catch (error) {
+        if (tick !== null && (error as { code?: unknown }).code === 'P2002') return null;
+        throw error;
+      }
     },
     async progress(id: number, counts: JobCounts): Promise<void> {
       await prisma.jobRun.updateMany({ where: { id, status: 'RUNNING' }, data: { counts: JSON.stringify(counts) } });

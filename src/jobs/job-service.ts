@@ -58,7 +58,8 @@ export class JobService {
   private runner: BreeRunner | null = null;
   private tracker: RunTracker | null = null;
   private readonly triggers = new Map<string, Trigger[]>();
-  private readonly rerun = new Set<string>();
+  /** Per job, the tick that fired while it ran: it runs right after. */
+  private readonly rerun = new Map<string, number>();
   private stopWatching: (() => Promise<void>) | null = null;
   private stopping = false;
   private readonly runs;
@@ -124,12 +125,20 @@ export class JobService {
 
   /** Starts a job now; resolves with its RUNNING JobRun row. */
   async run(name: string, trigger: JobTrigger = 'manual'): Promise<JobRun> {
+    const row = await this.startRun(name, trigger, null);
+    // Only a scheduled tick can be claimed elsewhere.
+    if (row === null) throw new ConflictError(`${name} is already running`, 'name');
+    return row;
+  }
+
+  /** Starts a run; for a schedule tick, null when another instance on the database claimed it. */
+  private async startRun(name: string, trigger: JobTrigger, tick: number | null): Promise<JobRun | null> {
     this.definition(name);
     if (!this.runner || !this.tracker) throw new ConflictError('jobs are disabled on this gateway (KEYRELAY_JOBS=false)', 'name');
     if (this.stopping) throw new ConflictError('the gateway is shutting down', 'name');
     if (this.tracker.isActive(name) || this.runner.isRunning(name)) throw new ConflictError(`${name} is already running`, 'name');
     const runner = this.runner;
-    return this.tracker.begin(name, trigger, (runId) => runner.run(name, this.runData(name, runId, trigger)));
+    return this.tracker.begin(name, trigger, (runId) => runner.run(name, this.runData(name, runId, trigger)), tick);
   }
 
   /** Resolves with the run's final row once it has ended (for tests and tools). */
@@ -226,18 +235,25 @@ export class JobService {
     for (const t of this.triggers.get(name) ?? []) t.stop();
     const schedules = [this.scheduleOf(name)];
     if (name === 'quota-reset') schedules.push(...upstreamQuotaSchedules(this.deps.state, schedules[0]!, this.deps.config.KEYRELAY_TIMEZONE, this.deps.log));
-    this.triggers.set(name, schedules.map((s) => startTrigger(s, () => void this.fire(name, 'schedule'))));
+    // Several instances on one database claim each tick by its time, so their periods must name the same times.
+    const aligned = this.deps.config.cluster;
+    this.triggers.set(name, schedules.map((s) => startTrigger(s, (tick) => void this.fire(name, 'schedule', tick), { aligned })));
   }
 
-  /** A schedule fired: run now, or once more right after the run in progress (so a due period is never skipped). */
-  private async fire(name: string, trigger: JobTrigger): Promise<void> {
+  /**
+   * A schedule fired: run now, or once more right after the run in progress
+   * (so a due period is never skipped). Each tick runs once on the database:
+   * the instance whose JobRun row claims it first runs it, the others skip it.
+   */
+  private async fire(name: string, trigger: JobTrigger, tick: number | null = null): Promise<void> {
     if (this.stopping || !this.tracker) return;
     if (this.tracker.isActive(name)) {
-      this.rerun.add(name);
+      if (tick !== null) this.rerun.set(name, tick);
       return;
     }
     try {
-      await this.run(name, trigger);
+      const row = await this.startRun(name, trigger, tick);
+      if (row === null) this.deps.log.debug({ job: name, tick: new Date(tick!).toISOString() }, 'schedule tick claimed by another instance');
     } catch (error) {
       this.deps.log.error({ job: name, err: error }, 'a scheduled job could not start');
     }
@@ -245,7 +261,9 @@ export class JobService {
 
   private afterRun(name: string, runId: number): void {
     this.ended.emit('run', name, runId);
-    if (this.rerun.delete(name) && !this.stopping) void this.fire(name, 'schedule');
+    const tick = this.rerun.get(name);
+    this.rerun.delete(name);
+    if (tick !== undefined && !this.stopping) void this.fire(name, 'schedule', tick);
   }
 
   private runData(name: string, runId: number, trigger: JobTrigger): RunData {

@@ -51,13 +51,22 @@ export class RunTracker implements WorkerEvents {
     return this.active.has(job);
   }
 
-  /** Records the RUNNING row, then starts the worker; the slot is taken synchronously, so two callers cannot both start one job. */
-  async begin(job: string, trigger: JobTrigger, start: (runId: number) => Promise<void>): Promise<JobRun> {
+  /**
+   * Records the RUNNING row, then starts the worker; the slot is taken
+   * synchronously, so two callers cannot both start one job. A scheduled run
+   * names its `tick`: null when another instance claimed that tick first.
+   */
+  async begin(job: string, trigger: JobTrigger, start: (runId: number) => Promise<void>, tick: number | null = null): Promise<JobRun | null> {
     const run: ActiveRun = { runId: 0, job, startedAt: Date.now(), counts: null, done: false, error: null, applying: Promise.resolve(), progressWrittenAt: 0 };
     this.active.set(job, run);
     let row: JobRun | null = null;
     try {
-      row = await this.deps.runs.create(job, trigger);
+      row = await this.deps.runs.create(job, trigger, tick);
+      if (row === null) {
+        this.active.delete(job);
+        this.notify.emit('ended');
+        return null;
+      }
       run.runId = row.id;
       run.startedAt = row.startedAt.getTime();
       await start(row.id);

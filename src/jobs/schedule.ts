@@ -59,20 +59,32 @@ export interface Trigger {
   stop(): void;
 }
 
-/** Arms a timer that calls `fire` on the schedule until stopped. */
-export function startTrigger(schedule: Schedule, fire: () => void): Trigger {
+/**
+ * Arms a timer that calls `fire` on the schedule until stopped, with the
+ * tick it fires for (the scheduled time, not the moment the timer woke): in
+ * cluster mode the instances claim ticks by that time, so a fixed period is
+ * then `aligned` to the clock (multiples of the period since the epoch) and
+ * every instance names the same ticks. Alone, a period counts from the start.
+ */
+export function startTrigger(schedule: Schedule, fire: (tick: number) => void, opts: { aligned?: boolean } = {}): Trigger {
   if (schedule.kind === 'off') return { nextRunAt: () => null, stop: () => {} };
   if (schedule.kind === 'cron') {
-    const job = new Cron(schedule.text, { timezone: schedule.timezone, mode: '5-or-6-parts', unref: true, catch: true }, fire);
+    // A cron run's second is its tick: croner wakes at or just after it (never a whole second early).
+    const job = new Cron(schedule.text, { timezone: schedule.timezone, mode: '5-or-6-parts', unref: true, catch: true }, (self: Cron) => {
+      fire(self.previousRuns(1, new Date(Date.now() + 50))[0]?.getTime() ?? Date.now());
+    });
     return { nextRunAt: () => job.nextRun()?.getTime() ?? null, stop: () => job.stop() };
   }
-  let next = Date.now() + schedule.everyMs;
+  const every = schedule.everyMs;
+  const following = (now: number) => (opts.aligned ? (Math.floor(now / every) + 1) * every : now + every);
+  let next = following(Date.now());
   let timer: NodeJS.Timeout | null = null;
   const arm = () => {
     timer = setTimeout(() => {
-      next = Date.now() + schedule.everyMs;
+      const tick = next;
+      next = following(Math.max(Date.now(), tick));
       arm();
-      fire();
+      fire(tick);
     }, Math.max(0, next - Date.now()));
     timer.unref();
   };

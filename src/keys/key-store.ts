@@ -47,19 +47,26 @@ export async function storeDisableCount(sql: SqlDriver, keyId: string, disableCo
   await sql.execute('UPDATE "ApiKey" SET "disableCount" = ? WHERE "id" = ?', [disableCount, keyId]);
 }
 
-// The job workers' writes. Each statement is guarded by the state the job
-// read, so a second run, or a key changed meanwhile by an admin or a rule,
-// changes nothing; the KeyEvent is inserted from the key row before the
-// UPDATE it documents (same transaction), so it reads the old status.
-const EVENT_FROM_KEY = `INSERT INTO "KeyEvent" ("createdAt", "keyId", "keyName", "upstreamId", "fromStatus", "toStatus", "reason", "disabledUntil", "actor")
-  SELECT ?, "id", "name", "upstreamId", "status", ?, ?, ?, 'JOB' FROM "ApiKey" WHERE "id" = ? AND `;
+// The job workers' writes, and the timers' in cluster mode. Each statement is
+// guarded by the state the job or timer read, so a second run, another
+// instance's timer, or a key changed meanwhile by an admin or a rule, changes
+// nothing; the KeyEvent is inserted from the key row before the UPDATE it
+// documents (same transaction), so it reads the old status. On PostgreSQL
+// that read locks the row (FOR UPDATE): of two instances claiming the same
+// return at once, the second waits for the first's commit, then finds the
+// guard false and writes neither the event nor the row.
+type GuardedActor = Extract<Actor, 'JOB' | 'TIMER'>;
+const eventFromKey = (actor: GuardedActor) => `INSERT INTO "KeyEvent" ("createdAt", "keyId", "keyName", "upstreamId", "fromStatus", "toStatus", "reason", "disabledUntil", "actor")
+  SELECT ?, "id", "name", "upstreamId", "status", ?, ?, ?, '${actor}' FROM "ApiKey" WHERE "id" = ? AND `;
+const EVENT_FROM_KEY = eventFromKey('JOB');
+const forUpdate = (sql: SqlDriver, of = '') => (sql.provider === 'postgres' ? ` FOR UPDATE${of}` : '');
 
 /** A DISABLED key whose time (`seenUntil`, as read) is over returns, or stays out after a failed probe. */
-export function returnStatements(sql: SqlDriver, keyId: string, seenUntil: number, at: number, outcome: ReturnOutcome): SqlStatement[] {
+export function returnStatements(sql: SqlDriver, keyId: string, seenUntil: number, at: number, outcome: ReturnOutcome, actor: GuardedActor = 'JOB'): SqlStatement[] {
   const guard = `"status" = 'DISABLED' AND "disabledUntil" = ?`;
   const until = outcome.until === null ? null : sql.time(outcome.until);
   return [
-    { sql: `${EVENT_FROM_KEY} ${guard}`, params: [sql.time(at), outcome.to, outcome.reason, until, keyId, sql.time(seenUntil)] },
+    { sql: `${eventFromKey(actor)} ${guard}${forUpdate(sql)}`, params: [sql.time(at), outcome.to, outcome.reason, until, keyId, sql.time(seenUntil)] },
     {
       sql: `UPDATE "ApiKey" SET "status" = ?, "disabledUntil" = ?, "statusReason" = ?, "updatedAt" = ? WHERE "id" = ? AND ${guard}`,
       params: [outcome.to, until, outcome.to === 'ACTIVE' ? null : outcome.reason, sql.time(at), keyId, sql.time(seenUntil)],
@@ -68,14 +75,14 @@ export function returnStatements(sql: SqlDriver, keyId: string, seenUntil: numbe
 }
 
 /** A model cooldown whose time (`seenUntil`, as read) is over ends. */
-export function cooldownOverStatements(sql: SqlDriver, keyId: string, model: string, seenUntil: number, at: number): SqlStatement[] {
+export function cooldownOverStatements(sql: SqlDriver, keyId: string, model: string, seenUntil: number, at: number, actor: GuardedActor = 'JOB'): SqlStatement[] {
   const guard = [keyId, model, sql.time(seenUntil)];
   return [
     {
       sql: `INSERT INTO "KeyEvent" ("createdAt", "keyId", "keyName", "upstreamId", "fromStatus", "toStatus", "reason", "model", "actor")
-            SELECT ?, k."id", k."name", k."upstreamId", k."status", k."status", ?, c."model", 'JOB'
+            SELECT ?, k."id", k."name", k."upstreamId", k."status", k."status", ?, c."model", '${actor}'
             FROM "KeyModelCooldown" c JOIN "ApiKey" k ON k."id" = c."keyId"
-            WHERE c."keyId" = ? AND c."model" = ? AND c."until" = ?`,
+            WHERE c."keyId" = ? AND c."model" = ? AND c."until" = ?${forUpdate(sql, ' OF c')}`,
       params: [sql.time(at), `cooldown for ${model} over`, ...guard],
     },
     { sql: 'DELETE FROM "KeyModelCooldown" WHERE "keyId" = ? AND "model" = ? AND "until" = ?', params: guard },
@@ -86,7 +93,7 @@ export function cooldownOverStatements(sql: SqlDriver, keyId: string, model: str
 export function quotaResetStatements(sql: SqlDriver, keyId: string, now: number, at: number, nextReset: number | null): SqlStatement[] {
   const guard = '("quotaResetAt" IS NULL OR "quotaResetAt" <= ?)';
   return [
-    { sql: `${EVENT_FROM_KEY} "status" = 'EXHAUSTED' AND ${guard}`, params: [sql.time(at), 'ACTIVE', 'quota reset', null, keyId, sql.time(now)] },
+    { sql: `${EVENT_FROM_KEY} "status" = 'EXHAUSTED' AND ${guard}${forUpdate(sql)}`, params: [sql.time(at), 'ACTIVE', 'quota reset', null, keyId, sql.time(now)] },
     {
       sql: `UPDATE "ApiKey" SET "quotaUsed" = 0,
               "statusReason" = CASE WHEN "status" = 'EXHAUSTED' THEN NULL ELSE "statusReason" END,
@@ -96,6 +103,22 @@ export function quotaResetStatements(sql: SqlDriver, keyId: string, now: number,
       params: [nextReset === null ? null : sql.time(nextReset), sql.time(at), keyId, sql.time(now)],
     },
   ];
+}
+
+/**
+ * Cluster mode: an instance's return timer claims the return. True when this
+ * call stored it (the key was still DISABLED until `seenUntil`); false when
+ * another instance, a job or an admin changed the key first (nothing stored).
+ */
+export async function claimReturn(sql: SqlDriver, keyId: string, seenUntil: number, at: number, outcome: ReturnOutcome): Promise<boolean> {
+  const results = await sql.transaction(returnStatements(sql, keyId, seenUntil, at, outcome, 'TIMER'));
+  return results[1]!.changes === 1;
+}
+
+/** Cluster mode: an instance's cooldown timer claims the cooldown's end; false when it had ended or changed already. */
+export async function claimCooldownOver(sql: SqlDriver, keyId: string, model: string, seenUntil: number, at: number): Promise<boolean> {
+  const results = await sql.transaction(cooldownOverStatements(sql, keyId, model, seenUntil, at, 'TIMER'));
+  return results[1]!.changes === 1;
 }
 
 /** Runs a job's guarded statements in one transaction. */

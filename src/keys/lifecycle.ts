@@ -3,9 +3,9 @@ import type { EventBus, KeyStateChange } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
 import type { GatewayState } from '../state/gateway-state.ts';
 import type { Actor, ApiKeyState, KeyStatus } from '../state/types.ts';
-import { storeDisableCount, storeKeyChange } from './key-store.ts';
+import { claimCooldownOver, claimReturn, storeDisableCount, storeKeyChange } from './key-store.ts';
 import { ReturnTimers } from './return-timers.ts';
-import { returnOutcome, type ReturnVerdict } from './return-outcome.ts';
+import { returnOutcome, type ReturnOutcome, type ReturnVerdict } from './return-outcome.ts';
 import { StoreQueue } from './store-queue.ts';
 
 /**
@@ -31,6 +31,8 @@ export interface TransitionOptions {
 export interface KeyChangeStore {
   change(change: KeyStateChange, disableCount: number): Promise<void>;
   disableCount(keyId: string, value: number): Promise<void>;
+  /** Cluster mode: a timer's change stored only if the key is still as this instance saw it; false when another got there first. */
+  claim?(change: KeyStateChange, seenUntil: number): Promise<boolean>;
 }
 
 export interface LifecycleDeps {
@@ -41,6 +43,11 @@ export interface LifecycleDeps {
   now?: () => number;
   returnCheck?: ReturnCheck;
   store?: KeyChangeStore;
+  /**
+   * Cluster mode: every instance arms the timers, and the first to claim a
+   * return (a conditional update) stores it; the others change nothing.
+   */
+  claimTimers?: boolean;
 }
 
 /**
@@ -72,6 +79,10 @@ export class KeyLifecycle {
     this.store = deps.store ?? {
       change: (change, disableCount) => storeKeyChange(deps.sql, change, disableCount),
       disableCount: (keyId, value) => storeDisableCount(deps.sql, keyId, value),
+      claim: (change, seenUntil) =>
+        change.model === null
+          ? claimReturn(deps.sql, change.keyId, seenUntil, change.at, change.to === 'ACTIVE' ? { to: 'ACTIVE', reason: change.reason ?? '', until: null } : { to: 'DISABLED', reason: change.reason ?? '', until: change.disabledUntil! })
+          : claimCooldownOver(deps.sql, change.keyId, change.model, seenUntil, change.at),
     };
   }
 
@@ -115,11 +126,21 @@ export class KeyLifecycle {
 
   /** Re-arms return timers after a restart; keys whose time has passed return now. */
   restoreTimers(): void {
-    const now = this.now();
-    for (const key of this.deps.state.keys.values()) {
-      if (key.status === 'DISABLED' && key.disabledUntil !== null) this.timers.schedule(key.id, null, key.disabledUntil - now);
-      for (const [model, until] of key.modelCooldowns) this.timers.schedule(key.id, model, until - now);
-    }
+    for (const key of this.deps.state.keys.values()) this.armTimers(key);
+  }
+
+  /**
+   * Arms a key's timers from its in-memory state (after it was re-read from
+   * the database: in cluster mode another instance may have disabled it).
+   */
+  armTimers(key: ApiKeyState): void {
+    if (key.status === 'DISABLED' && key.disabledUntil !== null) this.armTimer(key.id, null, key.disabledUntil);
+    for (const [model, until] of key.modelCooldowns) this.armTimer(key.id, model, until);
+  }
+
+  /** Arms one timer for `until`; when it fires, the key's state in memory decides what (if anything) happens. */
+  armTimer(keyId: string, model: string | null, until: number): void {
+    if (!this.stopped) this.timers.schedule(keyId, model, until - this.now());
   }
 
   /** Resolves when every change made so far is stored. */
@@ -139,7 +160,7 @@ export class KeyLifecycle {
 
   private storeThenApply(keyId: string, to: KeyStatus, until: number | null, opts: TransitionOptions): Promise<KeyStateChange | null> {
     const seq = ++this.seq;
-    return this.queue.once(async () => {
+    return this.queue.storeOrRefuse(async () => {
       const key = this.deps.state.keys.get(keyId);
       if (!key || (key.status === to && key.disabledUntil === until)) return null;
       const change = this.describe(key, key.status, to, { ...opts, until }, null);
@@ -168,14 +189,13 @@ export class KeyLifecycle {
     if (key.disabledUntil > now) return this.timers.schedule(keyId, null, key.disabledUntil - now);
     const check = this.deps.returnCheck?.(key) ?? null;
     // Failures are logged by the store queue; catch so none goes unhandled.
-    if (check === null) return void this.transition(keyId, 'ACTIVE', { actor: 'TIMER', reason: returnOutcome(null, now).reason }).catch(() => {});
     const due = key.disabledUntil;
+    if (check === null) return void this.timerReturn(key, due, returnOutcome(null, now)).catch(() => {});
     void check
       .then((verdict) => {
         // An admin or a rule may have changed the key while the probe ran: then theirs is the last word.
         if (this.stopped || key.status !== 'DISABLED' || key.disabledUntil !== due) return;
-        const outcome = returnOutcome(verdict, this.now());
-        return this.transition(keyId, outcome.to, { actor: 'TIMER', reason: outcome.reason, until: outcome.until });
+        return this.timerReturn(key, due, returnOutcome(verdict, this.now()));
       })
       .catch((error: unknown) => this.deps.log.error({ err: error, keyId }, 'return check failed'));
   }
@@ -186,7 +206,43 @@ export class KeyLifecycle {
     if (until > now) return this.timers.schedule(key.id, model, until - now);
     this.deps.state.apply(key, { type: 'cooldownOver', model });
     const change = this.describe(key, key.status, key.status, { actor: 'TIMER', reason: `cooldown for ${model} over`, until: null }, model);
+    if (this.claiming()) return void this.claimed(change, until).catch(() => {});
     void this.queue.untilStored({ keyId: key.id }, () => this.store.change(change, key.disableCount), () => this.published(change)).catch(() => {});
+  }
+
+  private claiming(): boolean {
+    return this.deps.claimTimers === true && this.store.claim !== undefined;
+  }
+
+  /** A DISABLED key's time (`due`) is over: it returns, or stays out after a failed probe. */
+  private timerReturn(key: ApiKeyState, due: number, outcome: ReturnOutcome): Promise<KeyStateChange | null> {
+    if (!this.claiming()) return this.transition(key.id, outcome.to, { actor: 'TIMER', reason: outcome.reason, until: outcome.until });
+    const change = this.describe(key, key.status, outcome.to, { actor: 'TIMER', reason: outcome.reason, until: outcome.until }, null);
+    this.applyStatus(key, change, key.disableCount, ++this.seq);
+    return this.claimed(change, due);
+  }
+
+  /**
+   * Cluster mode: every instance's timer fired and applied the change to its
+   * own memory at once; the first to claim it in the database stores it (and
+   * its one KeyEvent) and publishes it. The others publish nothing and re-read
+   * the key, since the database, not their guess, has the last word (another
+   * probe may have failed, an admin may have acted). Retried like any change
+   * the gateway makes itself, so a database outage delays, never loses, it.
+   */
+  private claimed(change: KeyStateChange, seenUntil: number): Promise<KeyStateChange | null> {
+    let won = false;
+    const claim = async () => {
+      won = await this.store.claim!(change, seenUntil);
+    };
+    return this.queue.untilStored({ keyId: change.keyId }, claim, () => {
+      if (won) return this.published(change);
+      void this.deps.state
+        .reloadKey(change.keyId)
+        .then((key) => key && !this.stopped && this.armTimers(key))
+        .catch((error: unknown) => this.deps.log.warn({ err: error, keyId: change.keyId }, 're-reading a key another instance returned failed'));
+      return null;
+    });
   }
 
   private describe(key: ApiKeyState, from: KeyStatus, to: KeyStatus, opts: TransitionOptions, model: string | null): KeyStateChange {

@@ -16,6 +16,7 @@ export interface LogWorkerData {
 
 export type ToLogWorker =
   | { type: 'write'; seq: number; chunks: PackedRows[]; usage: UsageSnapshot | null; safe: boolean }
+  | { type: 'closing' }
   | { type: 'close' };
 
 export interface StoredChunk {

@@ -11,6 +11,7 @@
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { DatabaseTarget } from '../db/database-url.ts';
+import { beginWithId, checkOut, commitOrResolve, PG_POOL_OPTIONS } from '../db/pg-commit.ts';
 import { U_COMPLETION, U_FAILURES, U_LAST_USED, U_PROMPT, U_QUOTA, U_REQUESTS, USAGE_FIELDS, type UsageSnapshot } from '../keys/usage-counters.ts';
 import {
   COLUMN_COUNT, insertSql, keyUpdateSql, pgPlaceholder, PG_ROWS_PER_STATEMENT, putRowValues, quotaCompensationSql,
@@ -30,6 +31,8 @@ export interface LogStore {
   write(rows: readonly StoredRow[], usage: UsageSnapshot | null, safe: boolean): Promise<StoreResult>;
   /** Opens the connection ahead of the first batch. */
   warm(): Promise<void>;
+  /** Shutdown: stop waiting for the database to say whether a batch whose COMMIT answer was lost committed. */
+  interrupt(): void;
   close(): Promise<void>;
 }
 
@@ -108,17 +111,37 @@ function openSqliteStore(file: string, busyTimeoutMs: number): LogStore {
     // Synchronous in this thread: a locked database blocks the worker (up to the busy timeout), never the proxy.
     write: async (rows, usage, safe) => run.immediate(rows, usage, safe),
     warm: async () => {},
+    interrupt: () => {},
     close: async () => void db.close(),
   };
 }
 
+const PG_KEY_UPDATE = keyUpdateSql(pgPlaceholder);
+const PG_COMPENSATE = quotaCompensationSql(pgPlaceholder);
+const PG_TOKEN_UPDATE = tokenUpdateSql(pgPlaceholder);
+const pgTime = (ms: number) => new Date(ms);
+
+/** The usage deltas, inside the batch's transaction. */
+async function writePostgresUsage(client: pg.PoolClient, usage: UsageSnapshot): Promise<void> {
+  const charged: number[] = [];
+  for (let i = 0; i < usage.keyIds.length; i++) {
+    const quota = keyQuota(usage, i);
+    charged.push(quota);
+    await client.query(PG_KEY_UPDATE, keyParams(usage, i, quota, pgTime));
+  }
+  // The UPDATEs hold the rows' locks: a reset flagged by now either ran before them (take the quota back) or waits for this commit.
+  for (let i = 0; i < usage.keyIds.length; i++) {
+    if (charged[i] > 0 && Atomics.load(usage.discarded, i) !== 0) await client.query(PG_COMPENSATE, [charged[i], usage.keyIds[i]]);
+  }
+  for (let i = 0; i < usage.tokenIds.length; i++) await client.query(PG_TOKEN_UPDATE, [pgTime(usage.tokenAt[i]), usage.tokenIds[i]]);
+}
+
 function openPostgresStore(url: string): LogStore {
-  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  // Two: a batch whose COMMIT answer was lost asks about it on a second connection.
+  const pool = new pg.Pool({ connectionString: url, max: 2, ...PG_POOL_OPTIONS });
+  let interrupted = false;
   pool.on('error', () => {}); // an idle client's error must not kill the worker; the next batch reports it
-  const keyUpdate = keyUpdateSql(pgPlaceholder);
-  const compensate = quotaCompensationSql(pgPlaceholder);
-  const tokenUpdate = tokenUpdateSql(pgPlaceholder);
-  const time = (ms: number) => new Date(ms);
+  const time = pgTime;
   const bool = (b: boolean) => b;
   const sqlCache = new Map<string, string>();
   const insertText = (rows: number, safe: boolean) => {
@@ -132,10 +155,10 @@ function openPostgresStore(url: string): LogStore {
   };
   return {
     async write(rows, usage, safe) {
-      const client = await pool.connect();
+      const { client, release } = await checkOut(pool);
       let failed = false;
       try {
-        await client.query('BEGIN');
+        const xid = await beginWithId(client);
         const ids: number[] = new Array(rows.length).fill(0);
         const iso = new Isolation(rows.length);
         const rejected = iso.rejected;
@@ -159,20 +182,11 @@ function openPostgresStore(url: string): LogStore {
         };
         await insertIsolating(insertRange, 0, rows.length, iso);
         await retryRejected(insertRange, iso);
-        if (usage !== null) {
-          const charged: number[] = [];
-          for (let i = 0; i < usage.keyIds.length; i++) {
-            const quota = keyQuota(usage, i);
-            charged.push(quota);
-            await client.query(keyUpdate, keyParams(usage, i, quota, time));
-          }
-          // The UPDATEs hold the rows' locks: a reset flagged by now either ran before them (take the quota back) or waits for this commit.
-          for (let i = 0; i < usage.keyIds.length; i++) {
-            if (charged[i] > 0 && Atomics.load(usage.discarded, i) !== 0) await client.query(compensate, [charged[i], usage.keyIds[i]]);
-          }
-          for (let i = 0; i < usage.tokenIds.length; i++) await client.query(tokenUpdate, [time(usage.tokenAt[i]), usage.tokenIds[i]]);
-        }
-        await client.query('COMMIT');
+        if (usage !== null) await writePostgresUsage(client, usage);
+        // A batch whose COMMIT answer was lost is stored exactly once: the server says
+        // whether it committed (waiting out the outage), and only a batch that did not is retried.
+        const committed = await commitOrResolve(client, xid, { pool, waitMs: Number.POSITIVE_INFINITY, stopped: () => interrupted });
+        failed = committed === 'committed-after-loss';
         return { ids, rejected };
       } catch (error) {
         failed = true;
@@ -180,11 +194,14 @@ function openPostgresStore(url: string): LogStore {
         throw error;
       } finally {
         // After a failure the connection may be broken: a fresh one serves the retry.
-        client.release(failed);
+        release(failed);
       }
     },
     async warm() {
       (await pool.connect()).release();
+    },
+    interrupt() {
+      interrupted = true;
     },
     close: () => pool.end(),
   };

@@ -98,6 +98,8 @@ async function write(m: Extract<ToLogWorker, { type: 'write' }>): Promise<void> 
 // Messages are handled strictly one after another (a write awaits the database on PostgreSQL).
 let chain: Promise<void> = Promise.resolve();
 port.on('message', (m: ToLogWorker) => {
+  // Not chained: a write waiting out a lost COMMIT's answer must hear that the gateway is closing.
+  if (m.type === 'closing') return store?.interrupt();
   chain = chain.then(async () => {
     if (m.type === 'write') return write(m);
     await store?.close().catch(() => {});

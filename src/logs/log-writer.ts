@@ -142,14 +142,13 @@ export class LogWriter {
     this.closed = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    this.worker?.postMessage({ type: 'closing' } satisfies ToLogWorker); // stops waiting on a lost COMMIT's answer
     for (let tries = 0; tries < 5 && (this.queued > 0 || this.deps.usage.pending || this.flushing !== null); ) {
       const failuresBefore = this.failures;
       await this.flush();
       if (this.failures > failuresBefore) tries++;
     }
-    if (this.queued > 0 || this.deps.usage.pending) {
-      this.deps.log.error({ rows: this.queued }, 'request log and usage could not be stored before shutdown');
-    }
+    if (this.queued > 0 || this.deps.usage.pending) this.deps.log.error({ rows: this.queued }, 'request log and usage could not be stored before shutdown');
     await this.stopWorker();
   }
 

@@ -12,6 +12,13 @@ export interface TcpRelay {
   url(serviceUrl: string): string;
   cut(): void;
   restore(): void;
+  /**
+   * Loses the answer to the next message a client sends that contains
+   * `marker` (e.g. PostgreSQL's COMMIT): the message reaches the service, then
+   * that connection is cut before the answer comes back, so the client cannot
+   * know whether it took effect. Resolves when it happened.
+   */
+  loseAnswerTo(marker: string): Promise<void>;
   readonly connections: number;
   close(): Promise<void>;
 }
@@ -19,6 +26,7 @@ export interface TcpRelay {
 export async function startTcpRelay(target: { host: string; port: number }): Promise<TcpRelay> {
   const open = new Set<Socket>();
   let cut = false;
+  let losing: { marker: Buffer; done: () => void } | null = null;
   const server: Server = createServer((client) => {
     if (cut) {
       client.destroy();
@@ -35,7 +43,21 @@ export async function startTcpRelay(target: { host: string; port: number }): Pro
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream);
+    client.on('data', (chunk: Buffer) => {
+      if (losing !== null && chunk.includes(losing.marker)) {
+        const { done } = losing;
+        losing = null;
+        upstream.write(chunk);
+        // The client hears nothing more; the service gets the message whole and then an orderly end.
+        client.removeAllListeners('close').removeAllListeners('error').on('error', () => {});
+        client.destroy();
+        open.delete(client);
+        setTimeout(() => upstream.end(), 200);
+        done();
+        return;
+      }
+      upstream.write(chunk);
+    });
     upstream.pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -56,6 +78,9 @@ export async function startTcpRelay(target: { host: string; port: number }): Pro
     cut: cutAll,
     restore() {
       cut = false;
+    },
+    loseAnswerTo(marker) {
+      return new Promise((resolve) => (losing = { marker: Buffer.from(marker), done: resolve }));
     },
     get connections() {
       return open.size / 2;

@@ -21,6 +21,11 @@ export const JobRunType = builder.prismaObject('JobRun', {
     trigger: t.exposeString('trigger', { description: 'schedule, manual (runJob) or startup (the catch-up quota reset when the scheduler starts).' }),
     startedAt: t.expose('startedAt', { type: 'DateTime' }),
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+    scheduledFor: t.expose('scheduledFor', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'For a scheduled run, the schedule time it ran for: each time runs once on the database, on the instance that claimed it first. Null for manual and startup runs.',
+    }),
     counts: t.field({
       type: 'JSON',
       description: 'What the run did, as the job reported it (progress while RUNNING).',
