@@ -24,6 +24,7 @@ import { tuneGcForProxying } from './proxy/gc-tuning.ts';
 import { createProxyHandler } from './proxy/route.ts';
 import { Registry } from 'prom-client';
 import { QuotaGate } from './keys/quota.ts';
+import { QuotaLeases } from './keys/quota-lease.ts';
 import { UsageCounters } from './keys/usage-counters.ts';
 import { LogWriter } from './logs/log-writer.ts';
 import { createRedactor } from './logs/redact.ts';
@@ -91,7 +92,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const { master, cipher } = await openSecrets(config, db, log);
     const { auth, generated, persist: persistAdminToken } = await setupAdminAuth(db.prisma, config.KEYRELAY_ADMIN_TOKEN);
 
-    const { state, scripts } = await loadState(config, db, cipher, cleanups);
+    const { state, scripts } = await loadState(config, db, cipher, cleanups, cluster !== null);
     const events = createEventBus();
     // Started now (on SQLite a worker thread and its connection) so the first rule-fired change does not wait for it.
     await db.writer.query('SELECT 1');
@@ -101,6 +102,13 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     cleanups.push(() => lifecycle.stop());
     // Counted by the proxy, stored by the log writer; the admin API's quota reset discards pending charges.
     const usage = new UsageCounters();
+    // Cluster mode: quota in blocks leased from PostgreSQL; given back after the proxy drained (cleanups run in reverse).
+    const leases = cluster ? new QuotaLeases({ sql: db.sql, instanceId: cluster.instanceId, state, lifecycle, log }) : null;
+    if (leases) {
+      usage.onDiscard = (keyId) => leases.reset(keyId);
+      await leases.start();
+      cleanups.push(() => leases.stop());
+    }
     const jobs = new JobService({ config, db, state, events, lifecycle, log, masterKey: master.key, usage });
     await jobs.load();
     // The quota period is quota-reset's schedule (environment or setJobSchedule).
@@ -117,7 +125,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     cleanups.push(() => notifications.stop());
     const { yoga, wsHooks } = createGraphQL({ config, services, events, jobs, notifications, auth, log }, cleanups);
 
-    const { proxy, logs } = createProxyParts({ config, db, state, events, lifecycle, ruleRuntime, usage, log, jobs, registry }, cleanups);
+    const { proxy, logs } = createProxyParts({ config, db, state, events, lifecycle, ruleRuntime, usage, leases, log, jobs, registry }, cleanups);
     registerRateLimitMetrics(registry, state.limits);
     registerScriptMetrics(registry, scripts);
 
@@ -173,9 +181,10 @@ function createGraphQL(
 }
 
 /** Header scripts compile when their upstream loads into the state, so the engine comes first. */
-async function loadState(config: Config, db: Db, cipher: SecretCipher, cleanups: Array<() => Promise<void> | void>) {
+async function loadState(config: Config, db: Db, cipher: SecretCipher, cleanups: Array<() => Promise<void> | void>, leaseQuota: boolean) {
   const scripts = await loadScriptEngine({ timeoutMs: config.KEYRELAY_SCRIPT_TIMEOUT_MS, memoryBytes: config.KEYRELAY_SCRIPT_MEMORY_MB * 1024 * 1024 });
   const state = new GatewayState(db.prisma, cipher, scripts);
+  state.leaseQuota = leaseQuota;
   await state.loadAll();
   // Sandboxes live in the process-wide Wasm heap: free them with the gateway (tests start many).
   cleanups.push(() => {
@@ -221,10 +230,10 @@ async function openSecrets(config: Config, db: Db, log: Logger) {
  * database closes.
  */
 function createProxyParts(
-  parts: { config: Config; db: Db; state: GatewayState; events: EventBus; lifecycle: KeyLifecycle; ruleRuntime: RuleRuntime; usage: UsageCounters; log: Logger; jobs: JobService; registry: Registry },
+  parts: { config: Config; db: Db; state: GatewayState; events: EventBus; lifecycle: KeyLifecycle; ruleRuntime: RuleRuntime; usage: UsageCounters; leases: QuotaLeases | null; log: Logger; jobs: JobService; registry: Registry },
   cleanups: Array<() => Promise<void> | void>,
 ) {
-  const { config, db, state, events, lifecycle, ruleRuntime, usage, log, jobs, registry } = parts;
+  const { config, db, state, events, lifecycle, ruleRuntime, usage, leases, log, jobs, registry } = parts;
   const logs = new LogWriter({ target: db.target, events, state, usage, log, flushMs: config.KEYRELAY_LOG_FLUSH_MS, queueMax: config.KEYRELAY_LOG_QUEUE_MAX });
   logs.start();
   const targets = new UpstreamTargets();
@@ -239,7 +248,7 @@ function createProxyParts(
     state,
     targets,
     rules: ruleRuntime,
-    quota: new QuotaGate({ state, lifecycle, usage, log }),
+    quota: new QuotaGate({ state, lifecycle, usage, log, leases }),
     usage,
     logs,
     metrics: createProxyMetrics(registry, {
