@@ -25,6 +25,7 @@ import { createProxyHandler } from './proxy/route.ts';
 import { Registry } from 'prom-client';
 import { QuotaGate } from './keys/quota.ts';
 import { QuotaLeases } from './keys/quota-lease.ts';
+import { createSharedRuleTracker } from './rules/shared-rule-tracker.ts';
 import { UsageCounters } from './keys/usage-counters.ts';
 import { LogWriter } from './logs/log-writer.ts';
 import { createRedactor } from './logs/redact.ts';
@@ -113,7 +114,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     await jobs.load();
     // The quota period is quota-reset's schedule (environment or setJobSchedule).
     const quotaResetAt = (upstream: UpstreamConfig, now: number) => nextQuotaResetAt(upstream, jobs.quotaCron(), config.KEYRELAY_TIMEZONE, now);
-    const ruleRuntime = createRuleRuntime({ lifecycle, state, events, log, quotaResetAt });
+    const shared = cluster ? createSharedRuleTracker({ redis: cluster.commands, prefix: cluster.prefix, health: cluster.health, instanceId: cluster.instanceId, log }) : null;
+    if (shared) cleanups.push(() => shared.close());
+    const ruleRuntime = createRuleRuntime({ lifecycle, state, events, log, quotaResetAt, shared });
     cleanups.push(forgetDeletedKeys(events, state, ruleRuntime));
     cleanups.push(forgetDeletedTargets(events, db.prisma, state, log));
 
