@@ -26,6 +26,7 @@ import { Registry } from 'prom-client';
 import { QuotaGate } from './keys/quota.ts';
 import { QuotaLeases } from './keys/quota-lease.ts';
 import { createSharedRuleTracker } from './rules/shared-rule-tracker.ts';
+import { createRedisRateLimiter } from './ratelimit/redis-limiter.ts';
 import { UsageCounters } from './keys/usage-counters.ts';
 import { LogWriter } from './logs/log-writer.ts';
 import { createRedactor } from './logs/redact.ts';
@@ -130,6 +131,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
 
     const { proxy, logs } = createProxyParts({ config, db, state, events, lifecycle, ruleRuntime, usage, leases, log, jobs, registry }, cleanups);
     registerRateLimitMetrics(registry, state.limits);
+    if (cluster) state.limits.shared = createRedisRateLimiter({ redis: cluster.commands, prefix: cluster.prefix, health: cluster.health, local: state.limits, log });
     registerScriptMetrics(registry, scripts);
 
     const readiness = withRedisReadiness(databaseReadiness(db.sql, (await listMigrations(db.target.provider)).length), cluster);

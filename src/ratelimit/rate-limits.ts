@@ -20,6 +20,8 @@ export class RateLimits implements RateLimiter, KeyGate {
   private counters = new Map<string, LimitCounter>();
   private byTarget: Record<RateLimitScope, Map<string, LimitCounter[]>> = { ACCESS_TOKEN: new Map(), UPSTREAM: new Map(), KEY: new Map() };
   private readonly provider = new Map<string, ProviderLimits>();
+  /** Cluster mode: client limits shared by every instance (redis-limiter.ts); these counters decide while it is degraded. */
+  shared: RateLimiter | null = null;
   /** Refused client requests since start, by scope of the limit that refused (read by /metrics). */
   readonly refused: Record<RateLimitScope, number> = { ACCESS_TOKEN: 0, UPSTREAM: 0, KEY: 0 };
 
