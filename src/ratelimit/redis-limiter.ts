@@ -22,6 +22,8 @@ import type { RateLimiter } from './limiter.ts';
 import type { RateLimits } from './rate-limits.ts';
 
 const LOG_MAX = 4096;
+/** Beyond this many slots waiting to be given back, the rest free themselves at their expiry. */
+const MAX_UNRELEASED = 100_000;
 
 // KEYS per limit: window, slots, tokens. ARGV: ticket, slot TTL, then per limit: requests, windowMs, concurrent, tokensPerMinute (-1: none).
 const ADMIT = `
@@ -96,6 +98,21 @@ export function createRedisRateLimiter(opts: { redis: Redis; prefix: string; hea
     return [`${base}:w`, `${base}:c`, `${base}:t`];
   };
   let refusals = 0;
+  // Slots whose give-back failed (Redis went away mid-request): given back once it answers again, not left to expire.
+  let unreleased: Array<[string, string]> = [];
+  const giveBack = (pairs: Array<[string, string]>) => {
+    const batch = redis.multi();
+    for (const [key, ticket] of pairs) batch.zrem(key, ticket);
+    batch.exec().catch(() => {
+      if (unreleased.length + pairs.length <= MAX_UNRELEASED) unreleased.push(...pairs);
+    });
+  };
+  health.onChange((state) => {
+    if (state !== 'ok' || unreleased.length === 0) return;
+    const pairs = unreleased;
+    unreleased = [];
+    giveBack(pairs);
+  });
 
   const viaRedis = async (limits: readonly LimitCounter[], now: number, ticket: string): Promise<Blocked | null> => {
     const keys: string[] = [];
@@ -130,13 +147,15 @@ export function createRedisRateLimiter(opts: { redis: Redis; prefix: string; hea
     },
     release(limits, ticket) {
       local.release(limits);
-      if (ticket === undefined || health.state !== 'ok') return;
-      const slots = limits.filter((c) => c.rule.concurrent !== null).map((c) => names(c)[1]);
-      if (slots.length === 0) return;
-      const batch = redis.multi();
-      for (const key of slots) batch.zrem(key, ticket);
-      // A slot not given back (Redis out) frees itself at its expiry.
-      batch.exec().catch(() => {});
+      if (ticket === undefined) return;
+      const pairs: Array<[string, string]> = [];
+      for (const c of limits) if (c.rule.concurrent !== null) pairs.push([names(c)[1], ticket]);
+      if (pairs.length === 0) return;
+      if (health.state !== 'ok') {
+        if (unreleased.length + pairs.length <= MAX_UNRELEASED) unreleased.push(...pairs);
+        return;
+      }
+      giveBack(pairs);
     },
     charge(limits, now, tokens) {
       local.charge(limits, now, tokens);

@@ -110,6 +110,23 @@ describe('shared counting scripts on Redis', () => {
     expect(await short.admit(held, Date.now(), 'next')).toBeNull();
   });
 
+  it('a slot whose give-back came while Redis was out is given back once it answers again', async () => {
+    fresh();
+    const listeners: Array<(s: 'ok' | 'degraded') => void> = [];
+    const health = { state: 'ok' as 'ok' | 'degraded', onChange: (l: (s: 'ok' | 'degraded') => void) => (listeners.push(l), () => {}) };
+    const local = new RateLimits(null as never);
+    local.install([limitRule({ concurrent: 1 })]);
+    const shared = createRedisRateLimiter({ redis, prefix, health, local, log });
+    const held = local.limitsFor('UPSTREAM', 'u');
+    expect(await shared.admit(held, Date.now(), 'a')).toBeNull();
+    health.state = 'degraded';
+    shared.release(held, 'a');
+    expect(await redis.zcard(`${prefix}limit:{l1}:c`)).toBe(1);
+    health.state = 'ok';
+    for (const l of listeners) l('ok');
+    await expect.poll(() => redis.zcard(`${prefix}limit:{l1}:c`)).toBe(0);
+  });
+
   it('degraded, the local counters decide without touching Redis', async () => {
     fresh();
     const local = new RateLimits(null as never);
