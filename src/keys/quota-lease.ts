@@ -88,8 +88,11 @@ export class QuotaLeases {
   charged(key: ApiKeyState): void {
     if (key.quotaLimit === null) return;
     const ledger = this.ledger(key.id);
-    ledger.lastChargeAt = this.now();
-    if (key.leaseLeft! <= blockSize(key.quotaLimit) >> 1) void this.lease(key, ledger);
+    const now = (ledger.lastChargeAt = this.now());
+    if (key.leaseLeft! > blockSize(key.quotaLimit) >> 1) return;
+    // Refused lately: nothing is left to lease, so not one query per request; once the block is empty, ask (and maybe mark EXHAUSTED).
+    if (key.leaseLeft! > 0 && now - ledger.refusedAt < REFUSED_RETRY_MS) return;
+    void this.lease(key, ledger);
   }
 
   /** A quota reset of this key (UsageCounters.discardQuota): its block and any lease in flight belong to the old period. */
