@@ -213,7 +213,12 @@ export class QuotaLeases {
         }
       }
       await runBounded(due, TICK_CONCURRENCY);
-      for (const id of this.ledgers.keys()) if (!this.deps.state.keys.has(id)) this.ledgers.delete(id);
+      for (const id of this.ledgers.keys()) {
+        if (this.deps.state.keys.has(id)) continue;
+        // A deleted key: its lease row would otherwise be renewed until this instance stops.
+        this.ledgers.delete(id);
+        await this.sql.giveBack(id, 0).catch(() => {});
+      }
     } catch (error) {
       this.deps.log.debug({ err: error }, 'quota lease upkeep failed');
     } finally {
