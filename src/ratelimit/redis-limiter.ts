@@ -98,21 +98,7 @@ export function createRedisRateLimiter(opts: { redis: Redis; prefix: string; hea
     return [`${base}:w`, `${base}:c`, `${base}:t`];
   };
   let refusals = 0;
-  // Slots whose give-back failed (Redis went away mid-request): given back once it answers again, not left to expire.
-  let unreleased: Array<[string, string]> = [];
-  const giveBack = (pairs: Array<[string, string]>) => {
-    const batch = redis.multi();
-    for (const [key, ticket] of pairs) batch.zrem(key, ticket);
-    batch.exec().catch(() => {
-      if (unreleased.length + pairs.length <= MAX_UNRELEASED) unreleased.push(...pairs);
-    });
-  };
-  health.onChange((state) => {
-    if (state !== 'ok' || unreleased.length === 0) return;
-    const pairs = unreleased;
-    unreleased = [];
-    giveBack(pairs);
-  });
+  const slots = slotReturner(redis, health);
 
   const viaRedis = async (limits: readonly LimitCounter[], now: number, ticket: string): Promise<Blocked | null> => {
     const keys: string[] = [];
@@ -150,12 +136,7 @@ export function createRedisRateLimiter(opts: { redis: Redis; prefix: string; hea
       if (ticket === undefined) return;
       const pairs: Array<[string, string]> = [];
       for (const c of limits) if (c.rule.concurrent !== null) pairs.push([names(c)[1], ticket]);
-      if (pairs.length === 0) return;
-      if (health.state !== 'ok') {
-        if (unreleased.length + pairs.length <= MAX_UNRELEASED) unreleased.push(...pairs);
-        return;
-      }
-      giveBack(pairs);
+      if (pairs.length > 0) slots.giveBack(pairs);
     },
     charge(limits, now, tokens) {
       local.charge(limits, now, tokens);
@@ -169,6 +150,35 @@ export function createRedisRateLimiter(opts: { redis: Redis; prefix: string; hea
         batch.pexpire(key, 61_000);
       }
       batch.exec().catch(() => {});
+    },
+  };
+}
+
+/**
+ * Gives concurrency slots back. A give-back that fails or falls in an outage
+ * (Redis went away mid-request) is kept and sent once Redis answers again, so
+ * the slot does not hold the limit until it expires.
+ */
+function slotReturner(redis: Redis, health: RedisHealth): { giveBack(pairs: Array<[string, string]>): void } {
+  let unreleased: Array<[string, string]> = [];
+  const keep = (pairs: Array<[string, string]>) => {
+    if (unreleased.length + pairs.length <= MAX_UNRELEASED) unreleased.push(...pairs);
+  };
+  const send = (pairs: Array<[string, string]>) => {
+    const batch = redis.multi();
+    for (const [key, ticket] of pairs) batch.zrem(key, ticket);
+    batch.exec().catch(() => keep(pairs));
+  };
+  health.onChange((state) => {
+    if (state !== 'ok' || unreleased.length === 0) return;
+    const pairs = unreleased;
+    unreleased = [];
+    send(pairs);
+  });
+  return {
+    giveBack(pairs) {
+      if (health.state === 'ok') send(pairs);
+      else keep(pairs);
     },
   };
 }
