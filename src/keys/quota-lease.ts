@@ -38,6 +38,8 @@ const IDLE_MS = 30_000;
 const REFUSED_RETRY_MS = 5000;
 /** Leases asked at once by one tick (the start leases every limited key). */
 const TICK_CONCURRENCY = 8;
+/** The longest a request waits for a lease (see whenLeased). */
+const LEASE_WAIT_MS = 1000;
 
 export function blockSize(limit: number): number {
   return Math.max(1, Math.min(MAX_BLOCK, Math.ceil(limit / 10)));
@@ -109,10 +111,12 @@ export class QuotaLeases {
 
   /**
    * The request found no key: leases for the upstream's keys with an empty
-   * block, resolved when one lands (or `waitMs` passed); null when none can
-   * come (every such key refused lately, or none at all).
+   * block; true when one settled, false when none did within `waitMs` (at
+   * most LEASE_WAIT_MS: a database that slow is in trouble, and the request
+   * is better answered than held); null when none can come (every such key
+   * refused lately, or none at all).
    */
-  whenLeased(upstream: UpstreamRuntime, waitMs: number): Promise<void> | null {
+  whenLeased(upstream: UpstreamRuntime, waitMs: number): Promise<boolean> | null {
     const now = this.now();
     const waits: Promise<void>[] = [];
     for (const key of upstream.keys.values()) {
@@ -124,8 +128,8 @@ export class QuotaLeases {
     }
     if (waits.length === 0 || waitMs <= 0) return null;
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
-    return Promise.race([...waits, timeout]).finally(() => clearTimeout(timer));
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, Math.min(waitMs, LEASE_WAIT_MS), false)));
+    return Promise.race([...waits.map((w) => w.then(() => true)), timeout]).finally(() => clearTimeout(timer));
   }
 
   /** Gives every block back (after the proxy drained, before the database closes). */

@@ -31,8 +31,7 @@ export function acquireKey(pr: ProxyRequest, upstream: UpstreamRuntime, deadline
 async function waitForBlock(pr: ProxyRequest, upstream: UpstreamRuntime, deadlineAt: number, leases: QuotaLeases, quotaResetAt?: QuotaResetAt): Promise<ApiKeyState | null> {
   for (;;) {
     const arrived = pr.clientGone ? null : leases.whenLeased(upstream, deadlineAt - performance.now());
-    if (arrived === null) break;
-    await arrived;
+    if (arrived === null || !(await arrived)) break;
     const key = upstream.pool.pick(null, pr.model, Date.now());
     if (key !== null) return key;
   }

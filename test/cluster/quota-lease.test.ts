@@ -9,6 +9,7 @@ import { createTestDatabase, startTestGateway, type TestDatabase, type TestGatew
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream.ts';
 import { REDIS_URL } from '../support/redis.ts';
 import { CLUSTER_SECRET } from '../support/cluster-instances.ts';
+import { startTcpRelay } from '../support/tcp-relay.ts';
 import { admin, proxied, seedToken, seedUpstream } from './counts-support.ts';
 
 describe('quota blocks of one cluster-mode gateway', () => {
@@ -62,6 +63,32 @@ describe('quota blocks of one cluster-mode gateway', () => {
     // Closed here: afterAll's close is then a second close.
     t = { ...t, close: async () => {} };
   }, 60_000);
+
+  it('with PostgreSQL cut, a key serves what its block holds, then requests are answered at once instead of held to their deadline', async () => {
+    const db = await createTestDatabase('postgres', mkdtempSync(join(tmpdir(), 'keyrelay-lease-')));
+    const relay = await startTcpRelay({ host: '127.0.0.1', port: Number(new URL(db.url).port || 5432) });
+    const g = await startTestGateway({ provider: 'postgres', database: db, env: { DATABASE_URL: relay.url(db.url), KEYRELAY_REDIS_URL: REDIS_URL, KEYRELAY_SECRET: CLUSTER_SECRET } });
+    try {
+      const up = await seedUpstream(g.url, { name: 'pgcut', baseUrl: mock.url, deadlineMs: 10_000 }, [{ value: 'sk-cluster-pgcut-0000000000000000001', quota: 100 }]);
+      const token = await seedToken(g.url);
+      await expect.poll(() => g.gateway.state.keys.get(up.keyIds[0])!.leaseLeft, { timeout: 5000 }).toBe(10);
+      relay.cut();
+      const replies = [];
+      for (let i = 0; i < 14; i++) replies.push(await proxied(g.url, '/proxy/pgcut/v1/x', token));
+      // The block, exactly: nothing beyond what was leased before the cut.
+      expect(replies.filter((r) => r.status === 200)).toHaveLength(10);
+      expect(replies.slice(10).map((r) => r.status)).toEqual([503, 503, 503, 503]);
+      expect(Math.max(...replies.map((r) => r.ms))).toBeLessThan(2000);
+      relay.restore();
+      // Back: blocks are leased again.
+      await expect.poll(async () => (await proxied(g.url, '/proxy/pgcut/v1/x', token)).status, { timeout: 20_000, interval: 500 }).toBe(200);
+    } finally {
+      relay.restore();
+      await g.close({ drop: false });
+      await relay.close();
+      await db.drop();
+    }
+  }, 90_000);
 
   it('a single instance never leases: leaseLeft stays null', async () => {
     const single = await startTestGateway({ provider: 'postgres' });
