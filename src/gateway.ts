@@ -24,9 +24,10 @@ import { tuneGcForProxying } from './proxy/gc-tuning.ts';
 import { createProxyHandler } from './proxy/route.ts';
 import { Registry } from 'prom-client';
 import { QuotaGate } from './keys/quota.ts';
-import { QuotaLeases } from './keys/quota-lease.ts';
+import { QuotaLeases, type QuotaLeaseDeps } from './keys/quota-lease.ts';
 import { createSharedRuleTracker } from './rules/shared-rule-tracker.ts';
 import { createRedisRateLimiter } from './ratelimit/redis-limiter.ts';
+import { SharedKeyLimits } from './ratelimit/shared-key-limits.ts';
 import { UsageCounters } from './keys/usage-counters.ts';
 import { LogWriter } from './logs/log-writer.ts';
 import { createRedactor } from './logs/redact.ts';
@@ -104,13 +105,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     cleanups.push(() => lifecycle.stop());
     // Counted by the proxy, stored by the log writer; the admin API's quota reset discards pending charges.
     const usage = new UsageCounters();
-    // Cluster mode: quota in blocks leased from PostgreSQL; given back after the proxy drained (cleanups run in reverse).
-    const leases = cluster ? new QuotaLeases({ sql: db.sql, instanceId: cluster.instanceId, state, lifecycle, log }) : null;
-    if (leases) {
-      usage.onDiscard = (keyId) => leases.reset(keyId);
-      await leases.start();
-      cleanups.push(() => leases.stop());
-    }
+    const leases = cluster ? await startQuotaLeases(cluster, { sql: db.sql, state, lifecycle, log }, usage, cleanups) : null;
     const jobs = new JobService({ config, db, state, events, lifecycle, log, masterKey: master.key, usage });
     await jobs.load();
     // The quota period is quota-reset's schedule (environment or setJobSchedule).
@@ -131,7 +126,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
 
     const { proxy, logs } = createProxyParts({ config, db, state, events, lifecycle, ruleRuntime, usage, leases, log, jobs, registry }, cleanups);
     registerRateLimitMetrics(registry, state.limits);
-    if (cluster) state.limits.shared = createRedisRateLimiter({ redis: cluster.commands, prefix: cluster.prefix, health: cluster.health, local: state.limits, log });
+    if (cluster) shareRateLimits(cluster, state, log);
     registerScriptMetrics(registry, scripts);
 
     const readiness = withRedisReadiness(databaseReadiness(db.sql, (await listMigrations(db.target.provider)).length), cluster);
@@ -208,6 +203,23 @@ async function holdInstanceLease(config: Config, db: Db, log: Logger, cleanups: 
   cleanups.push(() => leaseConnection.close());
   const lease = await acquireInstanceLease({ sql: db.sql, heartbeat: leaseConnection.sql }, log, config.KEYRELAY_INSTANCE_LEASE_MS);
   cleanups.push(() => lease.release());
+}
+
+/** Cluster mode: quota in blocks leased from PostgreSQL; given back after the proxy drained (cleanups run in reverse). */
+async function startQuotaLeases(cluster: ClusterRedis, deps: Omit<QuotaLeaseDeps, 'instanceId'>, usage: UsageCounters, cleanups: Array<() => Promise<void> | void>): Promise<QuotaLeases> {
+  const leases = new QuotaLeases({ ...deps, instanceId: cluster.instanceId });
+  // A quota reset voids this instance's block of the key with the period.
+  usage.onDiscard = (keyId) => leases.reset(keyId);
+  await leases.start();
+  cleanups.push(() => leases.stop());
+  return leases;
+}
+
+/** Cluster mode: token and upstream limits counted in Redis, and what each instance sent with a limited key. */
+function shareRateLimits(cluster: ClusterRedis, state: GatewayState, log: Logger): void {
+  const { commands: redis, prefix, health, instanceId } = cluster;
+  state.limits.shared = createRedisRateLimiter({ redis, prefix, health, local: state.limits, log });
+  state.limits.sharedKeys = new SharedKeyLimits({ redis, prefix, health, instanceId });
 }
 
 /** Cluster mode: Redis under this database's cluster id, closed after everything that uses it. */

@@ -90,6 +90,10 @@ export function clientRequestEnded(limits: RateLimits, pr: ProxyRequest): void {
   }
   if (pr.key !== null) {
     const keyLimits = limits.limitsFor('KEY', pr.key.id);
-    if (keyLimits.length > 0) limits.charge(keyLimits, now, tokens);
+    if (keyLimits.length > 0) {
+      // Cluster mode: charged in Redis too, where the key gate's shared count reads it.
+      if (limits.shared !== null) void limits.shared.charge(keyLimits, now, tokens);
+      else limits.charge(keyLimits, now, tokens);
+    }
   }
 }

@@ -21,7 +21,7 @@ import { CONCURRENCY_RETRY_MS, type Blocked, type LimitCounter, type LimitKind }
 import type { RateLimiter } from './limiter.ts';
 import type { RateLimits } from './rate-limits.ts';
 
-const LOG_MAX = 4096;
+export const LOG_MAX = 4096;
 /** Beyond this many slots waiting to be given back, the rest free themselves at their expiry. */
 const MAX_UNRELEASED = 100_000;
 
@@ -80,6 +80,12 @@ end
 return {0}
 `;
 
+/** A limit's Redis keys: its request window, its concurrency slots, its token buckets. */
+export function limitKeys(prefix: string, ruleId: string): [string, string, string] {
+  const base = `${prefix}limit:{${ruleId}}`;
+  return [`${base}:w`, `${base}:c`, `${base}:t`];
+}
+
 const KINDS: LimitKind[] = ['requests', 'concurrent', 'tokensPerMinute'];
 type Admit = (...args: (string | number)[]) => Promise<number[]>;
 
@@ -93,10 +99,7 @@ export function createRedisRateLimiter(opts: { redis: Redis; prefix: string; hea
   redis.defineCommand('keyrelayAdmit', { lua: ADMIT });
   const admitScript = (redis as unknown as { keyrelayAdmit: Admit }).keyrelayAdmit.bind(redis);
   const slotTtl = opts.slotTtlMs ?? 10 * 60_000;
-  const names = (c: LimitCounter) => {
-    const base = `${prefix}limit:{${c.rule.id}}`;
-    return [`${base}:w`, `${base}:c`, `${base}:t`];
-  };
+  const names = (c: LimitCounter) => limitKeys(prefix, c.rule.id);
   let refusals = 0;
   const slots = slotReturner(redis, health);
 

@@ -9,6 +9,7 @@ import { createRedisRateLimiter } from '../../src/ratelimit/redis-limiter.ts';
 import { RateLimits } from '../../src/ratelimit/rate-limits.ts';
 import type { RateLimitRule } from '../../src/ratelimit/limit-counter.ts';
 import { createSharedRuleTracker } from '../../src/rules/shared-rule-tracker.ts';
+import { SharedKeyLimits } from '../../src/ratelimit/shared-key-limits.ts';
 import { REDIS_URL } from '../support/redis.ts';
 
 const log = createLogger('silent');
@@ -125,6 +126,27 @@ describe('shared counting scripts on Redis', () => {
     health.state = 'ok';
     for (const l of listeners) l('ok');
     await expect.poll(() => redis.zcard(`${prefix}limit:{l1}:c`)).toBe(0);
+  });
+
+  it('a key limit: what other instances sent with the key holds it back here, though this instance alone sent fewer', async () => {
+    fresh();
+    const rules = [limitRule({ id: 'k1', scope: 'KEY', targetId: 'key1', requests: 5, perSeconds: 60 })];
+    const make = (id: string) => {
+      const local = new RateLimits(null as never);
+      local.install(rules);
+      local.sharedKeys = new SharedKeyLimits({ redis, prefix, health: healthy, instanceId: id });
+      return local;
+    };
+    const [x, y] = [make('x'), make('y')];
+    const key = { id: 'key1' } as never;
+    for (let i = 0; i < 3; i++) x.keySent(key);
+    for (let i = 0; i < 2; i++) y.keySent(key);
+    // x sent 3 of 5 (room by its own count); the cluster sent 5: once the answers land, x holds the key back too.
+    await expect.poll(() => y.keyRoomAt(key, Date.now()) > Date.now()).toBe(true);
+    for (let i = 0; i < 1; i++) x.keySent(key);
+    await expect.poll(() => x.keyRoomAt(key, Date.now()) > Date.now()).toBe(true);
+    expect(x.limitsFor('KEY', 'key1')[0].roomAt(Date.now())).toBeLessThanOrEqual(Date.now());
+    expect(await redis.zcard(`${prefix}limit:{k1}:w`)).toBe(6);
   });
 
   it('degraded, the local counters decide without touching Redis', async () => {
