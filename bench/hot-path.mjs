@@ -63,7 +63,7 @@ const rule = compileRule({
 const pool = new KeyPool('ROUND_ROBIN');
 const keys = new Map();
 for (let i = 0; i < 10; i++) {
-  const key = { id: `key${i}`, upstreamId: 'up1', name: `k${i}`, secret: `sk-bench-key-${String(i).padStart(4, '0')}-abcdefghijklmnop`, fingerprint: 'f', status: 'ACTIVE', disabledUntil: null, statusReason: null, weight: 1, quotaLimit: null, used: 0, quotaResetAt: null, modelCooldowns: new Map(), disableCount: 0 };
+  const key = { id: `key${i}`, upstreamId: 'up1', name: `k${i}`, secret: `sk-bench-key-${String(i).padStart(4, '0')}-abcdefghijklmnop`, fingerprint: 'f', status: 'ACTIVE', disabledUntil: null, statusReason: null, weight: 1, quotaLimit: null, used: 0, leaseLeft: null, quotaResetAt: null, modelCooldowns: new Map(), disableCount: 0 };
   keys.set(key.id, key);
   pool.upsert(key);
 }

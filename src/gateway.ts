@@ -25,6 +25,10 @@ import { tuneGcForProxying } from './proxy/gc-tuning.ts';
 import { createProxyHandler } from './proxy/route.ts';
 import { Registry } from 'prom-client';
 import { QuotaGate } from './keys/quota.ts';
+import { QuotaLeases, type QuotaLeaseDeps } from './keys/quota-lease.ts';
+import { createSharedRuleTracker } from './rules/shared-rule-tracker.ts';
+import { createRedisRateLimiter } from './ratelimit/redis-limiter.ts';
+import { SharedKeyLimits } from './ratelimit/shared-key-limits.ts';
 import { UsageCounters } from './keys/usage-counters.ts';
 import { LogWriter } from './logs/log-writer.ts';
 import { createRedactor } from './logs/redact.ts';
@@ -35,9 +39,8 @@ import { GatewayState } from './state/gateway-state.ts';
 import { JobService } from './jobs/job-service.ts';
 import { databaseReadiness, withRedisReadiness } from './server/readiness.ts';
 import { listen } from './server/listen.ts';
-import { acquireInstanceLease } from './instance/lease.ts';
+import { holdInstanceLease } from './instance/hold-lease.ts';
 import { checkLeaseBeforeMigrating } from './instance/lease-precheck.ts';
-import { openLeaseConnection } from './instance/lease-connection.ts';
 import { registerRateLimitMetrics } from './ratelimit/rate-limit-metrics.ts';
 import { forgetDeletedTargets } from './ratelimit/forget-deleted-targets.ts';
 import { applyConfigFile } from './config-file/apply-config-file.ts';
@@ -49,8 +52,8 @@ import { compileRule } from './rules/evaluate.ts';
 import { registerScriptMetrics } from './scripts/script-metrics.ts';
 import { createNotifications, type Notifications } from './notifications/service.ts';
 import { missingSmtpSetting } from './notifications/email-sender.ts';
-import { openClusterRedis, type ClusterRedis } from './cluster/redis.ts';
-import { loadClusterId } from './cluster/cluster-id.ts';
+import type { ClusterRedis } from './cluster/redis.ts';
+import { joinCluster } from './cluster/join-cluster.ts';
 import { startClusterSync, type ClusterSync } from './sync/start-sync.ts';
 import { registerSyncMetrics } from './sync/sync-metrics.ts';
 
@@ -100,23 +103,21 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const { master, cipher } = await openSecrets(config, db, log);
     const { auth, generated, persist: persistAdminToken } = await setupAdminAuth(db.prisma, config.KEYRELAY_ADMIN_TOKEN);
 
-    const { state, scripts } = await loadState(config, db, cipher, cleanups);
+    const { state, scripts } = await loadState(config, db, cipher, cleanups, cluster !== null);
     const events = createEventBus();
     // Started now (on SQLite a worker thread and its connection) so the first rule-fired change does not wait for it.
     await db.writer.query('SELECT 1');
-    // Keys of upstreams with a health probe are probed before a timer returns them.
-    // In cluster mode every instance arms every return timer; the first to claim a return stores it.
-    const lifecycle = new KeyLifecycle({ sql: db.writer, state, events, log, returnCheck: createProbeReturnCheck(state), claimTimers: config.cluster });
-    lifecycle.restoreTimers();
-    cleanups.push(() => lifecycle.stop());
-    if (config.cluster) cleanups.push(armTimersOnChanges({ events, state, lifecycle, log }));
+    const lifecycle = startLifecycle(config, db, state, events, log, cleanups);
     // Counted by the proxy, stored by the log writer; the admin API's quota reset discards pending charges.
     const usage = new UsageCounters();
+    const leases = cluster ? await startQuotaLeases(cluster, { sql: db.sql, state, lifecycle, log }, usage, cleanups) : null;
     const jobs = new JobService({ config, db, state, events, lifecycle, log, masterKey: master.key, usage });
     await jobs.load();
     // The quota period is quota-reset's schedule (environment or setJobSchedule).
     const quotaResetAt = (upstream: UpstreamConfig, now: number) => nextQuotaResetAt(upstream, jobs.quotaCron(), config.KEYRELAY_TIMEZONE, now);
-    const ruleRuntime = createRuleRuntime({ lifecycle, state, events, log, quotaResetAt });
+    const shared = cluster ? createSharedRuleTracker({ redis: cluster.commands, prefix: cluster.prefix, health: cluster.health, instanceId: cluster.instanceId, log }) : null;
+    if (shared) cleanups.push(() => shared.close());
+    const ruleRuntime = createRuleRuntime({ lifecycle, state, events, log, quotaResetAt, shared });
     cleanups.push(forgetDeletedKeys(events, state, ruleRuntime));
     cleanups.push(forgetDeletedTargets(events, db.prisma, state, log));
 
@@ -132,8 +133,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     cleanups.push(() => notifications.stop());
     const { yoga, wsHooks } = createGraphQL({ config, services, events, jobs, notifications, auth, log }, cleanups);
 
-    const { proxy, logs } = createProxyParts({ config, db, state, events, lifecycle, ruleRuntime, usage, log, jobs, registry }, cleanups);
+    const { proxy, logs } = createProxyParts({ config, db, state, events, lifecycle, ruleRuntime, usage, leases, log, jobs, registry }, cleanups);
     registerRateLimitMetrics(registry, state.limits);
+    if (cluster) shareRateLimits(cluster, state, log);
     registerScriptMetrics(registry, scripts);
     if (sync) registerSyncMetrics(registry, sync.stats);
 
@@ -165,6 +167,19 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   }
 }
 
+/**
+ * Keys of upstreams with a health probe are probed before a timer returns
+ * them. In cluster mode every instance arms every return timer; the first to
+ * claim a return stores it.
+ */
+function startLifecycle(config: Config, db: Db, state: GatewayState, events: EventBus, log: Logger, cleanups: Array<() => Promise<void> | void>): KeyLifecycle {
+  const lifecycle = new KeyLifecycle({ sql: db.writer, state, events, log, returnCheck: createProbeReturnCheck(state), claimTimers: config.cluster });
+  lifecycle.restoreTimers();
+  cleanups.push(() => lifecycle.stop());
+  if (config.cluster) cleanups.push(armTimersOnChanges({ events, state, lifecycle, log }));
+  return lifecycle;
+}
+
 /** Migrations first: on SQLite the schema engine needs the file to itself, before any other connection. */
 async function migrateAndOpen(config: Config, log: Logger): Promise<Db> {
   // On SQLite the migration would wait on a running instance's lock and fail unhelpfully: the lease is checked first.
@@ -189,7 +204,7 @@ function createGraphQL(
 }
 
 /** Header scripts compile when their upstream loads into the state, so the engine comes first. */
-async function loadState(config: Config, db: Db, cipher: SecretCipher, cleanups: Array<() => Promise<void> | void>) {
+async function loadState(config: Config, db: Db, cipher: SecretCipher, cleanups: Array<() => Promise<void> | void>, leaseQuota: boolean) {
   const scripts = await loadScriptEngine({ timeoutMs: config.KEYRELAY_SCRIPT_TIMEOUT_MS, memoryBytes: config.KEYRELAY_SCRIPT_MEMORY_MB * 1024 * 1024 });
   const state = new GatewayState(db.prisma, cipher, {
     compileRule,
@@ -197,6 +212,7 @@ async function loadState(config: Config, db: Db, cipher: SecretCipher, cleanups:
     limits: new RateLimits(db.prisma),
     scripts,
   });
+  state.leaseQuota = leaseQuota;
   await state.loadAll();
   // Sandboxes live in the process-wide Wasm heap: free them with the gateway (tests start many).
   cleanups.push(() => {
@@ -205,24 +221,21 @@ async function loadState(config: Config, db: Db, cipher: SecretCipher, cleanups:
   return { state, scripts };
 }
 
-/**
- * Until cluster mode exists one instance serves a database: a second would
- * spend every quota twice. The lease's heartbeat has its own connection.
- */
-async function holdInstanceLease(config: Config, db: Db, log: Logger, cleanups: Array<() => Promise<void> | void>) {
-  if (config.KEYRELAY_TEST_SHARED_DATABASE) return;
-  const leaseConnection = openLeaseConnection(db);
-  cleanups.push(() => leaseConnection.close());
-  const lease = await acquireInstanceLease({ sql: db.sql, heartbeat: leaseConnection.sql }, log, config.KEYRELAY_INSTANCE_LEASE_MS);
-  cleanups.push(() => lease.release());
+/** Cluster mode: quota in blocks leased from PostgreSQL; given back after the proxy drained (cleanups run in reverse). */
+async function startQuotaLeases(cluster: ClusterRedis, deps: Omit<QuotaLeaseDeps, 'instanceId'>, usage: UsageCounters, cleanups: Array<() => Promise<void> | void>): Promise<QuotaLeases> {
+  const leases = new QuotaLeases({ ...deps, instanceId: cluster.instanceId });
+  // A quota reset voids this instance's block of the key with the period.
+  usage.onDiscard = (keyId) => leases.reset(keyId);
+  await leases.start();
+  cleanups.push(() => leases.stop());
+  return leases;
 }
 
-/** Cluster mode: Redis under this database's cluster id, closed after everything that uses it. */
-async function joinCluster(config: Config, db: Db, log: Logger, cleanups: Array<() => Promise<void> | void>): Promise<ClusterRedis> {
-  const cluster = await openClusterRedis({ url: config.KEYRELAY_REDIS_URL!, clusterId: await loadClusterId(db.sql), log });
-  cleanups.push(() => cluster.close());
-  log.info({ instanceId: cluster.instanceId }, 'cluster mode: sharing PostgreSQL and Redis with the other instances');
-  return cluster;
+/** Cluster mode: token and upstream limits counted in Redis, and what each instance sent with a limited key. */
+function shareRateLimits(cluster: ClusterRedis, state: GatewayState, log: Logger): void {
+  const { commands: redis, prefix, health, instanceId } = cluster;
+  state.limits.shared = createRedisRateLimiter({ redis, prefix, health, local: state.limits, log });
+  state.limits.sharedKeys = new SharedKeyLimits({ redis, prefix, health, instanceId });
 }
 
 /** The master key (env, or a key file generated on first start) and the cipher, checked against the stored data. */
@@ -242,10 +255,10 @@ async function openSecrets(config: Config, db: Db, log: Logger) {
  * database closes.
  */
 function createProxyParts(
-  parts: { config: Config; db: Db; state: GatewayState; events: EventBus; lifecycle: KeyLifecycle; ruleRuntime: RuleRuntime; usage: UsageCounters; log: Logger; jobs: JobService; registry: Registry },
+  parts: { config: Config; db: Db; state: GatewayState; events: EventBus; lifecycle: KeyLifecycle; ruleRuntime: RuleRuntime; usage: UsageCounters; leases: QuotaLeases | null; log: Logger; jobs: JobService; registry: Registry },
   cleanups: Array<() => Promise<void> | void>,
 ) {
-  const { config, db, state, events, lifecycle, ruleRuntime, usage, log, jobs, registry } = parts;
+  const { config, db, state, events, lifecycle, ruleRuntime, usage, leases, log, jobs, registry } = parts;
   const logs = new LogWriter({ target: db.target, events, state, usage, log, flushMs: config.KEYRELAY_LOG_FLUSH_MS, queueMax: config.KEYRELAY_LOG_QUEUE_MAX });
   logs.start();
   const targets = new UpstreamTargets();
@@ -260,7 +273,7 @@ function createProxyParts(
     state,
     targets,
     rules: ruleRuntime,
-    quota: new QuotaGate({ state, lifecycle, usage, log }),
+    quota: new QuotaGate({ state, lifecycle, usage, log, leases }),
     usage,
     logs,
     metrics: createProxyMetrics(registry, {

@@ -47,7 +47,11 @@ export function keyBulk(deps: Pick<AdminDeps, 'prisma' | 'state' | 'lifecycle' |
       }
       // Pending charges from before the reset must not land on top of the fresh period.
       for (const id of ids) usage?.discardQuota(id);
-      await prisma.apiKey.updateMany({ where: target.keyId ? { id: target.keyId } : { upstreamId: target.upstreamId! }, data: { quotaUsed: 0 } });
+      // Cluster mode's quota blocks belong to the period: the reset clears them with the count.
+      await prisma.$transaction([
+        prisma.apiKey.updateMany({ where: target.keyId ? { id: target.keyId } : { upstreamId: target.upstreamId! }, data: { quotaUsed: 0, quotaLeased: 0 } }),
+        prisma.quotaLease.deleteMany({ where: { keyId: { in: ids } } }),
+      ]);
       for (const id of ids) {
         const key = state.keys.get(id);
         if (!key) continue;

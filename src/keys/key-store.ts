@@ -94,8 +94,10 @@ export function quotaResetStatements(sql: SqlDriver, keyId: string, now: number,
   const guard = '("quotaResetAt" IS NULL OR "quotaResetAt" <= ?)';
   return [
     { sql: `${EVENT_FROM_KEY} "status" = 'EXHAUSTED' AND ${guard}${forUpdate(sql)}`, params: [sql.time(at), 'ACTIVE', 'quota reset', null, keyId, sql.time(now)] },
+    // Cluster mode's quota blocks belong to the period (keys/quota-lease.ts); before the update, which moves the guard's column.
+    { sql: `DELETE FROM "QuotaLease" WHERE "keyId" = ? AND EXISTS (SELECT 1 FROM "ApiKey" WHERE "id" = ? AND ${guard})`, params: [keyId, keyId, sql.time(now)] },
     {
-      sql: `UPDATE "ApiKey" SET "quotaUsed" = 0,
+      sql: `UPDATE "ApiKey" SET "quotaUsed" = 0, "quotaLeased" = 0,
               "statusReason" = CASE WHEN "status" = 'EXHAUSTED' THEN NULL ELSE "statusReason" END,
               "status" = CASE WHEN "status" = 'EXHAUSTED' THEN 'ACTIVE' ELSE "status" END,
               "quotaResetAt" = ?, "updatedAt" = ?

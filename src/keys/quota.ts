@@ -6,22 +6,17 @@
 // reached the upstream gives its reservation back; one that did is counted
 // (UsageCounters) and stored by the next batch as `quotaUsed = quotaUsed + n`.
 //
-// Several instances on one PostgreSQL (design, not built yet): each instance
-// would lease quota in blocks, e.g. `UPDATE "ApiKey" SET "quotaLeased" =
-// "quotaLeased" + :n WHERE "id" = :id AND "quotaLeased" + :n <= "quotaLimit"
-// RETURNING "quotaLeased"` (an atomic conditional update: never
-// check-then-write), serve reservations from its local block exactly as
-// below, lease the next block when the local one runs low, and hand back
-// what is unused at shutdown; a lease carries an expiry so a crashed
-// instance's block returns to the pool. The sum of leases never exceeds the
-// limit, so the total stays exact across instances; the block size trades
-// database writes for how much quota can sit idle in one instance.
+// Several instances on one PostgreSQL (cluster mode): each instance leases
+// the quota in blocks (quota-lease.ts) and the charge below also comes out of
+// its block (`leaseLeft`), still synchronously; the pool offers a limited key
+// only while its block has units, so the total stays exact across instances.
 
 import type { KeyLifecycle } from './lifecycle.ts';
 import type { Logger } from '../logger.ts';
 import type { GatewayState } from '../state/gateway-state.ts';
 import type { ApiKeyState } from '../state/types.ts';
 import type { UsageCounters } from './usage-counters.ts';
+import type { QuotaLeases } from './quota-lease.ts';
 import { CHARGE, REFUND } from '../state/apply-key-change.ts';
 
 export interface QuotaDeps {
@@ -29,14 +24,22 @@ export interface QuotaDeps {
   lifecycle: Pick<KeyLifecycle, 'transition'>;
   usage: UsageCounters;
   log: Logger;
+  /** Cluster mode: the blocks charges come out of; null for a single instance. */
+  leases?: QuotaLeases | null;
 }
 
 export class QuotaGate {
   constructor(private readonly deps: QuotaDeps) {}
 
+  /** Cluster mode's blocks: a request that finds no key waits for a lease in flight (proxy/key-wait.ts). */
+  get leases(): QuotaLeases | null {
+    return this.deps.leases ?? null;
+  }
+
   /** Charges one request to a key the pool just offered; pair with refund() or settle(). */
   reserve(key: ApiKeyState): void {
     this.deps.state.apply(key, CHARGE);
+    if (key.leaseLeft !== null) this.deps.leases?.charged(key);
   }
 
   /** The attempt never reached the upstream (connect failure, client gone first): the charge is void. */

@@ -52,6 +52,8 @@ const MAX_ERROR_CHARS = 500;
 export class UsageCounters {
   private keys = new Map<string, KeyUsageDelta>();
   private tokens = new Map<string, number>();
+  /** Cluster mode: a quota reset also voids the key's quota block (QuotaLeases.reset). */
+  onDiscard: ((keyId: string) => void) | null = null;
   /** Snapshots handed to the writer and not settled yet. */
   private readonly inFlight = new Set<UsageSnapshot>();
 
@@ -96,6 +98,7 @@ export class UsageCounters {
    * top of the fresh period.
    */
   discardQuota(keyId: string): void {
+    this.onDiscard?.(keyId);
     const d = this.keys.get(keyId);
     if (d !== undefined) d.quota = 0;
     for (const snapshot of this.inFlight) {

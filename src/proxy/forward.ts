@@ -16,6 +16,7 @@ import { parseRetryAfter, retryDelay } from '../upstream-http/backoff.ts';
 import { appendQueryParam } from '../upstream-http/target-url.ts';
 import { buildUpstreamHeaders } from '../upstream-http/headers.ts';
 import { acquireKey } from './key-wait.ts';
+import { hasQuota } from '../state/pool-entry.ts';
 import type { ProxyDeps } from './proxy-deps.ts';
 import { classifyFailure, type Failure } from './proxy-errors.ts';
 import { answerWithFailure, answerWithResponse, faultOfKey, retryReasonOf } from './final-answer.ts';
@@ -71,7 +72,11 @@ export class Forwarder implements AttemptHooks {
       for (;;) {
         // nextKey() and handle() settle synchronously in the common case; awaiting only real waits saves ticks per request.
         let key = this.nextKey();
-        if (key instanceof Promise) key = await key;
+        if (key instanceof Promise) {
+          key = await key;
+          // Picked before an await: requests woken together may have spent it since (the charge is taken only in send()).
+          if (key !== null && !(key.status === 'ACTIVE' && hasQuota(key))) continue;
+        }
         if (key === null) return this.giveUp();
         let scripted: ScriptHeaders | null = null;
         // Truthy rather than !== null: runtimes built by hand (tests, benchmarks) may leave it out.
@@ -97,7 +102,7 @@ export class Forwarder implements AttemptHooks {
     const pr = this.pr;
     const upstream = pr.upstream!;
     if (pr.clientGone) return null;
-    if (pr.attempts === 0) return acquireKey(pr, upstream, this.deadlineAt, this.deps.quotaResetAt);
+    if (pr.attempts === 0) return acquireKey(pr, upstream, this.deadlineAt, this.deps.quotaResetAt, this.deps.quota.leases);
     // Each retry goes to a key not tried yet (the set exists only for requests that retry).
     (this.exclude ??= new Set()).add(pr.key!.id);
     const key = upstream.pool.pick(this.exclude, pr.model, Date.now());

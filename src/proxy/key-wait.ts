@@ -10,15 +10,32 @@ import type { PickReason } from '../state/key-pool.ts';
 import type { ProxyRequest } from './proxy-request.ts';
 import { rateLimitedError } from './proxy-errors.ts';
 import { sendError } from './respond.ts';
+import type { QuotaLeases } from '../keys/quota-lease.ts';
 
 /** Wake a little after a return time: the lifecycle's timer brings the key back at that instant. */
 const WAKE_SLACK_MS = 5;
 
 type QuotaResetAt = (upstream: UpstreamConfig, now: number) => number | null;
 
-export function acquireKey(pr: ProxyRequest, upstream: UpstreamRuntime, deadlineAt: number, quotaResetAt?: QuotaResetAt): ApiKeyState | null | Promise<ApiKeyState | null> {
+export function acquireKey(pr: ProxyRequest, upstream: UpstreamRuntime, deadlineAt: number, quotaResetAt?: QuotaResetAt, leases?: QuotaLeases | null): ApiKeyState | null | Promise<ApiKeyState | null> {
   const key = upstream.pool.pick(null, pr.model, Date.now());
-  return key !== null ? key : waitForKey(pr, upstream, deadlineAt, quotaResetAt);
+  if (key !== null) return key;
+  return leases ? waitForBlock(pr, upstream, deadlineAt, leases, quotaResetAt) : waitForKey(pr, upstream, deadlineAt, quotaResetAt);
+}
+
+/**
+ * Cluster mode: limited keys whose block of the quota is empty are not
+ * offered until a block is leased; a request that found no key waits for
+ * those leases (one database round trip), never past its deadline.
+ */
+async function waitForBlock(pr: ProxyRequest, upstream: UpstreamRuntime, deadlineAt: number, leases: QuotaLeases, quotaResetAt?: QuotaResetAt): Promise<ApiKeyState | null> {
+  for (;;) {
+    const arrived = pr.clientGone ? null : leases.whenLeased(upstream, deadlineAt - performance.now());
+    if (arrived === null || !(await arrived)) break;
+    const key = upstream.pool.pick(null, pr.model, Date.now());
+    if (key !== null) return key;
+  }
+  return waitForKey(pr, upstream, deadlineAt, quotaResetAt);
 }
 
 async function waitForKey(pr: ProxyRequest, upstream: UpstreamRuntime, deadlineAt: number, quotaResetAt?: QuotaResetAt): Promise<ApiKeyState | null> {

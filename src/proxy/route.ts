@@ -37,7 +37,9 @@ export function createProxyHandler(deps: ProxyDeps) {
     try {
       // One async frame for the whole request: the checks are synchronous, and
       // only the body (rarely) and the attempts wait.
-      const upstreamPath = admit(deps, authenticate, pr, req);
+      let upstreamPath = admit(deps, authenticate, pr, req);
+      // Cluster mode's shared rate limits answer after one Redis round trip.
+      if (upstreamPath instanceof Promise) upstreamPath = await upstreamPath;
       if (upstreamPath !== null) {
         let body = readRequestBody(req, pr.upstream!.config.maxBufferedBodyBytes, deps.maxRequestBodyBytes, pr);
         if (body instanceof Promise) body = await body;
@@ -70,7 +72,7 @@ function reject(pr: ProxyRequest, code: ErrorCode, message: string, extra: Recor
 }
 
 /** Upstream, client token and path: the upstream path to send to, or null when the request was refused (and answered). */
-function admit(deps: ProxyDeps, authenticate: Authenticate, pr: ProxyRequest, req: IncomingMessage): string | null {
+function admit(deps: ProxyDeps, authenticate: Authenticate, pr: ProxyRequest, req: IncomingMessage): string | null | Promise<string | null> {
   const url = req.url ?? '/';
   let nameEnd = PREFIX_LENGTH;
   while (nameEnd < url.length && url.charCodeAt(nameEnd) !== 0x2f && url.charCodeAt(nameEnd) !== 0x3f) nameEnd++;
@@ -100,8 +102,9 @@ function admit(deps: ProxyDeps, authenticate: Authenticate, pr: ProxyRequest, re
     throw error;
   }
   if (pr.method === 'CONNECT') return reject(pr, 'METHOD_NOT_ALLOWED', 'CONNECT is not proxied');
-  if (!admitClient(deps.state.limits, pr)) return null;
-  return upstreamPath;
+  const admitted = admitClient(deps.state.limits, pr);
+  if (admitted instanceof Promise) return admitted.then((ok) => (ok ? upstreamPath : null));
+  return admitted ? upstreamPath : null;
 }
 
 /** The attempts for a request whose body is read; null when the body was refused (and answered). */

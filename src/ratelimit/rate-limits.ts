@@ -8,6 +8,7 @@ import type { KeyGate } from '../state/key-gate.ts';
 import type { ApiKeyState } from '../state/types.ts';
 import { LimitCounter, type Blocked, type RateLimitRule, type RateLimitScope } from './limit-counter.ts';
 import type { RateLimiter } from './limiter.ts';
+import type { SharedKeyLimits } from './shared-key-limits.ts';
 import { readProviderLimits, type ProviderLimits } from './provider-headers.ts';
 
 const NONE: readonly LimitCounter[] = [];
@@ -20,6 +21,10 @@ export class RateLimits implements RateLimiter, KeyGate {
   private counters = new Map<string, LimitCounter>();
   private byTarget: Record<RateLimitScope, Map<string, LimitCounter[]>> = { ACCESS_TOKEN: new Map(), UPSTREAM: new Map(), KEY: new Map() };
   private readonly provider = new Map<string, ProviderLimits>();
+  /** Cluster mode: client limits shared by every instance (redis-limiter.ts); these counters decide while it is degraded. */
+  shared: RateLimiter | null = null;
+  /** Cluster mode: what the other instances sent with each key (shared-key-limits.ts). */
+  sharedKeys: SharedKeyLimits | null = null;
   /** Refused client requests since start, by scope of the limit that refused (read by /metrics). */
   readonly refused: Record<RateLimitScope, number> = { ACCESS_TOKEN: 0, UPSTREAM: 0, KEY: 0 };
 
@@ -80,7 +85,10 @@ export class RateLimits implements RateLimiter, KeyGate {
     let at = 0;
     if (this.byTarget.KEY.size > 0) {
       const limits = this.byTarget.KEY.get(key.id);
-      if (limits !== undefined) for (const c of limits) at = Math.max(at, c.roomAt(now));
+      if (limits !== undefined) {
+        for (const c of limits) at = Math.max(at, c.roomAt(now));
+        if (this.sharedKeys !== null) at = Math.max(at, this.sharedKeys.roomAtFor(key.id, now));
+      }
     }
     if (this.provider.size > 0) {
       const p = this.provider.get(key.id);
@@ -109,6 +117,7 @@ export class RateLimits implements RateLimiter, KeyGate {
     if (limits === undefined) return;
     const now = Date.now();
     for (const c of limits) c.take(now);
+    if (this.sharedKeys !== null) this.sharedKeys.sent(key, limits);
   }
 
   keyDone(key: ApiKeyState): void {

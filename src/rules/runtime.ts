@@ -8,6 +8,7 @@ import { createEvalContext } from './eval-context.ts';
 import { boundsReporter } from './bounds-report.ts';
 import type { CompiledRule } from './evaluate.ts';
 import { createRuleTracker } from './rule-tracker.ts';
+import type { SharedRuleTracker } from './shared-rule-tracker.ts';
 import type { RuleObservation, RuleOutcome, RulePhase, RuleRuntime } from './runtime-types.ts';
 import { explicitlyTargetsStatus, isClientError } from './status-guard.ts';
 
@@ -19,7 +20,11 @@ export interface RuleRuntimeDeps {
   now?: () => number;
   /** Next quota reset of an upstream (epoch ms); see keys/quota-schedule.ts. */
   quotaResetAt: (upstream: UpstreamConfig, now: number) => number | null;
+  /** Cluster mode: firing state shared in Redis (the local tracker decides while Redis is degraded). */
+  shared?: SharedRuleTracker | null;
 }
+
+const NOTHING = (): void => {};
 
 function inPhase(rule: CompiledRule, phase: RulePhase): boolean {
   if (phase === 'all') return true;
@@ -77,6 +82,12 @@ export function createRuleRuntime(deps: RuleRuntimeDeps): RuleRuntime {
         const matched = test(rule, ctx);
         if (matched) outcome.matchedRuleIds.push(rule.def.id);
         const subject = rule.def.scope === 'KEY_MODEL' && obs.model !== null ? `${obs.key.id}|${obs.model}` : obs.key.id;
+        // Cluster mode: counted in Redis without waiting; the claimed firing acts one round trip later.
+        if (deps.shared?.active) {
+          const retryAfter = matched ? ctx.header('retry-after') : undefined;
+          deps.shared.observe(rule.def, subject, matched, matched ? () => void actions.run(rule, obs, retryAfter, now()) : NOTHING);
+          continue;
+        }
         // A rule that did not match counts as a success for it (resets a consecutive streak).
         if (!tracker.observe(rule.def, subject, matched, at)) continue;
         if (actions.run(rule, obs, ctx.header('retry-after'), at)) outcome.keyTakenOut = true;
@@ -91,6 +102,7 @@ export function createRuleRuntime(deps: RuleRuntimeDeps): RuleRuntime {
     bounds: bounds.stats,
     forgetKey(keyId) {
       tracker.forget(keyId);
+      deps.shared?.forget(keyId);
       actions.forget(keyId);
     },
   };

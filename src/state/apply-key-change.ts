@@ -10,6 +10,8 @@ export type KeyMemoryChange =
   /** One request charged (+1) or refunded (-1) against the quota. */
   | { type: 'used'; delta: 1 | -1 }
   | { type: 'usedReset' }
+  /** Cluster mode: a block of the quota arrived (+n) or went back (-n) (keys/quota-lease.ts). */
+  | { type: 'leased'; delta: number }
   /** The key as re-read from the database; `keepUsed` keeps memory's count when it is ahead of the stored one. */
   | { type: 'replace'; fresh: ApiKeyState; keepUsed: boolean };
 
@@ -47,9 +49,16 @@ export function applyKeyChange(upstreamsById: ReadonlyMap<string, UpstreamRuntim
       else if (key.used > 0) key.used--;
       // Unlimited keys: `used` changes neither the pool category nor the weight.
       if (key.quotaLimit === null) return;
+      // Cluster mode: the charge comes out of this instance's block, a refund goes back into it.
+      if (key.leaseLeft !== null) key.leaseLeft -= change.delta;
       break;
     case 'usedReset':
       key.used = 0;
+      // The period's leases were cleared with the count: this block belonged to the last one.
+      if (key.leaseLeft !== null) key.leaseLeft = 0;
+      break;
+    case 'leased':
+      if (key.leaseLeft !== null) key.leaseLeft = Math.max(0, key.leaseLeft + change.delta);
       break;
     case 'replace':
       replaceKeyState(key, change.fresh, change.keepUsed);
@@ -66,5 +75,7 @@ export function applyKeyChange(upstreamsById: ReadonlyMap<string, UpstreamRuntim
 export function replaceKeyState(known: ApiKeyState, fresh: ApiKeyState, keepUsed: boolean): ApiKeyState {
   // This instance counts usage in memory ahead of the batched writes; keep its count.
   if (keepUsed) fresh.used = Math.max(fresh.used, known.used);
+  // A block of the quota is this instance's, not the row's; a reset (keepUsed false) voids it with the period.
+  fresh.leaseLeft = known.leaseLeft === null ? null : keepUsed ? known.leaseLeft : 0;
   return Object.assign(known, fresh);
 }

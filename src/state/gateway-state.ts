@@ -74,7 +74,7 @@ export class GatewayState {
   async loadAll(): Promise<void> {
     await this.reloadRules();
     const upstreams = await this.prisma.upstream.findMany({ include: { keys: KEYS_IN_ORDER } });
-    for (const row of upstreams) this.installUpstream(toUpstreamConfig(row), row.keys.map((k) => toKeyState(k, this.cipher)), false, this.scriptOf(row));
+    for (const row of upstreams) this.installUpstream(toUpstreamConfig(row), row.keys.map((k) => this.keyState(k)), false, this.scriptOf(row));
     await this.reloadTokens();
     await this.limits.load();
   }
@@ -82,7 +82,19 @@ export class GatewayState {
   async reloadUpstream(id: string): Promise<void> {
     const row = await this.prisma.upstream.findUnique({ where: { id }, include: { keys: KEYS_IN_ORDER } });
     if (!row) return this.removeUpstream(id);
-    this.installUpstream(toUpstreamConfig(row), row.keys.map((k) => toKeyState(k, this.cipher)), true, this.scriptOf(row));
+    this.installUpstream(toUpstreamConfig(row), row.keys.map((k) => this.keyState(k)), true, this.scriptOf(row));
+  }
+
+  /**
+   * Cluster mode (keys/quota-lease.ts): a key starts with no block of its
+   * quota, so a limited key is not offered until its first block is leased.
+   */
+  leaseQuota = false;
+
+  private keyState(row: Parameters<typeof toKeyState>[0]): ApiKeyState {
+    const key = toKeyState(row, this.cipher);
+    if (this.leaseQuota) key.leaseLeft = 0;
+    return key;
   }
 
   private scriptOf(row: Upstream): UpstreamScript | null {
@@ -108,7 +120,7 @@ export class GatewayState {
     }
     const runtime = this.upstreamsById.get(row.upstreamId);
     if (!runtime) return null;
-    const fresh = toKeyState(row, this.cipher);
+    const fresh = this.keyState(row);
     const known = this.keys.get(id);
     if (known) {
       applyKeyChange(this.upstreamsById, known, { type: 'replace', fresh, keepUsed: !opts.takeUsedFromDb });

@@ -51,6 +51,7 @@ export function toKeyState(row: ApiKey & { modelCooldowns?: KeyModelCooldown[] }
     weight: row.weight,
     quotaLimit: row.quotaLimit,
     used: row.quotaUsed,
+    leaseLeft: null,
     quotaResetAt: row.quotaResetAt ? row.quotaResetAt.getTime() : null,
     modelCooldowns: new Map((row.modelCooldowns ?? []).map((c) => [c.model, c.until.getTime()])),
     disableCount: row.disableCount,

@@ -19,7 +19,7 @@ export interface Entry {
 }
 
 export function hasQuota(k: ApiKeyState): boolean {
-  return k.quotaLimit === null || k.used < k.quotaLimit;
+  return k.quotaLimit === null || (k.used < k.quotaLimit && (k.leaseLeft === null || k.leaseLeft > 0));
 }
 
 export function categorize(k: ApiKeyState): Category {

@@ -88,6 +88,12 @@ export interface ApiKeyState {
   /** Requests allowed per quota period; null is unlimited. */
   quotaLimit: number | null;
   used: number;
+  /**
+   * Cluster mode: requests left in this instance's block of the quota
+   * (keys/quota-lease.ts); a limited key is offered only while it is above 0.
+   * null for a single instance, where `used` alone decides.
+   */
+  leaseLeft: number | null;
   quotaResetAt: number | null;
   /** model -> epoch ms until which this key must not serve that model. */
   modelCooldowns: Map<string, number>;

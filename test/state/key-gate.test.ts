@@ -7,7 +7,7 @@ import type { KeyGate } from '../../src/state/key-gate.ts';
 import type { ApiKeyState, KeyStrategy } from '../../src/state/types.ts';
 
 function makeKey(id: string): ApiKeyState {
-  return { id, upstreamId: 'u', name: id, secret: `sk-${id}`, fingerprint: id, status: 'ACTIVE', disabledUntil: null, statusReason: null, weight: 1, quotaLimit: null, used: 0, quotaResetAt: null, modelCooldowns: new Map(), disableCount: 0 };
+  return { id, upstreamId: 'u', name: id, secret: `sk-${id}`, fingerprint: id, status: 'ACTIVE', disabledUntil: null, statusReason: null, weight: 1, quotaLimit: null, used: 0, leaseLeft: null, quotaResetAt: null, modelCooldowns: new Map(), disableCount: 0 };
 }
 
 function gate(heldUntil: Map<string, number>): KeyGate & { refused: number } {

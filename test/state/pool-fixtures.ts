@@ -15,6 +15,7 @@ export function makeKey(id: string, overrides: Partial<ApiKeyState> = {}): ApiKe
     weight: 1,
     quotaLimit: null,
     used: 0,
+    leaseLeft: null,
     quotaResetAt: null,
     modelCooldowns: new Map(),
     disableCount: 0,
