@@ -16,6 +16,7 @@ import {
   COLUMN_COUNT, insertSql, keyUpdateSql, pgPlaceholder, PG_ROWS_PER_STATEMENT, putRowValues, quotaCompensationSql,
   sqlitePlaceholder, tokenUpdateSql, type RowValue, type StoredRow,
 } from './log-sql.ts';
+import { referencedIds, rollupInsertSql, rollupParams, rollupRows, rollupUpdateSql } from './log-rollup.ts';
 import { insertIsolating, insertIsolatingSync, Isolation, retryRejected, retryRejectedSync, type RejectedRow } from './row-isolation.ts';
 
 export interface StoreResult {
@@ -68,6 +69,10 @@ function openSqliteStore(file: string, busyTimeoutMs: number): LogStore {
   const multi = [db.prepare(insertSql(SQLITE_ROWS_PER_INSERT, false, sqlitePlaceholder, false)), db.prepare(insertSql(SQLITE_ROWS_PER_INSERT, true, sqlitePlaceholder, false))];
   const keyUpdate = db.prepare(keyUpdateSql(sqlitePlaceholder));
   const tokenUpdate = db.prepare(tokenUpdateSql(sqlitePlaceholder));
+  const rollupUpdate = db.prepare(rollupUpdateSql('sqlite', sqlitePlaceholder));
+  const rollupInsert = db.prepare(rollupInsertSql(sqlitePlaceholder));
+  const upstreamExists = db.prepare('SELECT 1 FROM "Upstream" WHERE "id" = ?').pluck();
+  const keyExists = db.prepare('SELECT 1 FROM "ApiKey" WHERE "id" = ?').pluck();
   const singleParams: RowValue[] = new Array(COLUMN_COUNT);
   const multiParams: RowValue[] = new Array(COLUMN_COUNT * SQLITE_ROWS_PER_INSERT);
   const time = (ms: number) => ms;
@@ -97,6 +102,15 @@ function openSqliteStore(file: string, busyTimeoutMs: number): LogStore {
     retryRejectedSync(attempt, iso);
     const rejected = iso.rejected;
     for (const r of rejected) ids[r.index] = 0;
+    let gone: Set<string> | undefined;
+    if (safe) {
+      const refs = referencedIds(rows, ids);
+      gone = new Set([...refs.upstreams.filter((id) => upstreamExists.get(id) === undefined), ...refs.keys.filter((id) => keyExists.get(id) === undefined)]);
+    }
+    for (const g of rollupRows(rows, ids, gone)) {
+      const params = rollupParams(g, time);
+      if (rollupUpdate.run(params).changes === 0) rollupInsert.run(params);
+    }
     if (usage !== null) {
       // The write lock is held from BEGIN IMMEDIATE: a flag read now is final.
       for (let i = 0; i < usage.keyIds.length; i++) keyUpdate.run(keyParams(usage, i, keyQuota(usage, i), time));
@@ -118,6 +132,8 @@ function openPostgresStore(url: string): LogStore {
   const keyUpdate = keyUpdateSql(pgPlaceholder);
   const compensate = quotaCompensationSql(pgPlaceholder);
   const tokenUpdate = tokenUpdateSql(pgPlaceholder);
+  const rollupUpdate = rollupUpdateSql('postgres', pgPlaceholder);
+  const rollupInsert = rollupInsertSql(pgPlaceholder);
   const time = (ms: number) => new Date(ms);
   const bool = (b: boolean) => b;
   const sqlCache = new Map<string, string>();
@@ -159,6 +175,20 @@ function openPostgresStore(url: string): LogStore {
         };
         await insertIsolating(insertRange, 0, rows.length, iso);
         await retryRejected(insertRange, iso);
+        let gone: Set<string> | undefined;
+        if (safe) {
+          const refs = referencedIds(rows, ids);
+          const found = await client.query<{ id: string }>(
+            'SELECT "id" FROM "Upstream" WHERE "id" = ANY($1::text[]) UNION ALL SELECT "id" FROM "ApiKey" WHERE "id" = ANY($2::text[])',
+            [refs.upstreams, refs.keys],
+          );
+          const present = new Set(found.rows.map((r) => r.id));
+          gone = new Set([...refs.upstreams, ...refs.keys].filter((id) => !present.has(id)));
+        }
+        for (const g of rollupRows(rows, ids, gone)) {
+          const params = rollupParams(g, time);
+          if ((await client.query(rollupUpdate, params)).rowCount === 0) await client.query(rollupInsert, params);
+        }
         if (usage !== null) {
           const charged: number[] = [];
           for (let i = 0; i < usage.keyIds.length; i++) {
