@@ -95,3 +95,22 @@ export function rollupInsertSql(placeholder: (n: number) => string): string {
 export function rollupParams<T>(g: RollupGroup, time: (ms: number) => T): Array<number | string | null | T> {
   return [...g.sums, time(g.minute), g.upstreamId, g.keyId];
 }
+
+type PgQuery = (text: string, params: unknown[]) => Promise<{ rows: Array<Record<string, unknown>>; rowCount: number | null }>;
+const PG_UPDATE = rollupUpdateSql('postgres', (n) => `$${n}`);
+const PG_INSERT = rollupInsertSql((n) => `$${n}`);
+
+/** PostgreSQL: sums the stored rows and adds them to the rollups, inside the batch's transaction (`query` runs on its client). */
+export async function writeRollupsPg(query: PgQuery, rows: readonly StoredRow[], ids: readonly number[], safe: boolean): Promise<void> {
+  let gone: Set<string> | undefined;
+  if (safe) {
+    const refs = referencedIds(rows, ids);
+    const found = await query('SELECT "id" FROM "Upstream" WHERE "id" = ANY($1::text[]) UNION ALL SELECT "id" FROM "ApiKey" WHERE "id" = ANY($2::text[])', [refs.upstreams, refs.keys]);
+    const present = new Set(found.rows.map((r) => r.id as string));
+    gone = new Set([...refs.upstreams, ...refs.keys].filter((id) => !present.has(id)));
+  }
+  for (const g of rollupRows(rows, ids, gone)) {
+    const params = rollupParams(g, (ms) => new Date(ms));
+    if ((await query(PG_UPDATE, params)).rowCount === 0) await query(PG_INSERT, params);
+  }
+}

@@ -16,7 +16,7 @@ import {
   COLUMN_COUNT, insertSql, keyUpdateSql, pgPlaceholder, PG_ROWS_PER_STATEMENT, putRowValues, quotaCompensationSql,
   sqlitePlaceholder, tokenUpdateSql, type RowValue, type StoredRow,
 } from './log-sql.ts';
-import { referencedIds, rollupInsertSql, rollupParams, rollupRows, rollupUpdateSql } from './log-rollup.ts';
+import { referencedIds, rollupInsertSql, rollupParams, rollupRows, rollupUpdateSql, writeRollupsPg } from './log-rollup.ts';
 import { insertIsolating, insertIsolatingSync, Isolation, retryRejected, retryRejectedSync, type RejectedRow } from './row-isolation.ts';
 
 export interface StoreResult {
@@ -132,8 +132,6 @@ function openPostgresStore(url: string): LogStore {
   const keyUpdate = keyUpdateSql(pgPlaceholder);
   const compensate = quotaCompensationSql(pgPlaceholder);
   const tokenUpdate = tokenUpdateSql(pgPlaceholder);
-  const rollupUpdate = rollupUpdateSql('postgres', pgPlaceholder);
-  const rollupInsert = rollupInsertSql(pgPlaceholder);
   const time = (ms: number) => new Date(ms);
   const bool = (b: boolean) => b;
   const sqlCache = new Map<string, string>();
@@ -175,20 +173,7 @@ function openPostgresStore(url: string): LogStore {
         };
         await insertIsolating(insertRange, 0, rows.length, iso);
         await retryRejected(insertRange, iso);
-        let gone: Set<string> | undefined;
-        if (safe) {
-          const refs = referencedIds(rows, ids);
-          const found = await client.query<{ id: string }>(
-            'SELECT "id" FROM "Upstream" WHERE "id" = ANY($1::text[]) UNION ALL SELECT "id" FROM "ApiKey" WHERE "id" = ANY($2::text[])',
-            [refs.upstreams, refs.keys],
-          );
-          const present = new Set(found.rows.map((r) => r.id));
-          gone = new Set([...refs.upstreams, ...refs.keys].filter((id) => !present.has(id)));
-        }
-        for (const g of rollupRows(rows, ids, gone)) {
-          const params = rollupParams(g, time);
-          if ((await client.query(rollupUpdate, params)).rowCount === 0) await client.query(rollupInsert, params);
-        }
+        await writeRollupsPg((text, params) => client.query(text, params), rows, ids, safe);
         if (usage !== null) {
           const charged: number[] = [];
           for (let i = 0; i < usage.keyIds.length; i++) {
