@@ -2,11 +2,15 @@
 // log writer's worker in the same transaction as the rows they count, so
 // `stats` over a day reads about 1,440 rows per key instead of every request.
 // A batch is summed in memory first: one UPDATE (or INSERT) per minute,
-// upstream and key in the batch. The row to add to is found by a lookup rather
-// than ON CONFLICT: upstreamId and keyId are nullable (requests without a key,
-// and rows whose key or upstream was deleted since, like the log rows they
-// mirror), and NULLs never conflict in a unique index. Two instances racing
-// may each insert a row for one group; readers sum, so that only costs a row.
+// upstream and key in the batch, setting only the columns the batch changes
+// (a group of a few rows touches a few of the 51 latency buckets) on the row
+// id the worker remembers from its last write of that group: measured 3.4 µs
+// an UPDATE against 13.4 for every column with the row looked up. The row is
+// found by a lookup rather than ON CONFLICT: upstreamId and keyId are nullable
+// (requests without a key, and rows whose key or upstream was deleted since,
+// like the log rows they mirror), and NULLs never conflict in a unique index.
+// Two instances may each hold a row for one group; readers sum, so that only
+// costs a row.
 
 import type { StoredRow } from './log-sql.ts';
 import { LATENCY_BUCKETS, LATENCY_COLUMNS, latencyBucket } from './latency-buckets.ts';
@@ -71,46 +75,59 @@ export function rollupRows(rows: readonly StoredRow[], ids: readonly number[], g
   return [...groups.values()];
 }
 
-/**
- * Adds a group to its row: parameters are the sums in COLUMNS order, then
- * minute, upstreamId, keyId. Changes no row when the group has none yet.
- */
-export function rollupUpdateSql(provider: 'sqlite' | 'postgres', placeholder: (n: number) => string): string {
+/** Row ids of recent groups, remembered by the worker; forgotten after a failed transaction (its inserts rolled back). */
+export class RollupRowIds {
+  private readonly ids = new Map<string, number>();
+  get(g: RollupGroup): number | undefined {
+    return this.ids.get(groupKey(g));
+  }
+  set(g: RollupGroup, id: number): void {
+    // A few minutes of groups is all a steady writer needs; the rest is looked up again.
+    if (this.ids.size >= 10_000) this.ids.clear();
+    this.ids.set(groupKey(g), id);
+  }
+  clear(): void {
+    this.ids.clear();
+  }
+}
+
+const groupKey = (g: RollupGroup) => `${g.minute}\0${g.upstreamId ?? ''}\0${g.keyId ?? ''}`;
+
+/** Indexes (into COLUMNS) of the sums a group changes: requests always, the rest when not 0. */
+export function changedColumns(g: RollupGroup): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < g.sums.length; i++) if (i === 0 || g.sums[i] !== 0) out.push(i);
+  return out;
+}
+
+/** Adds the `columns` of a group to row `id`: parameters are those sums, then the id. */
+export function rollupUpdateSql(provider: 'sqlite' | 'postgres', placeholder: (n: number) => string, columns: readonly number[]): string {
   const max = provider === 'sqlite' ? 'MAX' : 'GREATEST';
-  const set = COLUMNS.map((c, i) => (i === MAX_AT ? `"${c}" = ${max}("${c}", ${placeholder(i + 1)})` : `"${c}" = "${c}" + ${placeholder(i + 1)}`));
-  const n = COLUMNS.length;
+  const set = columns.map((i, n) => {
+    const c = COLUMNS[i]!;
+    return i === MAX_AT ? `"${c}" = ${max}("${c}", ${placeholder(n + 1)})` : `"${c}" = "${c}" + ${placeholder(n + 1)}`;
+  });
+  return `UPDATE "RequestLogMinute" SET ${set.join(', ')} WHERE "id" = ${placeholder(columns.length + 1)}`;
+}
+
+export function rollupUpdateParams(g: RollupGroup, columns: readonly number[], id: number): number[] {
+  const out = columns.map((i) => g.sums[i]!);
+  out.push(id);
+  return out;
+}
+
+/** The id of a group's row, if it has one: parameters minute, upstreamId, keyId. */
+export function rollupLookupSql(provider: 'sqlite' | 'postgres', placeholder: (n: number) => string): string {
   const same = provider === 'sqlite' ? (c: string, p: string) => `"${c}" IS ${p}` : (c: string, p: string) => `"${c}" IS NOT DISTINCT FROM ${p}::text`;
-  return (
-    `UPDATE "RequestLogMinute" SET ${set.join(', ')} WHERE "id" = (SELECT "id" FROM "RequestLogMinute" WHERE "minute" = ${placeholder(n + 1)} ` +
-    `AND ${same('upstreamId', placeholder(n + 2))} AND ${same('keyId', placeholder(n + 3))} LIMIT 1)`
-  );
+  return `SELECT "id" FROM "RequestLogMinute" WHERE "minute" = ${placeholder(1)} AND ${same('upstreamId', placeholder(2))} AND ${same('keyId', placeholder(3))} LIMIT 1`;
 }
 
-/** A group's first row; the same parameters as rollupUpdateSql. */
-export function rollupInsertSql(placeholder: (n: number) => string): string {
+/** A group's first row: parameters are every sum in COLUMNS order, then minute, upstreamId, keyId. */
+export function rollupInsertSql(placeholder: (n: number) => string, returning: boolean): string {
   const columns = [...COLUMNS, 'minute', 'upstreamId', 'keyId'];
-  return `INSERT INTO "RequestLogMinute" (${columns.map((c) => `"${c}"`).join(', ')}) VALUES (${columns.map((_, i) => placeholder(i + 1)).join(', ')})`;
+  return `INSERT INTO "RequestLogMinute" (${columns.map((c) => `"${c}"`).join(', ')}) VALUES (${columns.map((_, i) => placeholder(i + 1)).join(', ')})${returning ? ' RETURNING "id"' : ''}`;
 }
 
-export function rollupParams<T>(g: RollupGroup, time: (ms: number) => T): Array<number | string | null | T> {
+export function rollupInsertParams<T>(g: RollupGroup, time: (ms: number) => T): Array<number | string | null | T> {
   return [...g.sums, time(g.minute), g.upstreamId, g.keyId];
-}
-
-type PgQuery = (text: string, params: unknown[]) => Promise<{ rows: Array<Record<string, unknown>>; rowCount: number | null }>;
-const PG_UPDATE = rollupUpdateSql('postgres', (n) => `$${n}`);
-const PG_INSERT = rollupInsertSql((n) => `$${n}`);
-
-/** PostgreSQL: sums the stored rows and adds them to the rollups, inside the batch's transaction (`query` runs on its client). */
-export async function writeRollupsPg(query: PgQuery, rows: readonly StoredRow[], ids: readonly number[], safe: boolean): Promise<void> {
-  let gone: Set<string> | undefined;
-  if (safe) {
-    const refs = referencedIds(rows, ids);
-    const found = await query('SELECT "id" FROM "Upstream" WHERE "id" = ANY($1::text[]) UNION ALL SELECT "id" FROM "ApiKey" WHERE "id" = ANY($2::text[])', [refs.upstreams, refs.keys]);
-    const present = new Set(found.rows.map((r) => r.id as string));
-    gone = new Set([...refs.upstreams, ...refs.keys].filter((id) => !present.has(id)));
-  }
-  for (const g of rollupRows(rows, ids, gone)) {
-    const params = rollupParams(g, (ms) => new Date(ms));
-    if ((await query(PG_UPDATE, params)).rowCount === 0) await query(PG_INSERT, params);
-  }
 }

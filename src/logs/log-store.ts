@@ -16,7 +16,7 @@ import {
   COLUMN_COUNT, insertSql, keyUpdateSql, pgPlaceholder, PG_ROWS_PER_STATEMENT, putRowValues, quotaCompensationSql,
   sqlitePlaceholder, tokenUpdateSql, type RowValue, type StoredRow,
 } from './log-sql.ts';
-import { referencedIds, rollupInsertSql, rollupParams, rollupRows, rollupUpdateSql, writeRollupsPg } from './log-rollup.ts';
+import { pgRollupWriter, sqliteRollupWriter } from './log-rollup-write.ts';
 import { insertIsolating, insertIsolatingSync, Isolation, retryRejected, retryRejectedSync, type RejectedRow } from './row-isolation.ts';
 
 export interface StoreResult {
@@ -69,10 +69,7 @@ function openSqliteStore(file: string, busyTimeoutMs: number): LogStore {
   const multi = [db.prepare(insertSql(SQLITE_ROWS_PER_INSERT, false, sqlitePlaceholder, false)), db.prepare(insertSql(SQLITE_ROWS_PER_INSERT, true, sqlitePlaceholder, false))];
   const keyUpdate = db.prepare(keyUpdateSql(sqlitePlaceholder));
   const tokenUpdate = db.prepare(tokenUpdateSql(sqlitePlaceholder));
-  const rollupUpdate = db.prepare(rollupUpdateSql('sqlite', sqlitePlaceholder));
-  const rollupInsert = db.prepare(rollupInsertSql(sqlitePlaceholder));
-  const upstreamExists = db.prepare('SELECT 1 FROM "Upstream" WHERE "id" = ?').pluck();
-  const keyExists = db.prepare('SELECT 1 FROM "ApiKey" WHERE "id" = ?').pluck();
+  const rollups = sqliteRollupWriter(db);
   const singleParams: RowValue[] = new Array(COLUMN_COUNT);
   const multiParams: RowValue[] = new Array(COLUMN_COUNT * SQLITE_ROWS_PER_INSERT);
   const time = (ms: number) => ms;
@@ -102,15 +99,7 @@ function openSqliteStore(file: string, busyTimeoutMs: number): LogStore {
     retryRejectedSync(attempt, iso);
     const rejected = iso.rejected;
     for (const r of rejected) ids[r.index] = 0;
-    let gone: Set<string> | undefined;
-    if (safe) {
-      const refs = referencedIds(rows, ids);
-      gone = new Set([...refs.upstreams.filter((id) => upstreamExists.get(id) === undefined), ...refs.keys.filter((id) => keyExists.get(id) === undefined)]);
-    }
-    for (const g of rollupRows(rows, ids, gone)) {
-      const params = rollupParams(g, time);
-      if (rollupUpdate.run(params).changes === 0) rollupInsert.run(params);
-    }
+    rollups.write(rows, ids, safe);
     if (usage !== null) {
       // The write lock is held from BEGIN IMMEDIATE: a flag read now is final.
       for (let i = 0; i < usage.keyIds.length; i++) keyUpdate.run(keyParams(usage, i, keyQuota(usage, i), time));
@@ -120,7 +109,14 @@ function openSqliteStore(file: string, busyTimeoutMs: number): LogStore {
   });
   return {
     // Synchronous in this thread: a locked database blocks the worker (up to the busy timeout), never the proxy.
-    write: async (rows, usage, safe) => run.immediate(rows, usage, safe),
+    write: async (rows, usage, safe) => {
+      try {
+        return run.immediate(rows, usage, safe);
+      } catch (error) {
+        rollups.forget();
+        throw error;
+      }
+    },
     warm: async () => {},
     close: async () => void db.close(),
   };
@@ -134,6 +130,7 @@ function openPostgresStore(url: string): LogStore {
   const tokenUpdate = tokenUpdateSql(pgPlaceholder);
   const time = (ms: number) => new Date(ms);
   const bool = (b: boolean) => b;
+  const rollups = pgRollupWriter();
   const sqlCache = new Map<string, string>();
   const insertText = (rows: number, safe: boolean) => {
     const id = `${rows}:${safe}`;
@@ -173,7 +170,7 @@ function openPostgresStore(url: string): LogStore {
         };
         await insertIsolating(insertRange, 0, rows.length, iso);
         await retryRejected(insertRange, iso);
-        await writeRollupsPg((text, params) => client.query(text, params), rows, ids, safe);
+        await rollups.write((text, params) => client.query(text, params), rows, ids, safe);
         if (usage !== null) {
           const charged: number[] = [];
           for (let i = 0; i < usage.keyIds.length; i++) {
@@ -191,6 +188,7 @@ function openPostgresStore(url: string): LogStore {
         return { ids, rejected };
       } catch (error) {
         failed = true;
+        rollups.forget();
         await client.query('ROLLBACK').catch(() => {});
         throw error;
       } finally {
