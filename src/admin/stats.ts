@@ -75,8 +75,9 @@ export function statsService(sql: SqlDriver, state: GatewayState, opts: { exactP
   const exactRows = opts.exactPercentileRows ?? EXACT_PERCENTILE_ROWS;
   // size: longer because the totals, series and per-key sums share one validated window and run in one pass.
   return async function stats(input: StatsInput): Promise<Stats> {
-    // The default window ends with the current minute, so it is whole minutes: rollups answer all of it.
-    const to = input.to ?? new Date(ceilMinute(Date.now()));
+    // The default window (no from, no to) ends with the current minute, so it is whole minutes and rollups
+    // answer all of it; a window with only `from` ends now, as before (a live chart's last bucket is now).
+    const to = input.to ?? new Date(input.from ? Date.now() : ceilMinute(Date.now()));
     const from = input.from ?? new Date(to.getTime() - DAY_MS);
     if (from >= to) throw new UserInputError('from: must be before to', 'from');
     const span = to.getTime() - from.getTime();

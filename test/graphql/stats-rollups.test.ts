@@ -159,6 +159,20 @@ describe.each(PROVIDERS)('request-log rollups on %s', (provider) => {
     }
   });
 
+  it('the default window is 24 hours ending with the current minute (whole minutes); with only from, it ends now', async () => {
+    const stats = statsService(t.gateway.db.sql, t.gateway.state);
+    const before = Date.now();
+    const whole = await stats({});
+    expect(whole.to.getTime() % MINUTE).toBe(0);
+    expect(whole.to.getTime()).toBeGreaterThanOrEqual(before);
+    expect(whole.to.getTime() - before).toBeLessThan(MINUTE);
+    expect(whole.to.getTime() - whole.from.getTime()).toBe(24 * 60 * MINUTE);
+    expect(statsParts(whole.from.getTime(), whole.to.getTime(), whole.bucketSeconds * 1000).map((p) => p.source.table)).toEqual(['RequestLogMinute']);
+    const live = await stats({ from: new Date(before - 5 * MINUTE + 1234), bucketSeconds: 10 });
+    expect(live.to.getTime()).toBeGreaterThanOrEqual(before);
+    expect(live.to.getTime() - Date.now()).toBeLessThanOrEqual(0);
+  });
+
   it('the migration backfilled with the same SQL that rebuilds rollups', () => {
     const dir = provider === 'sqlite' ? 'prisma/migrations' : 'prisma/postgres/migrations';
     const name = readdirSync(dir).find((d) => d.endsWith('_stats_rollups'))!;

@@ -69,7 +69,7 @@ builder.queryFields((t) => ({
   stats: t.field({
     type: StatsType,
     description:
-      'Request statistics over [from, to) (default: the 24 hours up to the end of the current minute), optionally for one upstream. Whole minutes are read ' +
+      'Request statistics over [from, to) (default: the 24 hours up to the end of the current minute; with only `from`, up to now), optionally for one upstream. Whole minutes are read ' +
       'from per-minute rollups when `from` is on a whole minute and buckets are whole minutes (the defaults), so a day answers in milliseconds at any traffic.',
     args: { from: t.arg({ type: 'DateTime' }), to: t.arg({ type: 'DateTime' }), upstreamId: t.arg.id(), bucketSeconds: t.arg.int() },
     resolve: (_root, args, ctx) =>
