@@ -7,14 +7,16 @@ import type { SqlDriver, SqlValue } from '../db/sql-driver.ts';
 
 export interface Source {
   table: 'RequestLog' | 'RequestLogMinute';
+  /** Where the per-key sums are: the rows, or the narrower per-key rollups. */
+  keyTable: 'RequestLog' | 'RequestLogKeyMinute';
   time: 'createdAt' | 'minute';
   requests: string;
   errors: string;
 }
 
 /** Errors are status >= 400 or a transport error, the same definition the filters and subscriptions use. */
-export const ROWS: Source = { table: 'RequestLog', time: 'createdAt', requests: 'COUNT(*)', errors: `SUM(CASE WHEN "status" >= 400 OR "error" IS NOT NULL THEN 1 ELSE 0 END)` };
-export const MINUTES: Source = { table: 'RequestLogMinute', time: 'minute', requests: 'SUM("requests")', errors: 'SUM("errors")' };
+export const ROWS: Source = { table: 'RequestLog', keyTable: 'RequestLog', time: 'createdAt', requests: 'COUNT(*)', errors: `SUM(CASE WHEN "status" >= 400 OR "error" IS NOT NULL THEN 1 ELSE 0 END)` };
+export const MINUTES: Source = { table: 'RequestLogMinute', keyTable: 'RequestLogKeyMinute', time: 'minute', requests: 'SUM("requests")', errors: 'SUM("errors")' };
 
 /** One source over [from, to). */
 export interface Part {
@@ -72,10 +74,10 @@ export async function aggregate(sql: SqlDriver, part: Part, upstreamId: string |
        FROM "${table}" WHERE ${where} GROUP BY 1`,
     params,
   );
-  const grouped = (column: string, extra: string, limit: string) =>
-    sql.query(`SELECT "${column}" AS "id", ${requests} AS "requests", ${errors} AS "errors", SUM("latencyMs") AS "latency" FROM "${table}" WHERE ${where}${extra} GROUP BY "${column}" ORDER BY 2 DESC${limit}`, params);
-  const upstreamRows = await grouped('upstreamId', '', '');
-  const keyRows = await grouped('keyId', ` AND "keyId" IS NOT NULL`, keyLimit === null ? '' : ` LIMIT ${keyLimit}`);
+  const grouped = (from: string, column: string, extra: string, limit: string) =>
+    sql.query(`SELECT "${column}" AS "id", ${requests} AS "requests", ${errors} AS "errors", SUM("latencyMs") AS "latency" FROM "${from}" WHERE ${where}${extra} GROUP BY "${column}" ORDER BY 2 DESC${limit}`, params);
+  const upstreamRows = await grouped(table, 'upstreamId', '', '');
+  const keyRows = await grouped(part.source.keyTable, 'keyId', ` AND "keyId" IS NOT NULL`, keyLimit === null ? '' : ` LIMIT ${keyLimit}`);
   const sums = (r: Record<string, unknown>): Sums => ({ requests: num(r.requests), errors: num(r.errors), latency: num(r.latency) });
   return {
     buckets: new Map(bucketRows.map((r) => [num(r.n), { ...sums(r), bytesIn: num(r.bytesIn), bytesOut: num(r.bytesOut), promptTokens: num(r.promptTokens), completionTokens: num(r.completionTokens) }])),

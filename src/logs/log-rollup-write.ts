@@ -7,8 +7,8 @@
 import type Database from 'better-sqlite3';
 import type { StoredRow } from './log-sql.ts';
 import {
-  changedColumns, referencedIds, rollupInsertParams, rollupInsertSql, rollupLookupSql, rollupRows, rollupUpdateParams, rollupUpdateSql, RollupRowIds,
-  type RollupGroup,
+  changedColumns, KEY_MINUTES_TABLE, MINUTES_TABLE, referencedIds, rollupInsertParams, rollupInsertSql, rollupLookupParams, rollupLookupSql, rollupRows,
+  rollupUpdateParams, rollupUpdateSql, RollupRowIds, type RollupGroup, type RollupTable,
 } from './log-rollup.ts';
 
 export interface RollupWriter<W> {
@@ -16,34 +16,40 @@ export interface RollupWriter<W> {
   forget(): void;
 }
 
-/** Statements by the set of columns they change; a few dozen shapes in practice. */
-function shapes<S>(make: (columns: number[]) => S): (columns: number[]) => S {
+/** Statements by table and the set of columns they change; a few dozen shapes in practice. */
+function shapes<S>(make: (table: RollupTable, columns: number[]) => S): (table: RollupTable, columns: number[]) => S {
   const cache = new Map<string, S>();
-  return (columns) => {
-    const key = columns.join(',');
+  return (table, columns) => {
+    const key = `${table.name}:${columns.join(',')}`;
     let s = cache.get(key);
     if (s === undefined) {
       if (cache.size >= 256) cache.clear();
-      cache.set(key, (s = make(columns)));
+      cache.set(key, (s = make(table, columns)));
     }
     return s;
   };
+}
+
+/** One statement per table, made once. */
+function perTable<S>(make: (table: RollupTable) => S): (table: RollupTable) => S {
+  const made = new Map([MINUTES_TABLE, KEY_MINUTES_TABLE].map((t) => [t.name, make(t)]));
+  return (table) => made.get(table.name)!;
 }
 
 type Write = (rows: readonly StoredRow[], ids: readonly number[], safe: boolean) => void;
 
 export function sqliteRollupWriter(db: Database.Database): RollupWriter<Write> {
   const q = () => '?';
-  const update = shapes((columns) => db.prepare(rollupUpdateSql('sqlite', q, columns)));
-  const lookup = db.prepare(rollupLookupSql('sqlite', q)).pluck();
-  const insert = db.prepare(rollupInsertSql(q, false));
+  const update = shapes((table, columns) => db.prepare(rollupUpdateSql('sqlite', q, table, columns)));
+  const lookup = perTable((table) => db.prepare(rollupLookupSql('sqlite', q, table)).pluck());
+  const insert = perTable((table) => db.prepare(rollupInsertSql(q, table, false)));
   const upstreamExists = db.prepare('SELECT 1 FROM "Upstream" WHERE "id" = ?').pluck();
   const keyExists = db.prepare('SELECT 1 FROM "ApiKey" WHERE "id" = ?').pluck();
   const rowIds = new RollupRowIds();
   const addTo = (g: RollupGroup, id: number | undefined) => {
     if (id === undefined) return false;
     const columns = changedColumns(g);
-    return update(columns).run(rollupUpdateParams(g, columns, id)).changes === 1;
+    return update(g.table, columns).run(rollupUpdateParams(g, columns, id)).changes === 1;
   };
   return {
     write(rows, ids, safe) {
@@ -55,8 +61,8 @@ export function sqliteRollupWriter(db: Database.Database): RollupWriter<Write> {
       for (const g of rollupRows(rows, ids, gone)) {
         let id = rowIds.get(g);
         if (!addTo(g, id)) {
-          id = lookup.get(g.minute, g.upstreamId, g.keyId) as number | undefined;
-          if (!addTo(g, id)) id = Number(insert.run(rollupInsertParams(g, (ms) => ms)).lastInsertRowid);
+          id = lookup(g.table).get(rollupLookupParams(g, (ms) => ms)) as number | undefined;
+          if (!addTo(g, id)) id = Number(insert(g.table).run(rollupInsertParams(g, (ms) => ms)).lastInsertRowid);
         }
         rowIds.set(g, id!);
       }
@@ -70,9 +76,9 @@ type PgWrite = (query: PgQuery, rows: readonly StoredRow[], ids: readonly number
 
 export function pgRollupWriter(): RollupWriter<PgWrite> {
   const pg = (n: number) => `$${n}`;
-  const update = shapes((columns) => rollupUpdateSql('postgres', pg, columns));
-  const lookup = rollupLookupSql('postgres', pg);
-  const insert = rollupInsertSql(pg, true);
+  const update = shapes((table, columns) => rollupUpdateSql('postgres', pg, table, columns));
+  const lookup = perTable((table) => rollupLookupSql('postgres', pg, table));
+  const insert = perTable((table) => rollupInsertSql(pg, table, true));
   const rowIds = new RollupRowIds();
   return {
     async write(query, rows, ids, safe) {
@@ -86,14 +92,14 @@ export function pgRollupWriter(): RollupWriter<PgWrite> {
       const addTo = async (g: RollupGroup, id: number | undefined) => {
         if (id === undefined) return false;
         const columns = changedColumns(g);
-        return (await query(update(columns), rollupUpdateParams(g, columns, id))).rowCount === 1;
+        return (await query(update(g.table, columns), rollupUpdateParams(g, columns, id))).rowCount === 1;
       };
       for (const g of rollupRows(rows, ids, gone)) {
         let id = rowIds.get(g);
         if (!(await addTo(g, id))) {
-          const found = await query(lookup, [new Date(g.minute), g.upstreamId, g.keyId]);
+          const found = await query(lookup(g.table), rollupLookupParams(g, (ms) => new Date(ms)));
           id = found.rows.length ? Number(found.rows[0]!.id) : undefined;
-          if (!(await addTo(g, id))) id = Number((await query(insert, rollupInsertParams(g, (ms) => new Date(ms)))).rows[0]!.id);
+          if (!(await addTo(g, id))) id = Number((await query(insert(g.table), rollupInsertParams(g, (ms) => new Date(ms)))).rows[0]!.id);
         }
         rowIds.set(g, id!);
       }

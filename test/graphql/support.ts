@@ -57,8 +57,8 @@ export async function seedLogs(gateway: Gateway, rows: SeedLog[]): Promise<void>
     for (const r of rows) (first = Math.min(first, r.createdAt)), (last = Math.max(last, r.createdAt));
     const lo = sql.time(first - (first % 60_000));
     const hi = sql.time(last - (last % 60_000) + 60_000);
-    statements.push({ sql: `DELETE FROM "RequestLogMinute" WHERE "minute" >= ? AND "minute" < ?`, params: [lo, hi] });
-    statements.push({ sql: rollupBackfillSql(sql.provider, `"createdAt" >= ? AND "createdAt" < ?`), params: [lo, hi] });
+    for (const table of ['RequestLogMinute', 'RequestLogKeyMinute']) statements.push({ sql: `DELETE FROM "${table}" WHERE "minute" >= ? AND "minute" < ?`, params: [lo, hi] });
+    for (const rebuild of rollupBackfillSql(sql.provider, `"createdAt" >= ? AND "createdAt" < ?`)) statements.push({ sql: rebuild, params: [lo, hi] });
   }
   await sql.transaction(statements);
 }

@@ -15,11 +15,12 @@ const MAX_ROWS = 10_000;
 const CHECKPOINT_EVERY = 25; // batches between PASSIVE checkpoints (SQLite)
 const PROGRESS_EVERY = 50;
 
-const TABLES = ['RequestLog', 'RequestLogMinute', 'KeyEvent', 'JobRun', 'NotificationDelivery', 'Alert'] as const;
+const TABLES = ['RequestLog', 'RequestLogMinute', 'RequestLogKeyMinute', 'KeyEvent', 'JobRun', 'NotificationDelivery', 'Alert'] as const;
 type Table = (typeof TABLES)[number];
 const TIME_COLUMN: Record<Table, string> = {
   RequestLog: 'createdAt',
   RequestLogMinute: 'minute',
+  RequestLogKeyMinute: 'minute',
   KeyEvent: 'createdAt',
   JobRun: 'startedAt',
   NotificationDelivery: 'createdAt',
@@ -28,6 +29,7 @@ const TIME_COLUMN: Record<Table, string> = {
 const COUNT_NAME: Record<Table, string> = {
   RequestLog: 'requestLogsDeleted',
   RequestLogMinute: 'requestLogMinutesDeleted',
+  RequestLogKeyMinute: 'requestLogKeyMinutesDeleted',
   KeyEvent: 'keyEventsDeleted',
   JobRun: 'jobRunsDeleted',
   NotificationDelivery: 'notificationDeliveriesDeleted',
@@ -46,7 +48,7 @@ const COUNT_NAME: Record<Table, string> = {
 export async function cleanupOldRows(ctx: JobContext): Promise<JobCounts> {
   const { sql } = ctx.db;
   const { retentionDays, cleanupBatchRows } = ctx.run.settings;
-  // On a whole minute: a minute's rollup row (RequestLogMinute) goes with exactly the rows it counts.
+  // On a whole minute: a minute's rollup rows (RequestLogMinute, RequestLogKeyMinute) go with exactly the rows they count.
   const cutoffMs = Date.now() - retentionDays * 86_400_000;
   const cutoff = sql.time(cutoffMs - (cutoffMs % 60_000));
   const sqlite = sql.provider === 'sqlite';

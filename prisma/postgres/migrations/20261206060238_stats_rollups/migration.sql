@@ -1,9 +1,8 @@
 -- CreateTable
 CREATE TABLE "RequestLogMinute" (
-    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
-    "minute" DATETIME NOT NULL,
+    "id" SERIAL NOT NULL,
+    "minute" TIMESTAMP(3) NOT NULL,
     "upstreamId" TEXT,
-    "keyId" TEXT,
     "requests" INTEGER NOT NULL DEFAULT 0,
     "errors" INTEGER NOT NULL DEFAULT 0,
     "latencyMs" BIGINT NOT NULL DEFAULT 0,
@@ -63,18 +62,42 @@ CREATE TABLE "RequestLogMinute" (
     "le100000" INTEGER NOT NULL DEFAULT 0,
     "le120000" INTEGER NOT NULL DEFAULT 0,
     "leInf" INTEGER NOT NULL DEFAULT 0,
-    CONSTRAINT "RequestLogMinute_upstreamId_fkey" FOREIGN KEY ("upstreamId") REFERENCES "Upstream" ("id") ON DELETE SET NULL ON UPDATE CASCADE,
-    CONSTRAINT "RequestLogMinute_keyId_fkey" FOREIGN KEY ("keyId") REFERENCES "ApiKey" ("id") ON DELETE SET NULL ON UPDATE CASCADE
+
+    CONSTRAINT "RequestLogMinute_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "RequestLogKeyMinute" (
+    "id" SERIAL NOT NULL,
+    "minute" TIMESTAMP(3) NOT NULL,
+    "upstreamId" TEXT,
+    "keyId" TEXT,
+    "requests" INTEGER NOT NULL DEFAULT 0,
+    "errors" INTEGER NOT NULL DEFAULT 0,
+    "latencyMs" BIGINT NOT NULL DEFAULT 0,
+
+    CONSTRAINT "RequestLogKeyMinute_pkey" PRIMARY KEY ("id")
 );
 
 -- CreateIndex
-CREATE INDEX "RequestLogMinute_minute_upstreamId_keyId_idx" ON "RequestLogMinute"("minute", "upstreamId", "keyId");
+CREATE INDEX "RequestLogMinute_minute_upstreamId_idx" ON "RequestLogMinute"("minute", "upstreamId");
+
+-- CreateIndex
+CREATE INDEX "RequestLogKeyMinute_minute_upstreamId_keyId_idx" ON "RequestLogKeyMinute"("minute", "upstreamId", "keyId");
+
+-- AddForeignKey
+ALTER TABLE "RequestLogMinute" ADD CONSTRAINT "RequestLogMinute_upstreamId_fkey" FOREIGN KEY ("upstreamId") REFERENCES "Upstream"("id") ON DELETE SET NULL ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "RequestLogKeyMinute" ADD CONSTRAINT "RequestLogKeyMinute_upstreamId_fkey" FOREIGN KEY ("upstreamId") REFERENCES "Upstream"("id") ON DELETE SET NULL ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "RequestLogKeyMinute" ADD CONSTRAINT "RequestLogKeyMinute_keyId_fkey" FOREIGN KEY ("keyId") REFERENCES "ApiKey"("id") ON DELETE SET NULL ON UPDATE CASCADE;
 
 -- Backfill: the rows stored before this migration, so stats read from the rollups stay right (src/logs/log-rollup-backfill.ts)
-INSERT INTO "RequestLogMinute" ("minute", "upstreamId", "keyId", "requests", "errors", "latencyMs", "latencyMax", "bytesIn", "bytesOut", "promptTokens", "completionTokens", "le0", "le1", "le2", "le3", "le4", "le5", "le6", "le8", "le10", "le12", "le15", "le20", "le25", "le30", "le40", "le50", "le60", "le80", "le100", "le120", "le150", "le200", "le250", "le300", "le400", "le500", "le600", "le800", "le1000", "le1200", "le1500", "le2000", "le2500", "le3000", "le4000", "le5000", "le6000", "le8000", "le10000", "le12000", "le15000", "le20000", "le25000", "le30000", "le40000", "le50000", "le60000", "le80000", "le100000", "le120000", "leInf")
-SELECT "createdAt" - ("createdAt" % 60000),
+INSERT INTO "RequestLogMinute" ("minute", "upstreamId", "requests", "errors", "latencyMs", "latencyMax", "bytesIn", "bytesOut", "promptTokens", "completionTokens", "le0", "le1", "le2", "le3", "le4", "le5", "le6", "le8", "le10", "le12", "le15", "le20", "le25", "le30", "le40", "le50", "le60", "le80", "le100", "le120", "le150", "le200", "le250", "le300", "le400", "le500", "le600", "le800", "le1000", "le1200", "le1500", "le2000", "le2500", "le3000", "le4000", "le5000", "le6000", "le8000", "le10000", "le12000", "le15000", "le20000", "le25000", "le30000", "le40000", "le50000", "le60000", "le80000", "le100000", "le120000", "leInf")
+SELECT date_trunc('minute', "createdAt"),
   "upstreamId",
-  "keyId",
   COUNT(*),
   SUM(CASE WHEN "status" >= 400 OR "error" IS NOT NULL THEN 1 ELSE 0 END),
   SUM("latencyMs"),
@@ -135,4 +158,9 @@ SELECT "createdAt" - ("createdAt" % 60000),
   SUM(CASE WHEN "latencyMs" > 100000 AND "latencyMs" <= 120000 THEN 1 ELSE 0 END),
   SUM(CASE WHEN "latencyMs" > 120000 THEN 1 ELSE 0 END)
 FROM "RequestLog"
+GROUP BY 1, 2;
+
+INSERT INTO "RequestLogKeyMinute" ("minute", "upstreamId", "keyId", "requests", "errors", "latencyMs")
+SELECT date_trunc('minute', "createdAt"), "upstreamId", "keyId", COUNT(*), SUM(CASE WHEN "status" >= 400 OR "error" IS NOT NULL THEN 1 ELSE 0 END), SUM("latencyMs")
+FROM "RequestLog" WHERE "keyId" IS NOT NULL
 GROUP BY 1, 2, 3;
