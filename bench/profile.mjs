@@ -5,13 +5,14 @@
 // own functions, each as a share of the busy (non-idle) samples. Startup is
 // left out: only samples taken during the measured run count. PROFILE_FILES=N
 // lists N files by self time (default 30); PROFILE_THREAD=worker reads the
-// request-log worker's profile.
+// request-log worker's profile; PROFILE_SUBSCRIBERS=N holds N live
+// requestLogged subscribers (graphql-ws) during the run.
 import { fork } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runLoad, startKeyrelay } from './setup.mjs';
+import { BENCH_ADMIN_TOKEN, runLoad, startKeyrelay } from './setup.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -45,6 +46,13 @@ spec = {
   body: JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hello' }] }),
 };
 await load({ ...spec, seconds: 3 });
+const subscribers = Number(process.env.PROFILE_SUBSCRIBERS ?? 0);
+if (subscribers > 0 && subject === 'keyrelay') {
+  const child = fork(join(here, 'subscribers.mjs'));
+  children.push(child);
+  child.send({ url: spec.origin, token: BENCH_ADMIN_TOKEN, count: subscribers });
+  await new Promise((resolve) => child.once('message', resolve));
+}
 const startedAt = Date.now();
 const r = await load(rate === null ? { ...spec, seconds } : { ...spec, seconds, mode: 'open', rate });
 const endedAt = Date.now();

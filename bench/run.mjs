@@ -13,17 +13,19 @@
 // measured beside plain keyrelay in the headline rounds to price the checks);
 // --no-script (leaves out `keyrelay-script`, whose upstream signs every request
 // with a header script); --scaling (the cost-as-work-grows table, see
-// scaling.mjs); --cluster (cluster mode's CPU per request against PostgreSQL
-// alone, and req/s of KEYRELAY_INSTANCES=1 and =2, see cluster.mjs); --soak
-// (5 minutes at 1,000 req/s sampling memory); --json (the human report goes
-// to stderr, one JSON document to stdout).
+// scaling.mjs; --scaling-only pools,rules,logs,bodies,sse,subscribers,queries
+// runs only those rows, and --only none skips the headline parts); --cluster
+// (cluster mode's CPU per request against PostgreSQL alone, and req/s of
+// KEYRELAY_INSTANCES=1 and =2, see cluster.mjs); --soak (5 minutes at 1,000
+// req/s sampling memory); --json (the human report goes to stderr, one JSON
+// document to stdout).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LOAD_CPU, pin, pinning } from './pin.mjs';
 import { cpuSeconds, mainThreadCpuSeconds, rssMiB } from './proc.mjs';
-import { runScaling } from './scaling.mjs';
+import { runScaling, SCALING_GROUPS } from './scaling.mjs';
 import { runCluster } from './cluster.mjs';
 import { forkServer, runLoad, startKeyrelay } from './setup.mjs';
 import { fixed, ms, summary, withSpread } from './stats.mjs';
@@ -38,6 +40,7 @@ const { values: opts } = parseArgs({
     'no-script': { type: 'boolean', default: false },
     scaling: { type: 'boolean', default: false },
     cluster: { type: 'boolean', default: false },
+    'scaling-only': { type: 'string' },
     soak: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
@@ -188,7 +191,12 @@ async function main() {
   if (only.has('sse')) results.sse = await sse(subjects);
   if (opts.soak) results.soak = await soak(subjects.keyrelay);
   if (opts.cluster || only.has('cluster')) results.cluster = await runCluster({ out, load, rounds, seconds, mockPort: mock.port, children, measuredRun });
-  if (opts.scaling) results.scaling = await runScaling({ out, load, rounds, seconds, mockPort: mock.port, subjects, children, measuredRun });
+  if (opts.scaling) {
+    const groups = opts['scaling-only']?.split(',').filter(Boolean) ?? SCALING_GROUPS;
+    const unknown = groups.filter((g) => !SCALING_GROUPS.includes(g));
+    if (unknown.length) throw new Error(`--scaling-only: unknown row group ${unknown.join(', ')} (known: ${SCALING_GROUPS.join(', ')})`);
+    results.scaling = await runScaling({ out, load, rounds, seconds, mockPort: mock.port, subjects, children, measuredRun, groups });
+  }
 
   for (const child of [kr.child, ...Object.values(variants).map((v) => v.child)]) {
     child.kill('SIGTERM');

@@ -18,22 +18,32 @@ import { median } from './stats.mjs';
 const CHAT = '/v1/chat/completions';
 const LOG_ROWS = Number(process.env.BENCH_LOG_ROWS ?? 1_000_000);
 
+/** Row groups `--scaling-only` can pick (default: all). */
+export const SCALING_GROUPS = ['pools', 'rules', 'logs', 'bodies', 'sse', 'subscribers', 'queries'];
+
 export async function runScaling(ctx) {
   const { out, rounds, mockPort, subjects, children } = ctx;
+  const groups = new Set(ctx.groups ?? SCALING_GROUPS);
   const scalingRounds = Math.min(rounds, 3);
   const krUrl = subjects.keyrelay.adminUrl;
-  out(`## Scaling (${scalingRounds} rounds, ${ctx.seconds} s a run)`);
-  out('setting up the scaling upstreams...');
-  const { pools, rules } = await setupScalingUpstreams(krUrl, `http://127.0.0.1:${mockPort}`, out);
-  const logs = await startLogInstances(ctx);
+  out(`## Scaling (${scalingRounds} rounds, ${ctx.seconds} s a run; rows: ${[...groups].join(', ')})`);
+  let pools = [];
+  let rules = [];
+  if (groups.has('pools') || groups.has('rules')) {
+    out('setting up the scaling upstreams...');
+    ({ pools, rules } = await setupScalingUpstreams(krUrl, `http://127.0.0.1:${mockPort}`, out));
+  }
+  const logs = groups.has('logs') || groups.has('queries') ? await startLogInstances(ctx) : null;
 
   const rows = [];
   const rate = (label, subject, path, extra = {}) => rows.push({ label, subject, spec: { mode: 'open', rate: extra.rate ?? 1000, path, ...extra.spec }, bare: extra.bare ?? 'json', bytes: extra.bytes });
-  for (const p of pools) rate(`pool ${p.size.toLocaleString('en')} keys, ${p.strategy}`, subjects.keyrelay, `/proxy/${p.name}${CHAT}`);
-  for (const r of rules) rate(`${r.count} rules (status, header, body text/regex, JSONPath, latency, nested)`, subjects.keyrelay, `/proxy/${r.name}${CHAT}`);
-  rate('request-log table empty', logs.empty.subject, `/proxy/bench${CHAT}`);
-  rate(`request-log table ${LOG_ROWS.toLocaleString('en')} rows`, logs.full.subject, `/proxy/bench${CHAT}`);
-  for (const [size, label, r] of [[1024, '1 KB', 1000], [100 * 1024, '100 KB', 1000], [1024 * 1024, '1 MB', 100]]) {
+  if (groups.has('pools')) for (const p of pools) rate(`pool ${p.size.toLocaleString('en')} keys, ${p.strategy}`, subjects.keyrelay, `/proxy/${p.name}${CHAT}`);
+  if (groups.has('rules')) for (const r of rules) rate(`${r.count} rules (status, header, body text/regex, JSONPath, latency, nested)`, subjects.keyrelay, `/proxy/${r.name}${CHAT}`);
+  if (groups.has('logs')) {
+    rate('request-log table empty', logs.empty.subject, `/proxy/bench${CHAT}`);
+    rate(`request-log table ${LOG_ROWS.toLocaleString('en')} rows`, logs.full.subject, `/proxy/bench${CHAT}`);
+  }
+  for (const [size, label, r] of groups.has('bodies') ? [[1024, '1 KB', 1000], [100 * 1024, '100 KB', 1000], [1024 * 1024, '1 MB', 100]] : []) {
     const body = JSON.stringify({ model: 'bench', input: 'x'.repeat(size - 30) });
     rate(`request body ${label} (${r} req/s)`, subjects.keyrelay, `/proxy/bench${CHAT}`, { rate: r, spec: { body }, bare: `req${size}`, bytes: size });
     rate(`response body ${label} (${r} req/s)`, subjects.keyrelay, `/proxy/bench/v1/bytes?size=${size}`, { rate: r, bare: `res${size}`, bytes: size });
@@ -52,10 +62,10 @@ export async function runScaling(ctx) {
     }
   }
   const table = rows.map((row) => tableRow(row, results[row.label], bare[row.bare]));
-  table.push(...(await sseRows(ctx, scalingRounds)));
-  table.push(...(await subscriberRows(ctx, scalingRounds, bare.json)));
-  table.push(...(await queryRows(logs.full)));
-  for (const inst of [logs.empty, logs.full]) await inst.stop();
+  if (groups.has('sse')) table.push(...(await sseRows(ctx, scalingRounds)));
+  if (groups.has('subscribers')) table.push(...(await subscriberRows(ctx, scalingRounds, bare.json)));
+  if (groups.has('queries')) table.push(...(await queryRows(logs.full)));
+  if (logs) for (const inst of [logs.empty, logs.full]) await inst.stop();
   printTable(out, table);
   return table;
 }
@@ -162,21 +172,26 @@ async function queryRows(full) {
     errorsOnly: { errorsOnly: true }, 'from (last hour)': { from }, 'text "embeddings"': { text: 'embeddings' }, requestId: { requestId: '01a2176f-bf72-7000-8000-000000001234' },
     matchedRuleId: { matchedRuleId: ruleId }, 'keyId + errorsOnly': { keyId: keyIds[5], errorsOnly: true },
   };
+  // Wall time from the bench process, and keyrelay's CPU time for the answer (whole process, /proc): on a busy machine the CPU is the steadier figure.
   const time = async (query, variables) => {
     const t = [];
+    const cpu = [];
     for (let i = 0; i < 3; i++) {
+      const c0 = cpuSeconds(full.subject.pid);
       const t0 = performance.now();
       await gql(query, variables);
       t.push(performance.now() - t0);
+      cpu.push((cpuSeconds(full.subject.pid) - c0) * 1000);
     }
-    return median(t);
+    return { ms: median(t), cpuMs: median(cpu) };
   };
   const rows = [];
   for (const [name, filter] of Object.entries(filters)) {
-    const msTaken = await time('query($f: RequestLogFilter) { requestLogs(first: 50, filter: $f) { edges { node { id path status createdAt } } } }', { f: filter });
-    rows.push({ row: `requestLogs(first: 50) filter ${name}, ${LOG_ROWS.toLocaleString('en')} rows`, queryMs: msTaken });
+    const taken = await time('query($f: RequestLogFilter) { requestLogs(first: 50, filter: $f) { edges { node { id path status createdAt } } } }', { f: filter });
+    rows.push({ row: `requestLogs(first: 50) filter ${name}, ${LOG_ROWS.toLocaleString('en')} rows`, queryMs: taken.ms, queryCpuMs: taken.cpuMs });
   }
-  rows.push({ row: `stats over 24 h, ${LOG_ROWS.toLocaleString('en')} rows`, queryMs: await time('{ stats { successRate latency { p50 p95 p99 } buckets { requests errors } keys { requests } } }') });
+  const stats = await time('{ stats { successRate latency { p50 p95 p99 } buckets { requests errors } keys { requests } } }');
+  rows.push({ row: `stats over 24 h, ${LOG_ROWS.toLocaleString('en')} rows`, queryMs: stats.ms, queryCpuMs: stats.cpuMs });
   return rows;
 }
 
@@ -185,7 +200,7 @@ function printTable(out, table) {
   out('\n| row | keyrelay CPU µs/req | bare CPU µs/req | added p50 ms | added p99 ms | also |');
   out('|---|---:|---:|---:|---:|---|');
   for (const r of table) {
-    if (r.queryMs != null) out(`| ${r.row} | | | | | answered in ${r.queryMs.toFixed(1)} ms |`);
+    if (r.queryMs != null) out(`| ${r.row} | | | | | answered in ${r.queryMs.toFixed(1)} ms (keyrelay CPU ${r.queryCpuMs.toFixed(1)} ms) |`);
     else out(`| ${r.row} | ${f(r.cpuUs)} | ${f(r.bareCpuUs)} | ${f(r.addedP50Us / 1000, 3)} | ${r.addedP99Us == null ? '' : f(r.addedP99Us / 1000, 3)} | ${r.also ?? ''} |`);
   }
   out('');

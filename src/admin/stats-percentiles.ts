@@ -1,4 +1,6 @@
 import type { SqlDriver, SqlValue } from '../db/sql-driver.ts';
+import { LATENCY_BUCKETS, LATENCY_COLUMNS, latencyBucketCase, percentileFromBuckets } from '../logs/latency-buckets.ts';
+import { partWhere, type Part } from './stats-sources.ts';
 
 export interface Percentiles {
   p50: number | null;
@@ -42,4 +44,25 @@ export async function latencyPercentiles(sql: SqlDriver, where: string, params: 
     result[name] = row ? Number(row.v) : null;
   }
   return result;
+}
+
+/**
+ * Percentiles from the latency buckets of the parts (the rollups' bucket
+ * columns, and the same buckets computed over raw rows at the edges): the
+ * bucket bound at or above the exact nearest-rank value, capped by the
+ * largest latency (src/logs/latency-buckets.ts).
+ */
+export async function bucketedPercentiles(sql: SqlDriver, parts: Part[], upstreamId: string | null, count: number): Promise<Percentiles> {
+  const counts = new Array<number>(LATENCY_BUCKETS).fill(0);
+  let max = 0;
+  for (const part of parts) {
+    const { where, params } = partWhere(sql, part, upstreamId);
+    const rollup = part.source.table === 'RequestLogMinute';
+    const columns = LATENCY_COLUMNS.map((c, i) => `SUM(${rollup ? `"${c}"` : latencyBucketCase('"latencyMs"', i)}) AS "b${i}"`);
+    const [row] = await sql.query(`SELECT ${columns.join(', ')}, MAX("${rollup ? 'latencyMax' : 'latencyMs'}") AS "max" FROM "${part.source.table}" WHERE ${where}`, params);
+    for (let i = 0; i < LATENCY_BUCKETS; i++) counts[i]! += Number(row?.[`b${i}`] ?? 0);
+    max = Math.max(max, Number(row?.max ?? 0));
+  }
+  const at = (p: number) => percentileFromBuckets(counts, count, p, max);
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
 }

@@ -15,9 +15,12 @@ export interface BoundedIterator<T> extends AsyncIterableIterator<T> {
  * Reads `source` eagerly into a queue of at most `max` items; when the
  * consumer is slower than the producer, newer items are dropped and counted
  * instead of growing memory without bound. Reading eagerly also subscribes at
- * once, so events published before the first pull are not missed.
+ * once, so events published before the first pull are not missed. `accept`,
+ * when given, filters items before they are queued (cheaper than a filtering
+ * iterator in front: graphql-yoga's `filter` is a Repeater, several promises a
+ * push, per subscriber per event).
  */
-export function boundedIterator<T>(source: AsyncIterable<T>, max: number, reporter?: DropReporter): BoundedIterator<T> {
+export function boundedIterator<T>(source: AsyncIterable<T>, max: number, reporter?: DropReporter, accept?: (item: T) => boolean): BoundedIterator<T> {
   const inner = source[Symbol.asyncIterator]();
   const queue: T[] = [];
   let waiter = null as { resolve: (result: IteratorResult<T>) => void; reject: (error: unknown) => void } | null;
@@ -36,6 +39,7 @@ export function boundedIterator<T>(source: AsyncIterable<T>, max: number, report
       while (!done) {
         const next = await inner.next();
         if (next.done || done) break;
+        if (accept && !accept(next.value)) continue;
         if (waiter) {
           const { resolve } = waiter;
           waiter = null;

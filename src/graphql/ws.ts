@@ -3,6 +3,7 @@ import { makeHooks } from 'graphql-ws/use/crossws';
 import { bearerToken, type AdminAuth } from '../auth/admin-auth.ts';
 import type { Logger } from '../logger.ts';
 import { skipWhileBacklogged } from './bounded-iterator.ts';
+import { corkBursts } from './ws-cork.ts';
 import type { KeyrelayYoga } from './yoga.ts';
 
 type Enveloped = ReturnType<KeyrelayYoga['getEnveloped']>;
@@ -86,6 +87,10 @@ export function createGraphQLWsHooks(yoga: KeyrelayYoga, auth: AdminAuth, allowe
     error(peer: { close(code?: number, reason?: string): void }, error: unknown) {
       log?.warn({ err: error }, 'WebSocket error; closing');
       peer.close(1011, 'Internal server error');
+    },
+    open(peer: Parameters<NonNullable<typeof hooks.open>>[0]) {
+      corkBursts(peer as never);
+      return hooks.open?.(peer);
     },
     upgrade(request: Request) {
       if (!originAllowed(request, allowedOrigins)) throw new Response('origin not allowed', { status: 403 });

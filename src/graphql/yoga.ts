@@ -17,6 +17,7 @@ import { renderLocalGraphiQL } from './graphiql.ts';
 import { useRequestGuard } from './request-guard.ts';
 import { corsFor } from './cors.ts';
 import { useRejectNulArguments } from './reject-nul.ts';
+import { useSharedSubscriptionExecution } from './shared-subscription-execution.ts';
 
 export interface GraphQLOptions {
   services: AdminServices;
@@ -73,6 +74,8 @@ export function createGraphQLServer(opts: GraphQLOptions): KeyrelayYoga {
       // CSRF: JSON-only POSTs, and a GET must carry Authorization or Yoga's CSRF header (see request-guard.ts).
       useRequestGuard(),
       useRejectNulArguments(),
+      // One execution per event for subscribers of the same operation (see shared-subscription-execution.ts).
+      useSharedSubscriptionExecution(),
       EnvelopArmorPlugin({ ...ARMOR, blockFieldSuggestion: { enabled: opts.production } }),
       ...(opts.introspection ? [] : [{ onValidate: ({ addValidationRule }: { addValidationRule: (rule: unknown) => void }) => addValidationRule(noIntrospection) }]),
     ] as never,

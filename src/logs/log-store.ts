@@ -17,6 +17,7 @@ import {
   COLUMN_COUNT, insertSql, keyUpdateSql, pgPlaceholder, PG_ROWS_PER_STATEMENT, putRowValues, quotaCompensationSql,
   sqlitePlaceholder, tokenUpdateSql, type RowValue, type StoredRow,
 } from './log-sql.ts';
+import { pgRollupWriter, sqliteRollupWriter } from './log-rollup-write.ts';
 import { insertIsolating, insertIsolatingSync, Isolation, retryRejected, retryRejectedSync, type RejectedRow } from './row-isolation.ts';
 
 export interface StoreResult {
@@ -71,6 +72,7 @@ function openSqliteStore(file: string, busyTimeoutMs: number): LogStore {
   const multi = [db.prepare(insertSql(SQLITE_ROWS_PER_INSERT, false, sqlitePlaceholder, false)), db.prepare(insertSql(SQLITE_ROWS_PER_INSERT, true, sqlitePlaceholder, false))];
   const keyUpdate = db.prepare(keyUpdateSql(sqlitePlaceholder));
   const tokenUpdate = db.prepare(tokenUpdateSql(sqlitePlaceholder));
+  const rollups = sqliteRollupWriter(db);
   const singleParams: RowValue[] = new Array(COLUMN_COUNT);
   const multiParams: RowValue[] = new Array(COLUMN_COUNT * SQLITE_ROWS_PER_INSERT);
   const time = (ms: number) => ms;
@@ -100,6 +102,7 @@ function openSqliteStore(file: string, busyTimeoutMs: number): LogStore {
     retryRejectedSync(attempt, iso);
     const rejected = iso.rejected;
     for (const r of rejected) ids[r.index] = 0;
+    rollups.write(rows, ids, safe);
     if (usage !== null) {
       // The write lock is held from BEGIN IMMEDIATE: a flag read now is final.
       for (let i = 0; i < usage.keyIds.length; i++) keyUpdate.run(keyParams(usage, i, keyQuota(usage, i), time));
@@ -109,7 +112,14 @@ function openSqliteStore(file: string, busyTimeoutMs: number): LogStore {
   });
   return {
     // Synchronous in this thread: a locked database blocks the worker (up to the busy timeout), never the proxy.
-    write: async (rows, usage, safe) => run.immediate(rows, usage, safe),
+    write: async (rows, usage, safe) => {
+      try {
+        return run.immediate(rows, usage, safe);
+      } catch (error) {
+        rollups.forget();
+        throw error;
+      }
+    },
     warm: async () => {},
     interrupt: () => {},
     close: async () => void db.close(),
@@ -143,6 +153,7 @@ function openPostgresStore(url: string): LogStore {
   pool.on('error', () => {}); // an idle client's error must not kill the worker; the next batch reports it
   const time = pgTime;
   const bool = (b: boolean) => b;
+  const rollups = pgRollupWriter();
   const sqlCache = new Map<string, string>();
   const insertText = (rows: number, safe: boolean) => {
     const id = `${rows}:${safe}`;
@@ -182,6 +193,7 @@ function openPostgresStore(url: string): LogStore {
         };
         await insertIsolating(insertRange, 0, rows.length, iso);
         await retryRejected(insertRange, iso);
+        await rollups.write((text, params) => client.query(text, params), rows, ids, safe);
         if (usage !== null) await writePostgresUsage(client, usage);
         // A batch whose COMMIT answer was lost is stored exactly once: the server says
         // whether it committed (waiting out the outage), and only a batch that did not is retried.
@@ -190,6 +202,7 @@ function openPostgresStore(url: string): LogStore {
         return { ids, rejected };
       } catch (error) {
         failed = true;
+        rollups.forget();
         await client.query('ROLLBACK').catch(() => {});
         throw error;
       } finally {

@@ -31,6 +31,22 @@ describe('boundedIterator', () => {
     expect((await it.next()).done).toBe(true);
   });
 
+  it('filters with `accept` before queueing: rejected events neither fill the buffer nor count as dropped', async () => {
+    const bus = createEventBus();
+    const r = reporter();
+    const it = boundedIterator(bus.subscribe('requestLog:created'), 10, r, (log) => log.id % 3 === 0);
+    await new Promise(setImmediate);
+    for (let id = 1; id <= 45; id++) bus.publish('requestLog:created', logEvent({ id }));
+    await new Promise(setImmediate);
+    expect(it.queued).toBe(10);
+    expect(it.dropped).toBe(5); // 15 accepted, 10 kept
+    const got: number[] = [];
+    for (let i = 0; i < 10; i++) got.push((await it.next()).value!.id);
+    expect(got).toEqual(Array.from({ length: 10 }, (_, i) => (i + 1) * 3));
+    await it.return!();
+    expect(r.calls.closed).toEqual([5]);
+  });
+
   it('subscribes at once, so an event published before the first pull is kept', async () => {
     const bus = createEventBus();
     const it = boundedIterator(bus.subscribe('requestLog:created'), 10);

@@ -18,7 +18,10 @@ const TotalsType = builder.objectRef<Totals>('StatsTotals').implement({
 });
 
 const LatencyType = builder.objectRef<Percentiles>('LatencyPercentiles').implement({
-  description: 'Nearest-rank percentiles of latencyMs (the ceil(p × n)-th smallest), null without requests.',
+  description:
+    'Nearest-rank percentiles of latencyMs (the ceil(p × n)-th smallest), null without requests. Exact up to 20,000 requests in the range, and for ranges ' +
+    'that do not start on a whole minute with whole-minute buckets; otherwise read from per-minute latency buckets: the bucket bound at or above the exact ' +
+    'value (exact to 6 ms, then steps of 1-1.2-1.5-2-2.5-3-4-5-6-8 per decade, so at most about 30% above it), never above the largest latency.',
   fields: (t) => ({ p50: t.exposeInt('p50', { nullable: true }), p95: t.exposeInt('p95', { nullable: true }), p99: t.exposeInt('p99', { nullable: true }) }),
 });
 
@@ -65,7 +68,9 @@ const StatsType = builder.objectRef<Stats>('Stats').implement({
 builder.queryFields((t) => ({
   stats: t.field({
     type: StatsType,
-    description: 'Request statistics over [from, to) (default: the last 24 hours), optionally for one upstream.',
+    description:
+      'Request statistics over [from, to) (default: the 24 hours up to the end of the current minute; with only `from`, up to now), optionally for one upstream. Whole minutes are read ' +
+      'from per-minute rollups when `from` is on a whole minute and buckets are whole minutes (the defaults), so a day answers in milliseconds at any traffic.',
     args: { from: t.arg({ type: 'DateTime' }), to: t.arg({ type: 'DateTime' }), upstreamId: t.arg.id(), bucketSeconds: t.arg.int() },
     resolve: (_root, args, ctx) =>
       ctx.services.stats({ from: args.from, to: args.to, upstreamId: args.upstreamId?.toString(), bucketSeconds: args.bucketSeconds }),

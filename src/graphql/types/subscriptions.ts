@@ -1,4 +1,3 @@
-import { pipe, filter } from 'graphql-yoga';
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { boundedIterator } from '../bounded-iterator.ts';
@@ -11,11 +10,16 @@ import { RequestLogType } from './request-log.ts';
 /** Events a subscriber may have queued before newer ones are dropped (and counted). */
 export const SUBSCRIPTION_BUFFER = 1000;
 
-function bounded<T>(source: AsyncIterable<T>, ctx: GraphQLContext, subscription: string) {
-  return boundedIterator(source, SUBSCRIPTION_BUFFER, {
-    onFirstDrop: () => ctx.services.log.warn({ subscription, buffer: SUBSCRIPTION_BUFFER }, 'slow subscriber: dropping events'),
-    onClose: (dropped) => ctx.services.log.warn({ subscription, dropped }, 'slow subscriber closed; events were dropped'),
-  });
+function bounded<T>(source: AsyncIterable<T>, ctx: GraphQLContext, subscription: string, accept: (item: T) => boolean) {
+  return boundedIterator(
+    source,
+    SUBSCRIPTION_BUFFER,
+    {
+      onFirstDrop: () => ctx.services.log.warn({ subscription, buffer: SUBSCRIPTION_BUFFER }, 'slow subscriber: dropping events'),
+      onClose: (dropped) => ctx.services.log.warn({ subscription, dropped }, 'slow subscriber closed; events were dropped'),
+    },
+    accept,
+  );
 }
 
 /** The published row in the shape of a Prisma RequestLog row, so the object type's resolvers read it as one. */
@@ -57,14 +61,7 @@ builder.subscriptionFields((t) => ({
     type: KeyStateChangeType,
     args: { upstreamId: t.arg.id() },
     subscribe: (_root, args, ctx) =>
-      bounded(
-        pipe(
-          ctx.services.events.subscribe('apiKey:stateChanged'),
-          filter((change: KeyStateChange) => !args.upstreamId || change.upstreamId === String(args.upstreamId)),
-        ),
-        ctx,
-        'keyStateChanged',
-      ),
+      bounded(ctx.services.events.subscribe('apiKey:stateChanged'), ctx, 'keyStateChanged', (change: KeyStateChange) => !args.upstreamId || change.upstreamId === String(args.upstreamId)),
     resolve: (change) => change,
   }),
   requestLogged: t.field({
@@ -75,12 +72,10 @@ builder.subscriptionFields((t) => ({
       const upstreamId = args.upstreamId?.toString();
       const keyId = args.keyId?.toString();
       return bounded(
-        pipe(
-          ctx.services.events.subscribe('requestLog:created'),
-          filter((log: RequestLogged) => (!upstreamId || log.upstreamId === upstreamId) && (!keyId || log.keyId === keyId) && (!args.onlyErrors || isErrorLog(log))),
-        ),
+        ctx.services.events.subscribe('requestLog:created'),
         ctx,
         'requestLogged',
+        (log: RequestLogged) => (!upstreamId || log.upstreamId === upstreamId) && (!keyId || log.keyId === keyId) && (!args.onlyErrors || isErrorLog(log)),
       );
     },
     resolve: (log: RequestLogged) => toRow(log),

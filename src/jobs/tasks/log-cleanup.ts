@@ -15,11 +15,21 @@ const MAX_ROWS = 10_000;
 const CHECKPOINT_EVERY = 25; // batches between PASSIVE checkpoints (SQLite)
 const PROGRESS_EVERY = 50;
 
-const TABLES = ['RequestLog', 'KeyEvent', 'JobRun', 'NotificationDelivery', 'Alert'] as const;
+const TABLES = ['RequestLog', 'RequestLogMinute', 'RequestLogKeyMinute', 'KeyEvent', 'JobRun', 'NotificationDelivery', 'Alert'] as const;
 type Table = (typeof TABLES)[number];
-const TIME_COLUMN: Record<Table, string> = { RequestLog: 'createdAt', KeyEvent: 'createdAt', JobRun: 'startedAt', NotificationDelivery: 'createdAt', Alert: 'createdAt' };
+const TIME_COLUMN: Record<Table, string> = {
+  RequestLog: 'createdAt',
+  RequestLogMinute: 'minute',
+  RequestLogKeyMinute: 'minute',
+  KeyEvent: 'createdAt',
+  JobRun: 'startedAt',
+  NotificationDelivery: 'createdAt',
+  Alert: 'createdAt',
+};
 const COUNT_NAME: Record<Table, string> = {
   RequestLog: 'requestLogsDeleted',
+  RequestLogMinute: 'requestLogMinutesDeleted',
+  RequestLogKeyMinute: 'requestLogKeyMinutesDeleted',
   KeyEvent: 'keyEventsDeleted',
   JobRun: 'jobRunsDeleted',
   NotificationDelivery: 'notificationDeliveriesDeleted',
@@ -27,7 +37,7 @@ const COUNT_NAME: Record<Table, string> = {
 };
 
 /**
- * Deletes request logs, key events, job runs, notification deliveries and
+ * Deletes request logs (and their per-minute rollups), key events, job runs, notification deliveries and
  * alerts older than the retention in
  * bounded batches: `DELETE … WHERE id >= ? AND id < ? AND createdAt < cutoff`
  * walks the id range of the old rows (ids grow with time, so the range is
@@ -38,7 +48,9 @@ const COUNT_NAME: Record<Table, string> = {
 export async function cleanupOldRows(ctx: JobContext): Promise<JobCounts> {
   const { sql } = ctx.db;
   const { retentionDays, cleanupBatchRows } = ctx.run.settings;
-  const cutoff = sql.time(Date.now() - retentionDays * 86_400_000);
+  // On a whole minute: a minute's rollup rows (RequestLogMinute, RequestLogKeyMinute) go with exactly the rows they count.
+  const cutoffMs = Date.now() - retentionDays * 86_400_000;
+  const cutoff = sql.time(cutoffMs - (cutoffMs % 60_000));
   const sqlite = sql.provider === 'sqlite';
   const counts: Record<string, number> = { batches: 0, checkpoints: 0 };
   let size = Math.min(Math.max(cleanupBatchRows, MIN_ROWS), MAX_ROWS);
