@@ -124,7 +124,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const smtpMissing = missingSmtpSetting({ url: config.KEYRELAY_SMTP_URL, from: config.KEYRELAY_SMTP_FROM });
     const services = createAdminServices({ prisma: db.prisma, sql: db.sql, state, events, cipher, lifecycle, log, usage, smtpMissing, commit: createCommit({ prisma: db.prisma, state, events }) });
     // Cluster mode: before the config file, so what applying it changes reaches the running instances too.
-    const sync = cluster ? await startClusterSync({ cluster, events, state, prisma: db.prisma, cipher, flushed: () => lifecycle.flushed(), log }) : null;
+    const sync = cluster ? await startClusterSync({ cluster, events, state, prisma: db.prisma, cipher, flushed: () => lifecycle.flushed(), log, discardQuota: (id) => usage.discardQuota(id) }) : null;
     if (sync) cleanups.push(() => sync.close());
     if (configFile) await applyConfigFile(services, configFile, log);
     const registry = new Registry();

@@ -13,8 +13,8 @@ const bulkStatusSchema = z.object({
 });
 
 /** Operations over many keys at once; every status change still goes through the lifecycle (one KeyEvent each). */
-export function keyBulk(deps: Pick<AdminDeps, 'prisma' | 'state' | 'lifecycle' | 'log' | 'usage'>) {
-  const { prisma, state, lifecycle, log, usage } = deps;
+export function keyBulk(deps: Pick<AdminDeps, 'prisma' | 'state' | 'lifecycle' | 'log' | 'usage' | 'events'>) {
+  const { prisma, state, lifecycle, log, usage, events } = deps;
 
   return {
     /** All ids are checked before any key changes, so a typo changes nothing. */
@@ -58,6 +58,8 @@ export function keyBulk(deps: Pick<AdminDeps, 'prisma' | 'state' | 'lifecycle' |
         // The in-memory count runs ahead of the batched writes; a reset rewrites both.
         state.apply(key, { type: 'usedReset' });
       }
+      // Other instances (cluster mode) count this period from 0 too.
+      events.publish('config:changed', { kind: 'quotaReset', keyIds: ids });
       const exhausted = ids.filter((id) => state.keys.get(id)?.status === 'EXHAUSTED');
       await Promise.all(exhausted.map((id) => lifecycle.transition(id, 'ACTIVE', { actor: 'ADMIN', reason: 'quota reset' })));
       log.info({ keys: ids.length, reactivated: exhausted.length, upstreamId: target.upstreamId ?? undefined }, 'quota reset');

@@ -96,6 +96,8 @@ export type ConfigChanged =
   | { kind: 'rules' }
   | { kind: 'tokens' }
   | { kind: 'rateLimits' }
+  /** Quota counts set back to 0 (admin resetQuota, the quota-reset job): other instances drop their counts and re-read. */
+  | { kind: 'quotaReset'; keyIds: string[] }
   | { kind: 'all' };
 
 // Topics are named entity:event; every publisher and subscriber goes through this bus.

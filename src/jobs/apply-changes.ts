@@ -29,5 +29,8 @@ export async function applyKeysChanged(deps: ApplyDeps, message: KeysChangedMess
     if (usedReset) deps.usage?.discardQuota(keyId);
     await deps.state.reloadKey(keyId, { takeUsedFromDb: usedReset });
   }
+  const reset = message.keys.filter((k) => k.usedReset).map((k) => k.keyId);
+  // Other instances (cluster mode) count the new period from 0 too.
+  if (reset.length) deps.events.publish('config:changed', { kind: 'quotaReset', keyIds: reset });
   for (const event of message.events) deps.events.publish('apiKey:stateChanged', event);
 }

@@ -24,6 +24,10 @@ export async function reloadChanged(prisma: PrismaClient, state: GatewayState, c
     case 'rateLimits':
       await state.limits.load();
       break;
+    case 'quotaReset':
+      // The stored count (0 at the reset, plus what was stored since) replaces memory's.
+      for (const id of change.keyIds) await state.reloadKey(id, { takeUsedFromDb: true });
+      break;
     case 'all': {
       await state.reloadRules();
       // Upstreams known before the write and those stored now: deleted ones leave memory, new ones enter.

@@ -5,7 +5,7 @@
 // marked remote, so dashboards get it and origin-only side effects
 // (notifications) are skipped.
 
-import type { EventBus, KeyStateChange } from '../events/bus.ts';
+import type { ConfigChanged, EventBus, KeyStateChange } from '../events/bus.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../logger.ts';
 import type { GatewayState } from '../state/gateway-state.ts';
@@ -65,6 +65,8 @@ export interface RemoteEventDeps {
   prisma: PrismaClient;
   clock: KeyChangeClock;
   log: Logger;
+  /** Drops a key's charges not stored yet: another instance reset its quota. */
+  discardQuota?(keyId: string): void;
 }
 
 /**
@@ -78,7 +80,11 @@ export function remoteEventReceiver(deps: RemoteEventDeps): { receive(events: Re
     for (const [topic, payload] of events) {
       try {
         if (topic === 'apiKey:stateChanged') applyRemoteKeyChange(deps.state, deps.clock, payload as KeyStateChange);
-        else if (topic === 'config:changed') await reloadChanged(deps.prisma, deps.state, payload as never);
+        else if (topic === 'config:changed') {
+          const change = payload as ConfigChanged;
+          if (change.kind === 'quotaReset') for (const id of change.keyIds) deps.discardQuota?.(id);
+          await reloadChanged(deps.prisma, deps.state, change);
+        }
       } catch (error) {
         // The periodic full reload brings the state back; the event is still delivered.
         deps.log.warn({ err: error, topic }, 'applying an event from another instance failed');

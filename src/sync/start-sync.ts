@@ -21,6 +21,8 @@ export interface ClusterSyncDeps {
   flushed(): Promise<void>;
   log: Logger;
   fullReloadMs?: number;
+  /** The proxy's usage counters' discardQuota: another instance reset a key's quota. */
+  discardQuota?(keyId: string): void;
 }
 
 export interface ClusterSync {
@@ -40,7 +42,7 @@ export async function startClusterSync(deps: ClusterSyncDeps): Promise<ClusterSy
   const { cluster, events, state, prisma, log } = deps;
   const syncLog = log.child({ part: 'cluster-events' });
   const clock = new KeyChangeClock();
-  const receiver = remoteEventReceiver({ bus: events, state, prisma, clock, log: syncLog });
+  const receiver = remoteEventReceiver({ bus: events, state, prisma, clock, log: syncLog, discardQuota: deps.discardQuota });
   const transport = new RedisEventTransport({ cluster, bus: events, log: syncLog, onEvents: (batch) => receiver.receive(batch) });
 
   // This instance's own key changes take part in the ordering too.

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../../support/cluster-instances.ts';
 import { startMockUpstream, type MockUpstream } from '../../support/mock-upstream.ts';
-import { countBy, keyOn, seedToken, seedUpstream, spread } from './counts-support.ts';
+import { admin, countBy, keyOn, seedToken, seedUpstream, spread } from './counts-support.ts';
 
 describe('quota across two instances', () => {
   let cluster: TestCluster;
@@ -48,5 +48,13 @@ describe('quota across two instances', () => {
     } finally {
       await db.end();
     }
+
+    // A reset on A starts the new period on B too: B's count drops to 0 and B spends the fresh quota.
+    await admin(a.url, `mutation($id: ID!) { resetQuota(keyId: $id) { id } }`, { id: up.keyIds[0] });
+    await expect.poll(async () => [(await keyOn(b.url, up.keyIds[0])).used, (await keyOn(b.url, up.keyIds[0])).status], { timeout: 5_000, interval: 50 }).toEqual([0, 'ACTIVE']);
+    const before = mock.hitsByKey[KEY]!;
+    const again = await spread([b.url], 30, '/proxy/quota/v1/x', token);
+    expect(countBy(again, (r) => r.status)).toEqual({ 200: 30 });
+    expect(mock.hitsByKey[KEY]! - before).toBe(30);
   }, 120_000);
 });
