@@ -95,16 +95,27 @@ export async function acquireInstanceLease(conn: { sql: SqlDriver; heartbeat: Sq
   if (previous !== null) log.warn({ previous: previous.host }, 'took over the database lease of an instance that stopped without releasing it');
 
   let lost = false;
+  // During a database outage every beat fails: say so when it starts and every 30 s, not at every beat.
+  let failingSince: number | null = null;
+  let lastWarned = 0;
   const timer = setInterval(() => {
     void heartbeat
       .execute('UPDATE "InstanceLease" SET "heartbeatMs" = ?, "beat" = "beat" + 1 WHERE "id" = ? AND "holder" = ?', [Date.now(), LEASE_ID, me])
       .then((changed) => {
+        if (failingSince !== null) log.info({ failedForMs: Date.now() - failingSince }, 'database lease heartbeat works again');
+        failingSince = null;
         if (changed === 0 && !lost) {
           lost = true;
           log.error('this instance lost its database lease (its heartbeat stalled past the lease time and another instance took over): stop one of them');
         }
       })
-      .catch((error: unknown) => log.warn({ err: error }, 'database lease heartbeat failed; retrying'));
+      .catch((error: unknown) => {
+        const now = Date.now();
+        failingSince ??= now;
+        if (now - lastWarned < 30_000) return;
+        lastWarned = now;
+        log.warn({ err: error, failingForMs: now - failingSince }, 'database lease heartbeat failed; retrying');
+      });
   }, Math.max(100, Math.floor(leaseMs / 3)));
   timer.unref();
   return {
