@@ -5,6 +5,7 @@
 
 import { createHash, createHmac, createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
+import { installFastHostCalls, type StringHelper } from './fast-host-call.ts';
 
 /**
  * Longest string a helper accepts. QuickJS checks its time limit every so
@@ -44,7 +45,7 @@ const SETUP = `(function (envJson, host) {
 const MAX_CACHED_KEYS = 64;
 
 /** undefined: the run is overdue (see SETUP). */
-type Helper = (args: string[]) => string | undefined;
+type Helper = StringHelper;
 
 function hostHelpers(overdue: () => boolean): Record<string, Helper> {
   const keys = new Map<string, KeyObject>();
@@ -77,15 +78,19 @@ function hostHelpers(overdue: () => boolean): Record<string, Helper> {
 export function installGlobals(ctx: QuickJSContext, secrets: Readonly<Record<string, string>>, overdue: () => boolean): void {
   const host = ctx.newObject();
   try {
+    const fast = new Map<unknown, StringHelper>();
     for (const [name, fn] of Object.entries(hostHelpers(overdue))) {
       // Arguments are strings here (SETUP checked them).
-      const handle = ctx.newFunction(name, (...args: QuickJSHandle[]) => {
+      const publicPath = (...args: QuickJSHandle[]) => {
         const result = fn(args.map((a) => ctx.getString(a)));
         return result === undefined ? ctx.undefined : ctx.newString(result);
-      });
+      };
+      fast.set(publicPath, fn);
+      const handle = ctx.newFunction(name, publicPath);
       ctx.setProp(host, name, handle);
       handle.dispose();
     }
+    installFastHostCalls(ctx, fast);
     const setup = ctx.unwrapResult(ctx.evalCode(SETUP, 'setup'));
     const envJson = ctx.newString(JSON.stringify(secrets));
     const done = ctx.callFunction(setup, ctx.undefined, envJson, host);
