@@ -74,12 +74,14 @@ function hostHelpers(overdue: () => boolean): Record<string, Helper> {
 /**
  * Puts `env` and the helpers into a fresh context; throws (a host Error) if
  * the setup itself fails. `overdue` says the current run is past its limit.
+ * Returns `requestPart` as a host function for the runner (the caller disposes it).
  */
-export function installGlobals(ctx: QuickJSContext, secrets: Readonly<Record<string, string>>, overdue: () => boolean): void {
+export function installGlobals(ctx: QuickJSContext, secrets: Readonly<Record<string, string>>, overdue: () => boolean, requestPart: StringHelper): QuickJSHandle {
   const host = ctx.newObject();
+  let part: QuickJSHandle | null = null;
   try {
     const fast = new Map<unknown, StringHelper>();
-    for (const [name, fn] of Object.entries(hostHelpers(overdue))) {
+    for (const [name, fn] of Object.entries({ ...hostHelpers(overdue), requestPart })) {
       // Arguments are strings here (SETUP checked them).
       const publicPath = (...args: QuickJSHandle[]) => {
         const result = fn(args.map((a) => ctx.getString(a)));
@@ -87,6 +89,11 @@ export function installGlobals(ctx: QuickJSContext, secrets: Readonly<Record<str
       };
       fast.set(publicPath, fn);
       const handle = ctx.newFunction(name, publicPath);
+      // Not a global: only the runner gets it (header-script.ts).
+      if (name === 'requestPart') {
+        part = handle;
+        continue;
+      }
       ctx.setProp(host, name, handle);
       handle.dispose();
     }
@@ -97,6 +104,10 @@ export function installGlobals(ctx: QuickJSContext, secrets: Readonly<Record<str
     envJson.dispose();
     setup.dispose();
     ctx.unwrapResult(done).dispose();
+    return part!;
+  } catch (error) {
+    part?.dispose();
+    throw error;
   } finally {
     host.dispose();
   }

@@ -47,6 +47,18 @@ describe('header script sandbox', () => {
     expect(streamed).toMatchObject({ b: '', model: null, q: {} });
   });
 
+  it('serves headers and query to the run they belong to: a request kept for a later run has only what it read in its own', () => {
+    const script = compile(`const kept = globalThis.kept; globalThis.kept = request;
+if (request.attempt === 1) request.headers;
+if (kept === undefined) return {};
+let late = 'read';
+try { kept.query; } catch (e) { late = e.message; }
+return { h: JSON.stringify(kept.headers), q: late, now: JSON.stringify(request.query) };`);
+    const runWith = (attempt: number, path: string) => Object.fromEntries(script.run(scriptRequestJson(base({ upstreamPath: path }), KEY, attempt, 0, false), null));
+    expect(runWith(1, '/first?a=1')).toEqual({});
+    expect(runWith(2, '/second?b=2')).toEqual({ h: JSON.stringify({ 'content-type': 'application/json', 'x-dup': 'a, b' }), q: 'request.query can only be read during its own run', now: '{"b":"2"}' });
+  });
+
   it('keeps state a script keeps on purpose, and a failed run resets the context', () => {
     const script = compile(`globalThis.n = (globalThis.n || 0) + 1; if (request.path === '/boom') throw new Error('boom'); return { n: String(n) };`);
     expect(run(script).n).toBe('1');
