@@ -12,7 +12,7 @@
 // path falls back to the public path too, which turns it into an exception
 // inside the sandbox as before.
 
-import type { QuickJSContext } from 'quickjs-emscripten-core';
+import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
 
 /** The host side of a helper: strings in (checked inside the sandbox), a string out, or undefined. */
 export type StringHelper = (args: string[]) => string | undefined;
@@ -28,6 +28,9 @@ interface ContextInternals {
     QTS_GetString(ctx: number, value: number): number;
     QTS_FreeCString(ctx: number, str: number): void;
     QTS_NewString(ctx: number, str: number): number;
+    QTS_Call(ctx: number, fn: number, thisVal: number, argc: number, argv: number): number;
+    QTS_ResolveException(ctx: number, value: number): number;
+    QTS_FreeValuePointer(ctx: number, value: number): void;
   };
   memory: {
     module: {
@@ -36,7 +39,9 @@ interface ContextInternals {
       stringToUTF8(str: string, ptr: number, max: number): void;
       _malloc(size: number): number;
       _free(ptr: number): void;
+      HEAPU8: Uint8Array;
     };
+    heapValueHandle(ptr: number): QuickJSHandle;
   };
 }
 
@@ -52,6 +57,11 @@ function internalsOf(context: QuickJSContext): ContextInternals | null {
     typeof ffi.QTS_GetString === 'function' &&
     typeof ffi.QTS_FreeCString === 'function' &&
     typeof ffi.QTS_NewString === 'function' &&
+    typeof ffi.QTS_Call === 'function' &&
+    typeof ffi.QTS_ResolveException === 'function' &&
+    typeof ffi.QTS_FreeValuePointer === 'function' &&
+    typeof c.memory?.heapValueHandle === 'function' &&
+    m?.HEAPU8 instanceof Uint8Array &&
     typeof m?.UTF8ToString === 'function' &&
     typeof m.lengthBytesUTF8 === 'function' &&
     typeof m.stringToUTF8 === 'function' &&
@@ -95,15 +105,75 @@ export function installFastHostCalls(context: QuickJSContext, helpers: ReadonlyM
     }
     // NULL is undefined to QuickJS; a returned JSValue pointer becomes QuickJS's to free.
     if (result === undefined) return 0;
-    const size = mod.lengthBytesUTF8(result) + 1;
-    const chars = mod._malloc(size);
-    if (chars === 0) return publicPath(ctx, thisPtr, argc, argv, fnId);
-    try {
-      mod.stringToUTF8(result, chars, size);
-      return ffi.QTS_NewString(ctxPtr, chars);
-    } finally {
-      mod._free(chars);
-    }
+    const value = newString(c, result);
+    return value === 0 ? publicPath(ctx, thisPtr, argc, argv, fnId) : value;
   };
   return true;
+}
+
+/** A fresh QuickJS string (a JSValue pointer the caller owns), or 0 when the Wasm heap has no room for the bytes. */
+function newString(c: ContextInternals, text: string): number {
+  const mod = c.memory.module;
+  const size = mod.lengthBytesUTF8(text) + 1;
+  const chars = mod._malloc(size);
+  if (chars === 0) return 0;
+  try {
+    mod.stringToUTF8(text, chars, size);
+    return c.ffi.QTS_NewString(c.ctx.value, chars);
+  } finally {
+    mod._free(chars);
+  }
+}
+
+/** A call of one sandbox function with one string argument, returning a string, without handle objects per call. */
+export interface FastCall {
+  /** The function's string result, or its exception as a handle (the caller disposes it). */
+  call(input: string): string | { error: QuickJSHandle };
+  dispose(): void;
+}
+
+/**
+ * The same as `context.callFunction(fn, undefined, newString(input))` and
+ * `getString` on the result (which must be a string), minus the handle
+ * objects and the argument array allocated per call. null when the library's
+ * internals are not as expected (the caller keeps the public path). `fn` must
+ * outlive the FastCall.
+ */
+export function fastCall(context: QuickJSContext, fn: QuickJSHandle): FastCall | null {
+  const c = internalsOf(context);
+  if (c === null) return null;
+  const { ffi } = c;
+  const mod = c.memory.module;
+  const ctxPtr = c.ctx.value;
+  const undefinedPtr = context.undefined.value as unknown as number;
+  const fnPtr = fn.value as unknown as number;
+  let argv = mod._malloc(4);
+  if (argv === 0) return null;
+  return {
+    call(input) {
+      const arg = newString(c, input);
+      if (arg === 0) throw new Error('the sandbox heap is full');
+      // Little-endian Wasm memory; HEAPU8 is re-read since a grown memory replaces it.
+      new DataView(mod.HEAPU8.buffer).setUint32(argv, arg, true);
+      const result = ffi.QTS_Call(ctxPtr, fnPtr, undefinedPtr, 1, argv);
+      ffi.QTS_FreeValuePointer(ctxPtr, arg);
+      const error = ffi.QTS_ResolveException(ctxPtr, result);
+      if (error !== 0) {
+        ffi.QTS_FreeValuePointer(ctxPtr, result);
+        return { error: c.memory.heapValueHandle(error) };
+      }
+      const chars = ffi.QTS_GetString(ctxPtr, result);
+      ffi.QTS_FreeValuePointer(ctxPtr, result);
+      if (chars === 0) throw new Error('the sandbox returned no string');
+      try {
+        return mod.UTF8ToString(chars);
+      } finally {
+        ffi.QTS_FreeCString(ctxPtr, chars);
+      }
+    },
+    dispose() {
+      if (argv !== 0) mod._free(argv);
+      argv = 0;
+    },
+  };
 }

@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emscripten-core';
 import type { ScriptEngine, ScriptStats } from './engine.ts';
+import { fastCall, type FastCall } from './fast-host-call.ts';
 import { installGlobals } from './sandbox-globals.ts';
 import { SCRIPT_FILE, ScriptError, toScriptError } from './script-error.ts';
 import { checkScriptHeaders, type ScriptHeaders } from './script-headers.ts';
@@ -77,6 +78,8 @@ interface Live {
   runtime: QuickJSRuntime;
   context: QuickJSContext;
   run: QuickJSHandle;
+  /** The same call without handle objects (fast-host-call.ts); null if the library's internals differ. */
+  fast: FastCall | null;
 }
 
 export class HeaderScript implements UpstreamScript {
@@ -118,17 +121,13 @@ export class HeaderScript implements UpstreamScript {
     stats.runs++;
     try {
       this.current = request;
-      const arg = live.context.newString(request.packed);
-      const result = live.context.callFunction(live.run, live.context.undefined, arg);
-      arg.dispose();
-      if (result.error) {
+      const result = live.fast !== null ? live.fast.call(request.packed) : this.callPublic(live, request.packed);
+      if (typeof result !== 'string') {
         const dumped = live.context.dump(result.error);
         result.error.dispose();
         throw toScriptError(dumped, false, this.redactionList(key), this.engine.redactor);
       }
-      const json = live.context.getString(result.value);
-      result.value.dispose();
-      return checkScriptHeaders(json);
+      return checkScriptHeaders(result);
     } catch (error) {
       stats.failures++;
       this.reset();
@@ -151,6 +150,16 @@ export class HeaderScript implements UpstreamScript {
     return key !== null && this.opts.canReadKey ? [...this.secretValues, key] : this.secretValues;
   }
 
+  private callPublic(live: Live, packed: string): string | { error: QuickJSHandle } {
+    const arg = live.context.newString(packed);
+    const result = live.context.callFunction(live.run, live.context.undefined, arg);
+    arg.dispose();
+    if (result.error) return { error: result.error };
+    const json = live.context.getString(result.value);
+    result.value.dispose();
+    return json;
+  }
+
   private requestPart(name: string | undefined): string | undefined {
     const request = this.current;
     if (request === null) return undefined;
@@ -163,6 +172,7 @@ export class HeaderScript implements UpstreamScript {
     const live = this.live;
     this.live = null;
     if (live === null) return;
+    live.fast?.dispose();
     live.run.dispose();
     live.context.dispose();
     live.runtime.dispose();
@@ -193,7 +203,8 @@ export class HeaderScript implements UpstreamScript {
       compiled.value.dispose();
       part.dispose();
       part = null;
-      return { runtime, context, run: context.unwrapResult(made) };
+      const run = context.unwrapResult(made);
+      return { runtime, context, run, fast: fastCall(context, run) };
     } catch (error) {
       part?.dispose();
       context.dispose();
