@@ -1,6 +1,6 @@
 // npm run bench:header-script: CPU per header-script run, in process, as the
-// proxy pays it (request JSON in, sandbox call, headers checked on the way
-// out), measured with process.cpuUsage over many runs after a warm-up. The
+// proxy pays it (the packed request in, sandbox call, headers checked on the
+// way out), measured with process.cpuUsage over many runs after a warm-up. The
 // baseline is the per-request work keyrelay adds for a scripted upstream
 // beyond building the request JSON once. Options: --runs N (default 50000).
 import { createHash } from 'node:crypto';

@@ -30,10 +30,12 @@ import { createRedactor } from '../dist/logs/redact.js';
 import { createProxyMetrics } from '../dist/metrics/proxy-metrics.js';
 import { KeyPool } from '../dist/state/key-pool.js';
 import { RetryBudget } from '../dist/proxy/retry-budget.js';
+import { RateLimits } from '../dist/ratelimit/rate-limits.js';
 import { createProxyHandler } from '../dist/proxy/route.js';
 import { compileRule } from '../dist/rules/evaluate.js';
 import { createRuleRuntime } from '../dist/rules/runtime.js';
 import { loadScriptEngine } from '../dist/scripts/engine.js';
+import { applyKeyChange } from '../dist/state/apply-key-change.js';
 import { createLogDatabase } from './log-database.mjs';
 
 const total = Number(process.argv[2] ?? 200_000);
@@ -60,7 +62,9 @@ const rule = compileRule({
   windowSeconds: 60, consecutive: false, cooldownSeconds: 0, disableMode: 'DURATION', disableForSeconds: 60, escalate: false,
   maxDisableSeconds: 3600, scope: 'KEY', priority: 0, enabled: true,
 });
-const pool = new KeyPool('ROUND_ROBIN');
+// No limits configured (the benchmark's keyrelay has none): the checks the proxy makes on every request still run.
+const limits = new RateLimits(null);
+const pool = new KeyPool('ROUND_ROBIN', Math.random, limits);
 const keys = new Map();
 for (let i = 0; i < 10; i++) {
   const key = { id: `key${i}`, upstreamId: 'up1', name: `k${i}`, secret: `sk-bench-key-${String(i).padStart(4, '0')}-abcdefghijklmnop`, fingerprint: 'f', status: 'ACTIVE', disabledUntil: null, statusReason: null, weight: 1, quotaLimit: null, used: 0, leaseLeft: null, quotaResetAt: null, modelCooldowns: new Map(), disableCount: 0 };
@@ -77,8 +81,12 @@ const state = {
   upstreamsByName: new Map([['bench', runtime]]),
   upstreamsById: new Map([['up1', runtime]]),
   keys,
+  limits,
   tokensByHash: new Map([[tokenState.tokenHash, tokenState]]),
   tokensById: new Map([['tok1', tokenState]]),
+  apply(key, change) {
+    applyKeyChange(this.upstreamsById, key, change);
+  },
 };
 
 const responseBody = Buffer.from(JSON.stringify({

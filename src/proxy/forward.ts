@@ -25,7 +25,7 @@ import { commitHead, sendError } from './respond.ts';
 import { finishStream, observeRules } from './stream-end.ts';
 import { applyHeaderScript } from '../scripts/apply-script.ts';
 import type { ScriptHeaders } from '../scripts/script-headers.ts';
-import { scriptRequestBase } from '../scripts/script-request.ts';
+import { scriptRequestBase, type ScriptRequestBase } from '../scripts/script-request.ts';
 
 /** Client credential headers, never forwarded (the pool key is injected instead). */
 const CLIENT_CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(['authorization', 'x-api-key', 'x-goog-api-key']);
@@ -47,7 +47,7 @@ export class Forwarder implements AttemptHooks {
   private lastResponse: Attempt | null = null;
   private lastFailure: Failure | null = null;
   /** The header script's request, serialised once per request (scripted upstreams only). */
-  private scriptBase: string | null = null;
+  private scriptBase: ScriptRequestBase | null = null;
 
   constructor(
     private readonly deps: ProxyDeps,

@@ -10,10 +10,10 @@ import type { ApiKeyState } from '../state/types.ts';
 import type { UpstreamScript } from './header-script.ts';
 import { ScriptError } from './script-error.ts';
 import type { ScriptHeaders } from './script-headers.ts';
-import { scriptRequestJson } from './script-request.ts';
+import { scriptRequestJson, type ScriptRequestBase } from './script-request.ts';
 
 /** The script's headers, or null when it failed and the client has been answered. */
-export function applyHeaderScript(pr: ProxyRequest, script: UpstreamScript, base: string, key: ApiKeyState): ScriptHeaders | null {
+export function applyHeaderScript(pr: ProxyRequest, script: UpstreamScript, base: ScriptRequestBase, key: ApiKeyState): ScriptHeaders | null {
   try {
     return script.run(scriptRequestJson(base, key, pr.attempts + 1, Date.now(), script.opts.canReadKey), key.secret);
   } catch (error) {

@@ -9,7 +9,7 @@ import releaseSync from '@jitl/quickjs-wasmfile-release-sync';
 import { newQuickJSWASMModuleFromVariant, type QuickJSSyncVariant, type QuickJSWASMModule } from 'quickjs-emscripten-core';
 import { createRedactor, type Redactor } from '../logs/redact.ts';
 import { HeaderScript, type HeaderScriptOptions } from './header-script.ts';
-import { FIELD_SEPARATOR } from './script-request.ts';
+import { scriptRequestBase, scriptRequestJson } from './script-request.ts';
 
 export interface ScriptLimits {
   /** Wall time per run, enforced by the interrupt handler. */
@@ -55,7 +55,8 @@ function warmHostCalls(module: QuickJSWASMModule): QuickJSWASMModule {
 return { a: hmacSha256Hex(env.K, request.path), b: hmacSha256Base64(env.K, request.method), c: sha256Hex(JSON.stringify(request.headers)), d: randomUUID() };`,
     { upstream: 'warm-up', secrets: { K: 'warm-up-key' }, canReadKey: false },
   );
-  const packed = (attempt: number) => ['GET', '/', '', '', 'warm-up', '{"a":"b"}', '{}', 'k', 'f', String(attempt), '0'].join(FIELD_SEPARATOR);
+  const base = scriptRequestBase({ method: 'GET', upstreamPath: '/?q=1', rawHeaders: ['a', 'b'], body: null, model: null, upstream: 'warm-up' });
+  const packed = (attempt: number) => scriptRequestJson(base, { name: 'k', fingerprint: 'f', secret: 'warm-up' }, attempt, 0, false);
   for (let i = 0; i < 3; i++) script.run(packed(1), null, false);
   try {
     script.run(packed(2), null, false);

@@ -1,17 +1,27 @@
 // One upstream's compiled header script: a QuickJS runtime (memory and stack
 // limits, an interrupt handler for the time limit) and a context holding the
 // compiled function, reused across requests. A run costs one string in (the
-// packed request) and one string out (the headers as JSON). A run that fails
+// packed request) and one string out (the headers, U+0001-separated). A run that fails
 // disposes the runtime and builds a fresh one, so nothing a broken run left
 // behind (a half-built object, a heap near its limit) reaches the next.
+// Cost (2026-12-06, 2 shared cores): the README's signing script takes
+// 16 µs of CPU per run in-process (`npm run bench:header-script`; an empty
+// script 8.6) and adds about 41 µs per request to the whole gateway in
+// `npm run bench` (the interpreter's Wasm code and heap compete there with the
+// rest of the request for the caches). What a run pays: the call into the
+// sandbox (~1.5 µs), unpacking the request (~2.5), the script and its helper
+// call (the HMAC ~2 µs on the host, the crossing ~1.5), checking and flattening
+// the result (~2), the host's check of it (~1) and hashing the body (~1).
 
 import { performance } from 'node:perf_hooks';
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emscripten-core';
 import type { ScriptEngine, ScriptStats } from './engine.ts';
+import { fastCall, type FastCall } from './fast-host-call.ts';
 import { installGlobals } from './sandbox-globals.ts';
 import { SCRIPT_FILE, ScriptError, toScriptError } from './script-error.ts';
 import { checkScriptHeaders, type ScriptHeaders } from './script-headers.ts';
 import { RunClock } from './run-clock.ts';
+import type { ScriptRequest } from './script-request.ts';
 
 export interface HeaderScriptOptions {
   /** The upstream's name, for errors and metrics. */
@@ -21,35 +31,46 @@ export interface HeaderScriptOptions {
   canReadKey: boolean;
 }
 
-// Unpacks the request (script-request.ts: U+0001-separated fields, headers and
-// query as JSON parsed on first read), runs the admin's function, checks the
-// result is a plain object of strings inside the sandbox (getters and proxies
-// run under the time limit there), and hands back one JSON string.
-const RUNNER = `(function (fn) {
+// Unpacks the request (script-request.ts: U+0001-separated scalars; headers
+// and query fetched from the host as JSON on first read, during the run only),
+// runs the admin's function, checks the result is a plain object of strings
+// inside the sandbox (getters and proxies run under the time limit there), and
+// hands back one string (see checkScriptHeaders).
+const RUNNER = `(function (fn, part) {
   'use strict';
   class Request {
-    #headers; #query;
+    #headers; #query; #live = true;
     constructor(p) {
       this.method = p[0]; this.path = p[1]; this.bodySha256 = p[2]; this.model = p[3] === '' ? null : p[3]; this.upstream = p[4];
-      this.#headers = p[5]; this.#query = p[6];
-      this.keyName = p[7]; this.keyFingerprint = p[8]; this.attempt = Number(p[9]); this.now = Number(p[10]);
-      if (p.length > 11) this.key = p[11];
+      this.keyName = p[5]; this.keyFingerprint = p[6]; this.attempt = Number(p[7]); this.now = Number(p[8]);
+      if (p.length > 9) this.key = p[9];
     }
-    get headers() { if (typeof this.#headers === 'string') this.#headers = JSON.parse(this.#headers); return this.#headers; }
-    get query() { if (typeof this.#query === 'string') this.#query = JSON.parse(this.#query); return this.#query; }
+    static end(r) { r.#live = false; }
+    #read(name) {
+      // The host serves the request being run: a request kept for a later run has what it read in its own run.
+      if (!this.#live) throw new TypeError('request.' + name + ' can only be read during its own run');
+      return JSON.parse(part(name));
+    }
+    get headers() { if (this.#headers === undefined) this.#headers = this.#read('headers'); return this.#headers; }
+    get query() { if (this.#query === undefined) this.#query = this.#read('query'); return this.#query; }
   }
   return function (packed) {
-    const out = fn(new Request(packed.split('\\u0001')));
+    const request = new Request(packed.split('\\u0001'));
+    let out;
+    try { out = fn(request); } finally { Request.end(request); }
     if (out === null || typeof out !== 'object' || Array.isArray(out) || typeof out.then === 'function') {
       throw new TypeError('the script must return an object of header name to string value');
     }
-    const flat = {};
-    for (const name of Object.keys(out)) {
+    // The count, then name and value, each ended by U+0001 (checkScriptHeaders); a JSON.stringify cost more than the rest of the runner.
+    const names = Object.keys(out);
+    let flat = names.length + '\\u0001';
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
       const value = out[name];
       if (typeof value !== 'string') throw new TypeError('header "' + String(name).slice(0, 100) + '" must be a string, not ' + typeof value);
-      flat[name] = value;
+      flat += name + '\\u0001' + value + '\\u0001';
     }
-    return JSON.stringify(flat);
+    return flat;
   };
 })`;
 
@@ -57,7 +78,7 @@ const RUNNER = `(function (fn) {
 export interface UpstreamScript {
   readonly upstream: string;
   readonly opts: HeaderScriptOptions;
-  run(requestJson: string, key: string | null): ScriptHeaders;
+  run(request: ScriptRequest, key: string | null): ScriptHeaders;
   dispose(): void;
 }
 
@@ -68,6 +89,8 @@ interface Live {
   runtime: QuickJSRuntime;
   context: QuickJSContext;
   run: QuickJSHandle;
+  /** The same call without handle objects (fast-host-call.ts); null if the library's internals differ. */
+  fast: FastCall | null;
 }
 
 export class HeaderScript implements UpstreamScript {
@@ -77,6 +100,8 @@ export class HeaderScript implements UpstreamScript {
   private stats: ScriptStats | null = null;
   private retired = false;
   private readonly secretValues: string[];
+  /** The request being run, for its headers and query on demand (RUNNER's part()). */
+  private current: ScriptRequest | null = null;
 
   /** `eager`: compile now and throw ScriptError if that fails; otherwise a failed compile is retried (and reported) per run. */
   constructor(private readonly engine: ScriptEngine, readonly source: string, readonly opts: HeaderScriptOptions, eager = true) {
@@ -99,29 +124,27 @@ export class HeaderScript implements UpstreamScript {
    * The headers for one request; throws ScriptError (redacted, no stack).
    * `key` only for redaction; `counted: false` keeps save-time checks out of the metrics.
    */
-  run(requestJson: string, key: string | null, counted = true): ScriptHeaders {
+  run(request: ScriptRequest, key: string | null, counted = true): ScriptHeaders {
     const live = (this.live ??= this.boot());
     const stats = counted ? (this.stats ??= this.engine.statsFor(this.opts.upstream)) : { runs: 0, failures: 0, seconds: 0 };
     const started = performance.now();
     this.clock.start(started, this.engine.limits.timeoutMs);
     stats.runs++;
     try {
-      const arg = live.context.newString(requestJson);
-      const result = live.context.callFunction(live.run, live.context.undefined, arg);
-      arg.dispose();
-      if (result.error) {
+      this.current = request;
+      const result = live.fast !== null ? live.fast.call(request.packed) : this.callPublic(live, request.packed);
+      if (typeof result !== 'string') {
         const dumped = live.context.dump(result.error);
         result.error.dispose();
         throw toScriptError(dumped, false, this.redactionList(key), this.engine.redactor);
       }
-      const json = live.context.getString(result.value);
-      result.value.dispose();
-      return checkScriptHeaders(json);
+      return checkScriptHeaders(result);
     } catch (error) {
       stats.failures++;
       this.reset();
       throw error instanceof ScriptError ? error : new ScriptError('throw', 'the script sandbox failed');
     } finally {
+      this.current = null;
       stats.seconds += (performance.now() - started) / 1000;
       // A retired script (its upstream was reloaded mid-request) keeps no context alive.
       if (this.retired) this.reset();
@@ -138,10 +161,29 @@ export class HeaderScript implements UpstreamScript {
     return key !== null && this.opts.canReadKey ? [...this.secretValues, key] : this.secretValues;
   }
 
+  private callPublic(live: Live, packed: string): string | { error: QuickJSHandle } {
+    const arg = live.context.newString(packed);
+    const result = live.context.callFunction(live.run, live.context.undefined, arg);
+    arg.dispose();
+    if (result.error) return { error: result.error };
+    const json = live.context.getString(result.value);
+    result.value.dispose();
+    return json;
+  }
+
+  private requestPart(name: string | undefined): string | undefined {
+    const request = this.current;
+    if (request === null) return undefined;
+    if (name === 'headers') return request.base.headersJson();
+    if (name === 'query') return request.base.queryJson();
+    return undefined;
+  }
+
   private reset(): void {
     const live = this.live;
     this.live = null;
     if (live === null) return;
+    live.fast?.dispose();
     live.run.dispose();
     live.context.dispose();
     live.runtime.dispose();
@@ -154,11 +196,12 @@ export class HeaderScript implements UpstreamScript {
     runtime.setMaxStackSize(limits.stackBytes);
     runtime.setInterruptHandler(() => this.clock.interrupt());
     const context = runtime.newContext();
+    let part: QuickJSHandle | null = null;
     try {
       // Setup and compilation (the admin's text parsed, any top-level code it smuggles in run) get their
       // own, larger budget: they run when the upstream loads or after a failed run, not per request.
       this.clock.start(performance.now(), Math.max(limits.timeoutMs, COMPILE_BUDGET_MS));
-      installGlobals(context, this.opts.secrets, () => this.clock.overdue());
+      part = installGlobals(context, this.opts.secrets, () => this.clock.overdue(), ([name]) => this.requestPart(name));
       const compiled = context.evalCode(`(function (request) {\n${this.source}\n})`, SCRIPT_FILE);
       if (compiled.error) {
         const dumped = context.dump(compiled.error);
@@ -166,11 +209,15 @@ export class HeaderScript implements UpstreamScript {
         throw toScriptError(dumped, true, this.secretValues, this.engine.redactor);
       }
       const runner = context.unwrapResult(context.evalCode(RUNNER, 'runner'));
-      const made = context.callFunction(runner, context.undefined, compiled.value);
+      const made = context.callFunction(runner, context.undefined, compiled.value, part);
       runner.dispose();
       compiled.value.dispose();
-      return { runtime, context, run: context.unwrapResult(made) };
+      part.dispose();
+      part = null;
+      const run = context.unwrapResult(made);
+      return { runtime, context, run, fast: fastCall(context, run) };
     } catch (error) {
+      part?.dispose();
       context.dispose();
       runtime.dispose();
       if (error instanceof ScriptError) throw error;

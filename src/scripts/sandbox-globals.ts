@@ -5,6 +5,7 @@
 
 import { createHash, createHmac, createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
+import { installFastHostCalls, type StringHelper } from './fast-host-call.ts';
 
 /**
  * Longest string a helper accepts. QuickJS checks its time limit every so
@@ -44,7 +45,7 @@ const SETUP = `(function (envJson, host) {
 const MAX_CACHED_KEYS = 64;
 
 /** undefined: the run is overdue (see SETUP). */
-type Helper = (args: string[]) => string | undefined;
+type Helper = StringHelper;
 
 function hostHelpers(overdue: () => boolean): Record<string, Helper> {
   const keys = new Map<string, KeyObject>();
@@ -73,25 +74,40 @@ function hostHelpers(overdue: () => boolean): Record<string, Helper> {
 /**
  * Puts `env` and the helpers into a fresh context; throws (a host Error) if
  * the setup itself fails. `overdue` says the current run is past its limit.
+ * Returns `requestPart` as a host function for the runner (the caller disposes it).
  */
-export function installGlobals(ctx: QuickJSContext, secrets: Readonly<Record<string, string>>, overdue: () => boolean): void {
+export function installGlobals(ctx: QuickJSContext, secrets: Readonly<Record<string, string>>, overdue: () => boolean, requestPart: StringHelper): QuickJSHandle {
   const host = ctx.newObject();
+  let part: QuickJSHandle | null = null;
   try {
-    for (const [name, fn] of Object.entries(hostHelpers(overdue))) {
+    const fast = new Map<unknown, StringHelper>();
+    for (const [name, fn] of Object.entries({ ...hostHelpers(overdue), requestPart })) {
       // Arguments are strings here (SETUP checked them).
-      const handle = ctx.newFunction(name, (...args: QuickJSHandle[]) => {
+      const publicPath = (...args: QuickJSHandle[]) => {
         const result = fn(args.map((a) => ctx.getString(a)));
         return result === undefined ? ctx.undefined : ctx.newString(result);
-      });
+      };
+      fast.set(publicPath, fn);
+      const handle = ctx.newFunction(name, publicPath);
+      // Not a global: only the runner gets it (header-script.ts).
+      if (name === 'requestPart') {
+        part = handle;
+        continue;
+      }
       ctx.setProp(host, name, handle);
       handle.dispose();
     }
+    installFastHostCalls(ctx, fast);
     const setup = ctx.unwrapResult(ctx.evalCode(SETUP, 'setup'));
     const envJson = ctx.newString(JSON.stringify(secrets));
     const done = ctx.callFunction(setup, ctx.undefined, envJson, host);
     envJson.dispose();
     setup.dispose();
     ctx.unwrapResult(done).dispose();
+    return part!;
+  } catch (error) {
+    part?.dispose();
+    throw error;
   } finally {
     host.dispose();
   }

@@ -6,7 +6,7 @@ import { UserInputError } from '../errors.ts';
 import type { ScriptEngine } from './engine.ts';
 import type { HeaderScriptOptions } from './header-script.ts';
 import { ScriptError } from './script-error.ts';
-import { scriptRequestBase, scriptRequestJson } from './script-request.ts';
+import { scriptRequestBase, scriptRequestJson, type ScriptRequest } from './script-request.ts';
 
 /** What testHeaderScript may set; anything left out takes the sample's value. */
 export interface SampleRequest {
@@ -32,7 +32,7 @@ export interface ScriptRunOutcome {
 
 const SAMPLE_KEY = 'sk-sample-key-for-the-script-check';
 
-export function sampleRequestJson(upstream: string, canReadKey: boolean, given: SampleRequest = {}): { json: string; key: string } {
+export function sampleRequestJson(upstream: string, canReadKey: boolean, given: SampleRequest = {}): { json: ScriptRequest; key: string } {
   const headers = given.headers ?? { 'content-type': 'application/json' };
   const base = scriptRequestBase({
     method: (given.method ?? 'POST').toUpperCase(),

@@ -1,10 +1,12 @@
 // The `request` a header script receives, handed to the sandbox as one
-// string of U+0001-separated fields (scalars first, then the headers and query
-// as JSON that the sandbox parses only if the script reads them): parsing a
-// whole request as JSON inside QuickJS cost more than the rest of a run. The
-// parts that stay the same across a request's attempts are packed once per
-// request; each attempt appends the key's name and fingerprint, the attempt
-// number and the clock. RUNNER in header-script.ts unpacks the same order.
+// string of U+0001-separated scalars: parsing a whole request as JSON inside
+// QuickJS cost more than the rest of a run. The headers and query are built
+// (as JSON) and sent in only when the script reads them, through a host call
+// (header-script.ts): a script that signs the method, path and body hash pays
+// nothing for them. The parts that stay the same across a request's attempts
+// are packed once per request; each attempt appends the key's name and
+// fingerprint, the attempt number and the clock. RUNNER in header-script.ts
+// unpacks the same order.
 
 import { createHash } from 'node:crypto';
 import { HOP_BY_HOP } from '../upstream-http/headers.ts';
@@ -37,36 +39,59 @@ export interface ScriptRequestParts {
   upstream: string;
 }
 
-/** The fixed part: method, path, bodySha256, model ('' for none), upstream, headers JSON, query JSON. */
-export function scriptRequestBase(parts: ScriptRequestParts): string {
+/** What stays the same across a request's attempts: the packed scalars, and the headers and query as JSON when asked for. */
+export class ScriptRequestBase {
+  private headers: string | null = null;
+  private query: string | null = null;
+
+  /** `fixed`: method, path, bodySha256, model ('' for none), upstream. */
+  constructor(readonly fixed: string, private readonly rawHeaders: readonly string[], private readonly rawQuery: string | null) {}
+
+  headersJson(): string {
+    if (this.headers !== null) return this.headers;
+    const headers: Record<string, string> = {};
+    const raw = this.rawHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const lower = raw[i].toLowerCase();
+      if (HIDDEN.has(lower)) continue;
+      headers[lower] = headers[lower] === undefined ? raw[i + 1] : `${headers[lower]}, ${raw[i + 1]}`;
+    }
+    return (this.headers = JSON.stringify(headers));
+  }
+
+  queryJson(): string {
+    if (this.query !== null) return this.query;
+    const params: Record<string, string | string[]> = {};
+    if (this.rawQuery !== null) {
+      for (const [name, value] of new URLSearchParams(this.rawQuery)) {
+        if (name === CREDENTIAL_PARAM) continue;
+        const prev = params[name];
+        params[name] = prev === undefined ? value : ([] as string[]).concat(prev, value);
+      }
+    }
+    return (this.query = JSON.stringify(params));
+  }
+}
+
+/** One attempt's request: the packed scalars, and its base for the headers and query. */
+export interface ScriptRequest {
+  readonly packed: string;
+  readonly base: ScriptRequestBase;
+}
+
+export function scriptRequestBase(parts: ScriptRequestParts): ScriptRequestBase {
   const queryAt = parts.upstreamPath.indexOf('?');
   const path = queryAt === -1 ? parts.upstreamPath : parts.upstreamPath.slice(0, queryAt);
-  let query = '{}';
-  if (queryAt !== -1) {
-    const params: Record<string, string | string[]> = {};
-    for (const [name, value] of new URLSearchParams(parts.upstreamPath.slice(queryAt + 1))) {
-      if (name === CREDENTIAL_PARAM) continue;
-      const prev = params[name];
-      params[name] = prev === undefined ? value : ([] as string[]).concat(prev, value);
-    }
-    query = JSON.stringify(params);
-  }
-  const headers: Record<string, string> = {};
-  const raw = parts.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const lower = raw[i].toLowerCase();
-    if (HIDDEN.has(lower)) continue;
-    headers[lower] = headers[lower] === undefined ? raw[i + 1] : `${headers[lower]}, ${raw[i + 1]}`;
-  }
   const body = parts.body;
   const bodySha256 = body === 'stream' ? '' : body === null || body.length === 0 ? EMPTY_SHA256 : createHash('sha256').update(body).digest('hex');
-  // JSON.stringify escapes control characters, so the JSON fields are safe as they are.
-  return [field(parts.method), field(path), bodySha256, field(parts.model ?? ''), field(parts.upstream), JSON.stringify(headers), query].join(FIELD_SEPARATOR);
+  const s = FIELD_SEPARATOR;
+  const fixed = field(parts.method) + s + field(path) + s + bodySha256 + s + field(parts.model ?? '') + s + field(parts.upstream);
+  return new ScriptRequestBase(fixed, parts.rawHeaders, queryAt === -1 ? null : parts.upstreamPath.slice(queryAt + 1));
 }
 
 /** The whole request for one attempt: the base, then keyName, keyFingerprint, attempt, now and (when allowed) the key. */
-export function scriptRequestJson(base: string, key: Pick<ApiKeyState, 'name' | 'fingerprint' | 'secret'>, attempt: number, now: number, canReadKey: boolean): string {
+export function scriptRequestJson(base: ScriptRequestBase, key: Pick<ApiKeyState, 'name' | 'fingerprint' | 'secret'>, attempt: number, now: number, canReadKey: boolean): ScriptRequest {
   const s = FIELD_SEPARATOR;
-  const packed = base + s + field(key.name) + s + field(key.fingerprint) + s + attempt + s + now;
-  return canReadKey ? packed + s + field(key.secret) : packed;
+  const packed = base.fixed + s + field(key.name) + s + field(key.fingerprint) + s + attempt + s + now;
+  return { packed: canReadKey ? packed + s + field(key.secret) : packed, base };
 }

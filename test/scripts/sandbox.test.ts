@@ -47,6 +47,25 @@ describe('header script sandbox', () => {
     expect(streamed).toMatchObject({ b: '', model: null, q: {} });
   });
 
+  it('serves headers and query to the run they belong to: a request kept for a later run has only what it read in its own', () => {
+    const script = compile(`const kept = globalThis.kept; globalThis.kept = request;
+if (request.attempt === 1) request.headers;
+if (kept === undefined) return {};
+let late = 'read';
+try { kept.query; } catch (e) { late = e.message; }
+return { h: JSON.stringify(kept.headers), q: late, now: JSON.stringify(request.query) };`);
+    const runWith = (attempt: number, path: string) => Object.fromEntries(script.run(scriptRequestJson(base({ upstreamPath: path }), KEY, attempt, 0, false), null));
+    expect(runWith(1, '/first?a=1')).toEqual({});
+    expect(runWith(2, '/second?b=2')).toEqual({ h: JSON.stringify({ 'content-type': 'application/json', 'x-dup': 'a, b' }), q: 'request.query can only be read during its own run', now: '{"b":"2"}' });
+  });
+
+  it('refuses a name or value holding the field separator or NUL, which would shift or cut the fields', () => {
+    for (const result of [`{ a: 'x\\u0001b', c: 'd' }`, `{ 'a\\u0001b': 'c' }`, `{ a: 'b', c: 'd\\u0000' }`, `{ a: 'b\\u0000c\\u0001d\\u0001' }`]) {
+      expect(() => run(compile(`return ${result};`)), result).toThrow(/U\+0001, NUL or another character/);
+    }
+    expect(run(compile(`return { a: 'b', 'x-c': '' };`))).toEqual({ a: 'b', 'x-c': '' });
+  });
+
   it('keeps state a script keeps on purpose, and a failed run resets the context', () => {
     const script = compile(`globalThis.n = (globalThis.n || 0) + 1; if (request.path === '/boom') throw new Error('boom'); return { n: String(n) };`);
     expect(run(script).n).toBe('1');
