@@ -46,7 +46,18 @@ interface ContextInternals {
   };
 }
 
+let fastPathAllowed = true;
+
+/**
+ * Whether new sandboxes may take the fast path. Only the tests turn it off,
+ * to run the public path a library with other internals would take.
+ */
+export function allowFastPath(allowed: boolean): void {
+  fastPathAllowed = allowed;
+}
+
 function internalsOf(context: QuickJSContext): ContextInternals | null {
+  if (!fastPathAllowed) return null;
   const c = context as unknown as Partial<ContextInternals>;
   const m = c.memory?.module;
   const ffi = c.ffi;
