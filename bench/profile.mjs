@@ -6,7 +6,8 @@
 // left out: only samples taken during the measured run count. PROFILE_FILES=N
 // lists N files by self time (default 30); PROFILE_THREAD=worker reads the
 // request-log worker's profile; PROFILE_SUBSCRIBERS=N holds N live
-// requestLogged subscribers (graphql-ws) during the run.
+// requestLogged subscribers (graphql-ws) during the run; PROFILE_SCRIPT=1 gives
+// the upstream the README's signing header script (as npm run bench's scripted subject).
 import { fork } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,7 +39,8 @@ if (subject === 'bare-h3') {
   const port = await new Promise((resolve) => proc.once('message', (m) => resolve(m.port)));
   spec = { origin: `http://127.0.0.1:${port}`, headers: { 'content-type': 'application/json' } };
 } else {
-  const kr = await startKeyrelay({ mockPort, dataDir, nodeArgs: profArgs, onSpawn: (child) => (proc = child) });
+  const script = process.env.PROFILE_SCRIPT === '1';
+  const kr = await startKeyrelay({ mockPort, dataDir, nodeArgs: profArgs, script, onSpawn: (child) => (proc = child) });
   spec = { origin: kr.url, headers: { 'content-type': 'application/json', authorization: `Bearer ${kr.token}` } };
 }
 spec = {
