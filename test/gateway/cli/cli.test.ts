@@ -1,7 +1,7 @@
 // The keyrelay bin, run as a child process the way an operator runs it:
 // against a real gateway (in this process, or started by `keyrelay serve`).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,6 +62,10 @@ describe('the keyrelay CLI', () => {
     await t?.close();
     await mock?.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the built bin is executable (npx runs it from a warm cache without setting its mode)', () => {
+    expect(statSync(BIN).mode & 0o111).toBe(0o111);
   });
 
   it('npx keyrelay --help lists the commands', async () => {
