@@ -1,17 +1,13 @@
-// The fuzz suite's event-loop watch, now counting only the main thread's CPU
-// time, must still see a real block.
+// The fuzz suite's event-loop watch counts only the main thread's CPU time; it
+// must still see a real block of that thread.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { watchEventLoop } from './loop-watch.ts';
+import { readProcessCpuMs, watchEventLoop } from './loop-watch.ts';
 
 /** Holds the loop for `ms` of CPU time (wall time would be less CPU on a busy machine). */
 function spin(ms: number): void {
-  const start = process.cpuUsage();
-  const used = () => {
-    const now = process.cpuUsage(start);
-    return (now.user + now.system) / 1000;
-  };
-  while (used() < ms);
+  const start = readProcessCpuMs();
+  while (readProcessCpuMs() - start < ms);
 }
 
 describe('watchEventLoop', () => {

@@ -33,7 +33,8 @@ function readMainThreadCpuMs(): number {
   return Number(readFileSync(MAIN_THREAD_STAT, 'utf8').split(' ', 1)[0]) / 1e6;
 }
 
-function readProcessCpuMs(): number {
+/** The whole process's CPU time in ms (every thread). */
+export function readProcessCpuMs(): number {
   const cpu = process.cpuUsage();
   return (cpu.user + cpu.system) / 1000;
 }
