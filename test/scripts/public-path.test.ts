@@ -1,7 +1,7 @@
 // The sandbox takes a fast path into quickjs-emscripten-core's internals when
 // they are as expected, and the library's public path otherwise (another
 // version). Both must give the same headers and the same errors.
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadScriptEngine, type ScriptEngine } from '../../src/scripts/engine.ts';
 import { allowFastPath } from '../../src/scripts/fast-host-call.ts';
@@ -48,5 +48,35 @@ describe.each([true, false])('header scripts with the fast path %s', (fast) => {
     expect(() => compile(`return { h: hmacSha256Hex(undefined, 'm') };`).run(request(), null)).toThrow(/hmacSha256Hex: key must be a string/);
     expect(() => compile(`throw new Error('nope')`).run(request(), null)).toThrow(ScriptError);
     expect(Object.fromEntries(script.run(request(), KEY.secret))['x-signature']).toBe(expected);
+  });
+
+  it('crosses any text both ways as UTF-8, also after the Wasm heap has grown', () => {
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    const text = 'h\u00e9llo \u20ac \u{1F600} \u4e2d';
+    // A lone surrogate has no UTF-8 form: QuickJS hands out its CESU-8 bytes, which decode to U+FFFD on either path.
+    const lone = Buffer.from([0xed, 0xa0, 0x80]).toString('utf8');
+    // Each script's runtime holds about 6 MiB on its second run: together they outgrow the module's
+    // first 16 MiB, and the memory that replaces it must be the one strings are read from and written to.
+    const source = `globalThis.big ??= [];
+if (request.attempt === 2) for (let i = 0; i < 96; i++) globalThis.big.push('x'.repeat(65536) + i);
+return { a: sha256Hex(${JSON.stringify(text)}), b: sha256Hex('\\ud800'), c: encodeURIComponent(request.keyFingerprint) };`;
+    const pair = [compile(source), compile(source)];
+    const heapBytes = () => {
+      const runtime = engine.module.newRuntime();
+      const context = runtime.newContext();
+      const bytes = (context as unknown as { memory: { module: { HEAPU8: Uint8Array } } }).memory.module.HEAPU8.byteLength;
+      context.dispose();
+      runtime.dispose();
+      return bytes;
+    };
+    const before = heapBytes();
+    for (const attempt of [1, 2, 3]) {
+      for (const script of pair) {
+        const packed = scriptRequestJson(scriptRequestBase({ method: 'GET', upstreamPath: '/', rawHeaders: [], body: null, model: null, upstream: 'up' }), KEY, attempt, 0, false);
+        expect(Object.fromEntries(script.run(packed, null))).toEqual({ a: sha(text), b: sha(lone), c: encodeURIComponent(KEY.fingerprint) });
+      }
+    }
+    // The fast path runs first (describe.each order) and grows the heap; the public path then finds it grown.
+    if (fast) expect(heapBytes()).toBeGreaterThan(before);
   });
 });
