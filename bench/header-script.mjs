@@ -3,9 +3,9 @@
 // way out), measured with process.cpuUsage over many runs after a warm-up. The
 // baseline is the per-request work keyrelay adds for a scripted upstream
 // beyond building the request JSON once. Options: --runs N (default 50000).
-import { createHash } from 'node:crypto';
 import { loadScriptEngine } from '../dist/scripts/engine.js';
 import { scriptRequestBase, scriptRequestJson } from '../dist/scripts/script-request.js';
+import { sha256Hex } from '../dist/crypto/tokens.js';
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1] || 50_000);
@@ -44,5 +44,5 @@ for (const [name, source] of Object.entries(SCRIPTS)) {
   console.log(`  ${name.padEnd(32)} ${median(rounds).toFixed(1)} µs  (rounds ${rounds.map((r) => r.toFixed(1)).join(', ')})`);
   script.dispose();
 }
-const hashOnly = median(Array.from({ length: 5 }, () => cpuMicros(() => createHash('sha256').update(body).digest('hex'), runs)));
+const hashOnly = median(Array.from({ length: 5 }, () => cpuMicros(() => sha256Hex(body), runs)));
 console.log(`  (of which hashing the ${body.length}-byte body: ${hashOnly.toFixed(1)} µs)`);

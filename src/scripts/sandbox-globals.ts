@@ -3,7 +3,8 @@
 // the host with node:crypto. QuickJS without its libc module has no timers,
 // files, network, `process` or `require` to begin with; nothing here adds one.
 
-import { createHash, createHmac, createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
+import { sha256Hex } from '../crypto/tokens.ts';
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
 import { installFastHostCalls, type StringHelper } from './fast-host-call.ts';
 
@@ -22,20 +23,41 @@ const MAX_HELPER_INPUT = 256 * 1024;
 const SETUP = `(function (envJson, host) {
   'use strict';
   const MAX = ${MAX_HELPER_INPUT};
-  const text = (helper, what, value) => {
-    if (typeof value !== 'string') throw new TypeError(helper + ': ' + what + ' must be a string');
-    if (value.length > MAX) throw new RangeError(helper + ': ' + what + ' is longer than ' + MAX + ' characters');
-    return value;
+  const refuse = (helper, what, value) => {
+    throw typeof value !== 'string'
+      ? new TypeError(helper + ': ' + what + ' must be a string')
+      : new RangeError(helper + ': ' + what + ' is longer than ' + MAX + ' characters');
   };
   // The host answers undefined once the run is overdue. Spinning here then reaches QuickJS's next
   // interrupt check within microseconds, and that interrupt cannot be caught; a host error could be,
   // and a script catching it in a loop would make a check thousands of slow host calls away.
-  const done = (value) => { if (value === undefined) for (;;) {} return value; };
+  // The checks are written out in each helper: a call per argument costs QuickJS more than the check.
   const helpers = {
-    hmacSha256Hex: (key, message) => done(host.hmacSha256Hex(text('hmacSha256Hex', 'key', key), text('hmacSha256Hex', 'message', message))),
-    hmacSha256Base64: (key, message) => done(host.hmacSha256Base64(text('hmacSha256Base64', 'key', key), text('hmacSha256Base64', 'message', message))),
-    sha256Hex: (message) => done(host.sha256Hex(text('sha256Hex', 'message', message))),
-    randomUUID: () => done(host.randomUUID()),
+    hmacSha256Hex: (key, message) => {
+      if (typeof key !== 'string' || key.length > MAX) refuse('hmacSha256Hex', 'key', key);
+      if (typeof message !== 'string' || message.length > MAX) refuse('hmacSha256Hex', 'message', message);
+      const value = host.hmacSha256Hex(key, message);
+      if (value === undefined) for (;;) {}
+      return value;
+    },
+    hmacSha256Base64: (key, message) => {
+      if (typeof key !== 'string' || key.length > MAX) refuse('hmacSha256Base64', 'key', key);
+      if (typeof message !== 'string' || message.length > MAX) refuse('hmacSha256Base64', 'message', message);
+      const value = host.hmacSha256Base64(key, message);
+      if (value === undefined) for (;;) {}
+      return value;
+    },
+    sha256Hex: (message) => {
+      if (typeof message !== 'string' || message.length > MAX) refuse('sha256Hex', 'message', message);
+      const value = host.sha256Hex(message);
+      if (value === undefined) for (;;) {}
+      return value;
+    },
+    randomUUID: () => {
+      const value = host.randomUUID();
+      if (value === undefined) for (;;) {}
+      return value;
+    },
   };
   Object.defineProperty(globalThis, 'env', { value: Object.freeze(JSON.parse(envJson)), enumerable: true });
   for (const name of Object.keys(helpers)) Object.defineProperty(globalThis, name, { value: helpers[name], enumerable: true });
@@ -60,7 +82,7 @@ function hostHelpers(overdue: () => boolean): Record<string, Helper> {
   const helpers: Record<string, Helper> = {
     hmacSha256Hex: ([k, m]) => createHmac('sha256', keyOf(k)).update(m).digest('hex'),
     hmacSha256Base64: ([k, m]) => createHmac('sha256', keyOf(k)).update(m).digest('base64'),
-    sha256Hex: ([m]) => createHash('sha256').update(m).digest('hex'),
+    sha256Hex: ([m]) => sha256Hex(m),
     randomUUID: () => randomUUID(),
   };
   for (const [name, fn] of Object.entries(helpers)) {

@@ -16,6 +16,8 @@ const SEPARATOR = '\u0001';
 const RESERVED: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...SET_BY_PROXY]);
 
 const fail = (message: string) => new ScriptError('result', message);
+/** A header name as an error message quotes it (built only for a message: every run checks every name). */
+const shown = (name: string) => JSON.stringify(name.slice(0, 100));
 
 /**
  * `flat`: the number of headers, then each name and value, each followed by
@@ -33,13 +35,12 @@ export function checkScriptHeaders(flat: string): ScriptHeaders {
   for (let i = 1; i < fields.length - 1; i += 2) {
     const name = fields[i];
     const value = fields[i + 1];
-    const shown = JSON.stringify(name.slice(0, 100));
-    if (!isSafeHeaderName(name)) throw fail(`${shown} is not a valid header name`);
+    if (!isSafeHeaderName(name)) throw fail(`${shown(name)} is not a valid header name`);
     const lower = name.toLowerCase();
-    if (RESERVED.has(lower)) throw fail(`${shown} is set by keyrelay, not by scripts`);
-    if (out.has(lower)) throw fail(`${shown} is returned twice (header names are case-insensitive)`);
+    if (RESERVED.has(lower)) throw fail(`${shown(name)} is set by keyrelay, not by scripts`);
+    if (out.has(lower)) throw fail(`${shown(name)} is returned twice (header names are case-insensitive)`);
     // The value is never shown: it may be a signature or a secret.
-    if (!isSafeHeaderValue(value)) throw fail(`the value of ${shown} contains CR, LF or another character not allowed in a header`);
+    if (!isSafeHeaderValue(value)) throw fail(`the value of ${shown(name)} contains CR, LF or another character not allowed in a header`);
     out.set(lower, value);
   }
   return out;

@@ -8,7 +8,7 @@
 // fingerprint, the attempt number and the clock. RUNNER in header-script.ts
 // unpacks the same order.
 
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../crypto/tokens.ts';
 import { HOP_BY_HOP } from '../upstream-http/headers.ts';
 import type { ApiKeyState } from '../state/types.ts';
 
@@ -16,7 +16,7 @@ import type { ApiKeyState } from '../state/types.ts';
 const HIDDEN: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'authorization', 'x-api-key', 'x-goog-api-key', 'cookie']);
 /** The query parameter clients may send their gateway token in. */
 const CREDENTIAL_PARAM = 'key';
-const EMPTY_SHA256 = createHash('sha256').digest('hex');
+const EMPTY_SHA256 = sha256Hex('');
 /** Not NUL: the string crosses into the sandbox as a C string, which a NUL would cut short. */
 export const FIELD_SEPARATOR = '\u0001';
 const UNSAFE_IN_FIELD = /[\u0000\u0001]/;
@@ -83,7 +83,7 @@ export function scriptRequestBase(parts: ScriptRequestParts): ScriptRequestBase 
   const queryAt = parts.upstreamPath.indexOf('?');
   const path = queryAt === -1 ? parts.upstreamPath : parts.upstreamPath.slice(0, queryAt);
   const body = parts.body;
-  const bodySha256 = body === 'stream' ? '' : body === null || body.length === 0 ? EMPTY_SHA256 : createHash('sha256').update(body).digest('hex');
+  const bodySha256 = body === 'stream' ? '' : body === null || body.length === 0 ? EMPTY_SHA256 : sha256Hex(body);
   const s = FIELD_SEPARATOR;
   const fixed = field(parts.method) + s + field(path) + s + bodySha256 + s + field(parts.model ?? '') + s + field(parts.upstream);
   return new ScriptRequestBase(fixed, parts.rawHeaders, queryAt === -1 ? null : parts.upstreamPath.slice(queryAt + 1));

@@ -74,6 +74,15 @@ return { h: JSON.stringify(kept.headers), q: late, now: JSON.stringify(request.q
     expect(run(script).n).toBe('1');
   });
 
+  it('gives each run a request of its own: what a run does to its request or the request prototype does not reach the next', () => {
+    const script = compile(`const seen = { x: String(request.x), tampered: String(Object.getPrototypeOf(request).y), headers: typeof request.headers };
+request.x = 'set by an earlier run';
+try { Object.getPrototypeOf(request).y = 'forged'; } catch (e) {}
+try { Object.defineProperty(Object.getPrototypeOf(request), 'query', { get: () => 'forged' }); } catch (e) {}
+return { ...seen, query: JSON.stringify(request.query) };`);
+    for (let i = 0; i < 2; i++) expect(run(script)).toEqual({ x: 'undefined', tampered: 'undefined', headers: 'object', query: '{"x":["1","2"],"y":"\\u0000z"}' });
+  });
+
   it('has read-only globals: env is frozen, helpers cannot be replaced, arguments are checked', () => {
     const script = compile(`try { hmacSha256Hex = () => 'forged'; } catch (e) {}
 try { env.S = 'changed'; } catch (e) {}
@@ -83,6 +92,13 @@ return { frozen: String(Object.isFrozen(env)), s: env.S, h: hmacSha256Hex(env.S,
     expect(second).toEqual({ frozen: 'true', s: 'secret-value-1', h: expect.stringMatching(/^[0-9a-f]{64}$/) });
     const bad = compile(`return { h: hmacSha256Hex(undefined, 'm') };`);
     expect(() => run(bad)).toThrow(/hmacSha256Hex: key must be a string/);
+    const misuses = {
+      [`hmacSha256Base64('k', 5)`]: /hmacSha256Base64: message must be a string/,
+      [`sha256Hex('x'.repeat(262145))`]: /sha256Hex: message is longer than 262144 characters/,
+      [`hmacSha256Hex('k'.repeat(262145), 'm')`]: /hmacSha256Hex: key is longer than 262144 characters/,
+    };
+    for (const [call, message] of Object.entries(misuses)) expect(() => run(compile(`return { h: ${call} };`)), call).toThrow(message);
+    expect(run(compile(`return { h: sha256Hex('x'.repeat(262144)), u: randomUUID() };`))).toEqual({ h: expect.stringMatching(/^[0-9a-f]{64}$/), u: expect.stringMatching(/^[0-9a-f-]{36}$/) });
   });
 
   it('stops a loop at the time limit and runs again after; redacts secrets and the key from messages', () => {
