@@ -16,6 +16,30 @@ import { installFastHostCalls, type StringHelper } from './fast-host-call.ts';
  */
 const MAX_HELPER_INPUT = 256 * 1024;
 
+/** The helpers a script sees, with their string parameters (checked in the sandbox before the host is asked). */
+const HELPER_PARAMS: Readonly<Record<string, readonly string[]>> = {
+  hmacSha256Hex: ['key', 'message'],
+  hmacSha256Base64: ['key', 'message'],
+  sha256Hex: ['message'],
+  randomUUID: [],
+};
+
+// One helper's sandbox side. The checks are written out in each helper: a
+// call per argument costs QuickJS more than the check itself. The host
+// answers undefined once the run is overdue. Spinning here then reaches
+// QuickJS's next interrupt check within microseconds, and that interrupt
+// cannot be caught; a host error could be, and a script catching it in a
+// loop would make a check thousands of slow host calls away.
+function helperSource(name: string, params: readonly string[]): string {
+  const checks = params.map((p) => `if (typeof ${p} !== 'string' || ${p}.length > MAX) refuse('${name}', '${p}', ${p});`);
+  return `${name}: (${params.join(', ')}) => {
+      ${checks.join('\n      ')}
+      const value = host.${name}(${params.join(', ')});
+      if (value === undefined) for (;;) {}
+      return value;
+    },`;
+}
+
 // Compiled once per context. The host functions get their arguments checked
 // here, inside the sandbox, where a typeof costs nothing (asking the host
 // side for a handle's type costs a round trip per argument); the globals are
@@ -28,36 +52,10 @@ const SETUP = `(function (envJson, host) {
       ? new TypeError(helper + ': ' + what + ' must be a string')
       : new RangeError(helper + ': ' + what + ' is longer than ' + MAX + ' characters');
   };
-  // The host answers undefined once the run is overdue. Spinning here then reaches QuickJS's next
-  // interrupt check within microseconds, and that interrupt cannot be caught; a host error could be,
-  // and a script catching it in a loop would make a check thousands of slow host calls away.
-  // The checks are written out in each helper: a call per argument costs QuickJS more than the check.
   const helpers = {
-    hmacSha256Hex: (key, message) => {
-      if (typeof key !== 'string' || key.length > MAX) refuse('hmacSha256Hex', 'key', key);
-      if (typeof message !== 'string' || message.length > MAX) refuse('hmacSha256Hex', 'message', message);
-      const value = host.hmacSha256Hex(key, message);
-      if (value === undefined) for (;;) {}
-      return value;
-    },
-    hmacSha256Base64: (key, message) => {
-      if (typeof key !== 'string' || key.length > MAX) refuse('hmacSha256Base64', 'key', key);
-      if (typeof message !== 'string' || message.length > MAX) refuse('hmacSha256Base64', 'message', message);
-      const value = host.hmacSha256Base64(key, message);
-      if (value === undefined) for (;;) {}
-      return value;
-    },
-    sha256Hex: (message) => {
-      if (typeof message !== 'string' || message.length > MAX) refuse('sha256Hex', 'message', message);
-      const value = host.sha256Hex(message);
-      if (value === undefined) for (;;) {}
-      return value;
-    },
-    randomUUID: () => {
-      const value = host.randomUUID();
-      if (value === undefined) for (;;) {}
-      return value;
-    },
+    ${Object.entries(HELPER_PARAMS)
+      .map(([name, params]) => helperSource(name, params))
+      .join('\n    ')}
   };
   Object.defineProperty(globalThis, 'env', { value: Object.freeze(JSON.parse(envJson)), enumerable: true });
   for (const name of Object.keys(helpers)) Object.defineProperty(globalThis, name, { value: helpers[name], enumerable: true });
