@@ -8,9 +8,10 @@
 // 12 µs of CPU per run in-process (`npm run bench:header-script`; an empty
 // script 6) and adds about 37 µs per request to the whole gateway, of which
 // 22 µs inside the run (`npm run bench:header-script-gateway`; an empty script
-// 14 and 9): with the rest of each request around it, the interpreter's Wasm
-// code and heap are no longer in the caches, and the two headers it returns
-// are checked, built and sent. What a run pays in-process: the call into the
+// 14 and 9): with the rest of each request around it, most likely the
+// interpreter's code is no longer in the instruction caches (flushing the data
+// cache between in-process runs did not make them dearer), and the two headers
+// it returns are checked, built and sent. What a run pays in-process: the call into the
 // sandbox and back (~1.2 µs), unpacking the request (~2), the script and its
 // helper call (the HMAC ~1.7 µs on the host, the crossing ~2), checking and
 // flattening the result (~1), the host's check of it (~0.5) and hashing the body (~0.3).
