@@ -3,8 +3,8 @@
 // runs over a stored secret, and learning how far a digest matched says
 // nothing about any token (a timing-safe lookup by construction).
 
-import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { sha256Hex } from '../crypto/tokens.ts';
 import type { GatewayState, UpstreamRuntime } from '../state/gateway-state.ts';
 import type { AccessTokenState } from '../state/types.ts';
 import { readClientCredential } from '../upstream-http/headers.ts';
@@ -33,7 +33,7 @@ export function createAuthenticator(state: GatewayState): Authenticate {
   const digestOf = (presented: string): string => {
     let digest = digests.get(presented);
     if (digest === undefined) {
-      digest = createHash('sha256').update(presented).digest('hex');
+      digest = sha256Hex(presented);
       if (state.tokensByHash.has(digest)) {
         if (digests.size >= MAX_CACHED) digests.clear();
         digests.set(presented, digest);

@@ -17,12 +17,15 @@ import { installFastHostCalls, type StringHelper } from './fast-host-call.ts';
 const MAX_HELPER_INPUT = 256 * 1024;
 
 /** The helpers a script sees, with their string parameters (checked in the sandbox before the host is asked). */
-const HELPER_PARAMS: Readonly<Record<string, readonly string[]>> = {
+const HELPER_PARAMS = {
   hmacSha256Hex: ['key', 'message'],
   hmacSha256Base64: ['key', 'message'],
   sha256Hex: ['message'],
   randomUUID: [],
-};
+} as const satisfies Readonly<Record<string, readonly string[]>>;
+
+/** The compiler keeps the host side's helpers the same set as HELPER_PARAMS. */
+type HelperName = keyof typeof HELPER_PARAMS;
 
 // One helper's sandbox side. The checks are written out in each helper: a
 // call per argument costs QuickJS more than the check itself. The host
@@ -67,7 +70,7 @@ const MAX_CACHED_KEYS = 64;
 /** undefined: the run is overdue (see SETUP). */
 type Helper = StringHelper;
 
-function hostHelpers(overdue: () => boolean): Record<string, Helper> {
+function hostHelpers(overdue: () => boolean): Record<HelperName, Helper> {
   const keys = new Map<string, KeyObject>();
   const keyOf = (secret: string): KeyObject => {
     let key = keys.get(secret);
@@ -77,14 +80,14 @@ function hostHelpers(overdue: () => boolean): Record<string, Helper> {
     }
     return key;
   };
-  const helpers: Record<string, Helper> = {
+  const helpers: Record<HelperName, Helper> = {
     hmacSha256Hex: ([k, m]) => createHmac('sha256', keyOf(k)).update(m).digest('hex'),
     hmacSha256Base64: ([k, m]) => createHmac('sha256', keyOf(k)).update(m).digest('base64'),
     sha256Hex: ([m]) => sha256Hex(m),
     randomUUID: () => randomUUID(),
   };
   for (const [name, fn] of Object.entries(helpers)) {
-    helpers[name] = (args) => {
+    helpers[name as HelperName] = (args) => {
       return overdue() ? undefined : fn(args);
     };
   }
